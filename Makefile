@@ -1,0 +1,51 @@
+# cleaner — make targets. `make install` once, then `make demo` / `make test`.
+PY ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+DRAGNET ?= ../shared/bench/dragnet
+
+.PHONY: install demo test lint typecheck bench bench-quality bench-dedup bench-scale train clean-build
+
+$(BIN)/python:
+	$(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+# Reinstalls only when pyproject.toml changes.
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $@
+
+install: $(VENV)/.installed
+
+# Clean the seed articles in fixtures/ and show what was removed and why.
+demo: install
+	rm -rf out out.report
+	$(BIN)/clean fixtures/seeds out
+	@echo; echo "--- first removed paragraphs (out.report/removed.jsonl) ---"
+	@head -n 5 out.report/removed.jsonl | cut -c1-200
+
+test: install
+	$(BIN)/python -m pytest
+
+lint: install
+	$(BIN)/ruff check cleaner tests bench
+
+typecheck: install
+	$(BIN)/mypy
+
+bench: bench-quality bench-dedup bench-scale
+
+bench-quality: install
+	$(BIN)/python bench/quality.py --dragnet $(DRAGNET)
+
+bench-dedup: install
+	$(BIN)/python bench/dedup.py --dragnet $(DRAGNET)
+
+bench-scale: install
+	$(BIN)/python bench/scale.py --dragnet $(DRAGNET)
+
+train: install
+	$(BIN)/python bench/train.py --dragnet $(DRAGNET)
+
+clean-build:
+	rm -rf build dist *.egg-info out out.report

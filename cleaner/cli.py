@@ -1,0 +1,165 @@
+"""The `clean` command line (Typer). Heavy modules are imported only when a run starts."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Any, Optional
+
+import typer
+
+from .config import Config, ConfigError
+
+app = typer.Typer(add_completion=False, pretty_exceptions_enable=False, rich_markup_mode=None,
+                  context_settings={"help_option_names": ["-h", "--help"]})
+
+EXIT_OK, EXIT_ITEMS_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+class UsageFailure(Exception):
+    """Bad arguments: one line on stderr, exit 2."""
+
+
+def _err(msg: str) -> None:
+    sys.stderr.write(f"clean: error: {msg}\n")
+
+
+@app.command(help="Strip boilerplate from and deduplicate the corpus in INPUT_DIR, writing a clean copy "
+                  "to OUTPUT_DIR (same layout) and a report of everything removed.")
+def run(
+    input_dir: Optional[Path] = typer.Argument(None, metavar="INPUT_DIR", show_default=False,
+                                               help="Folder of .txt/.md, .html/.htm, .jsonl files (.gz/.zst too)."),
+    output_dir: Optional[Path] = typer.Argument(None, metavar="OUTPUT_DIR", show_default=False,
+                                                help="Where the cleaned corpus goes (corpus files only)."),
+    report: Optional[Path] = typer.Option(None, "--report", metavar="DIR",
+                                          help="Report folder [default: OUTPUT_DIR.report next to OUTPUT_DIR]."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Allow a non-empty OUTPUT_DIR; replace its files."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar and no summary."),
+    workers: Optional[int] = typer.Option(None, "--workers", "-j", metavar="N",
+                                          help="Worker processes [default: number of cores]."),
+    no_dedup: bool = typer.Option(False, "--no-dedup", help="Do not remove duplicate paragraphs or documents."),
+    no_strip: bool = typer.Option(False, "--no-strip", help="Do not remove boilerplate (dedup only)."),
+    threshold: Optional[float] = typer.Option(None, "--threshold", metavar="J",
+                                              help="Jaccard similarity (word 5-grams) from which documents are "
+                                                   "near-duplicates [default: 0.8]."),
+    paragraph_threshold: Optional[float] = typer.Option(None, "--paragraph-threshold", metavar="J",
+                                                        help="The same for paragraphs (word 3-grams) [default: 0.8]."),
+    keep: Optional[str] = typer.Option(None, "--keep", metavar="first|longest",
+                                       help="Which document of a duplicate cluster survives [default: first "
+                                            "in sorted path order]."),
+    template_min_docs: Optional[int] = typer.Option(None, "--template-min-docs", metavar="N",
+                                                    help="A paragraph in at least N documents is site template "
+                                                         "and removed from all [default: 5]."),
+    rules: Optional[list[Path]] = typer.Option(None, "--rules", metavar="FILE",
+                                               help="Extra pattern rules (TOML); may be repeated."),
+    text_field: Optional[str] = typer.Option(None, "--text-field", metavar="NAME",
+                                             help="JSONL field with the text [default: text]."),
+    id_field: Optional[str] = typer.Option(None, "--id-field", metavar="NAME",
+                                           help="JSONL field with the document id [default: id; else path:line]."),
+    encoding: Optional[str] = typer.Option(None, "--encoding", metavar="NAME",
+                                           help="Encoding of text files without a BOM [default: utf-8]."),
+    max_bytes: Optional[int] = typer.Option(None, "--max-bytes", metavar="N",
+                                            help="Largest document read into memory, decompressed "
+                                                 "(a file, or a JSONL line) [default: 256 MiB]."),
+    doc_timeout: Optional[float] = typer.Option(None, "--doc-timeout", metavar="SECONDS",
+                                                help="Time limit per document [default: 60]."),
+    follow_symlinks: bool = typer.Option(False, "--follow-symlinks",
+                                         help="Follow symbolic links, also to outside INPUT_DIR."),
+    explain: Optional[Path] = typer.Option(None, "--explain", metavar="FILE",
+                                           help="Show every paragraph of FILE with its decision, reason and "
+                                                "features, then exit."),
+) -> None:
+    overrides: dict[str, Any] = {}
+    for key, value in (("workers", workers), ("threshold", threshold),
+                       ("paragraph_threshold", paragraph_threshold), ("keep", keep),
+                       ("template_min_docs", template_min_docs), ("text_field", text_field),
+                       ("id_field", id_field), ("encoding", encoding), ("max_bytes", max_bytes),
+                       ("doc_timeout", doc_timeout)):
+        if value is not None:
+            overrides[key] = value
+    if rules:
+        for r in rules:
+            if not r.is_file():
+                raise UsageFailure(f"--rules: {r} is not a file")
+        overrides["rules"] = tuple(str(r) for r in rules)
+    if no_dedup:
+        overrides["dedup"] = False
+    if no_strip:
+        overrides["strip"] = False
+    if follow_symlinks:
+        overrides["follow_symlinks"] = True
+    try:
+        cfg = Config(**overrides).validate()
+    except ConfigError as e:
+        raise UsageFailure(str(e)) from None
+    _check_rules(cfg)
+
+    if explain is not None:
+        from .explain import explain_file
+
+        raise typer.Exit(explain_file(explain, cfg))
+    if input_dir is None or output_dir is None:
+        raise UsageFailure("INPUT_DIR and OUTPUT_DIR are required (see clean --help)")
+    raise typer.Exit(_run(input_dir, output_dir, cfg, report, overwrite, quiet))
+
+
+def _check_rules(cfg: Config) -> None:
+    from .rules import RuleError, RuleSet
+
+    try:
+        RuleSet.build(cfg.rules, cfg.default_rules, cfg.regex_timeout)
+    except RuleError as e:
+        raise UsageFailure(str(e)) from None
+
+
+def _run(input_dir: Path, output_dir: Path, cfg: Config, report_dir: Optional[Path], overwrite: bool,
+         quiet: bool) -> int:
+    from .pipeline import Run, RunError
+    from .progress import Progress
+
+    show = not quiet
+    progress = Progress(enabled=show)
+    try:
+        with progress:
+            rep = Run(input_dir, output_dir, cfg, report_dir, overwrite, progress.update).execute()
+    except RunError as e:
+        raise UsageFailure(str(e)) from None
+    except KeyboardInterrupt:
+        sys.stderr.write("clean: interrupted; finished files are in place, no partial file was left. "
+                         "Run the same command again to resume.\n")
+        return 130
+    if show:
+        progress.summary(rep)
+    elif rep.errors:
+        for e in rep.errors[:20]:
+            sys.stderr.write(f"clean: {e}\n")
+    return EXIT_ITEMS_FAILED if rep.errors else EXIT_OK
+
+
+def main(argv: Optional[list[str]] = None) -> int:
+    """Entry point of the `clean` command; returns the exit code."""
+    cmd = typer.main.get_command(app)
+    args = list(sys.argv[1:] if argv is None else argv)
+    try:
+        rv = cmd.main(args=args, prog_name="clean", standalone_mode=False)
+    except UsageFailure as e:
+        _err(str(e))
+        return EXIT_USAGE
+    except typer.Exit as e:
+        return int(e.exit_code)
+    except typer.Abort:
+        sys.stderr.write("clean: aborted\n")
+        return 130
+    except typer.TyperException as e:  # click's usage errors (typer >= 0.29 vendors click)
+        _err(e.format_message().replace("\n", " "))
+        return int(getattr(e, "exit_code", EXIT_USAGE)) or EXIT_USAGE
+    except KeyboardInterrupt:
+        sys.stderr.write("clean: interrupted\n")
+        return 130
+    except BrokenPipeError:
+        # the reader of our output went away (e.g. `clean ... | head`); not an error of ours
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_OK
+    return int(rv or 0)

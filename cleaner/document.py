@@ -1,0 +1,75 @@
+"""The records that flow through the pipeline: documents, drops and item errors."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(slots=True)
+class Drop:
+    """Why one paragraph (or document) was removed."""
+
+    reason: str
+    detail: str = ""
+    twin: str | None = None  # id of the kept twin, for duplicates
+    twin_line: int | None = None  # its line (for a paragraph twin)
+    twin_file: str | None = None
+    similarity: float | None = None
+
+
+@dataclass(slots=True)
+class Document:
+    """One document: a text file, an HTML page, or one JSONL record."""
+
+    id: str
+    source: str  # path of the input file, relative to the input root, '/'-separated
+    paragraphs: list[str]  # stripped of surrounding white space, never empty
+    lines: list[int]  # 1-based line of each paragraph in the file (or in the record's text)
+    record: int | None = None  # 1-based line of the record in a JSONL file
+    metadata: dict[str, Any] = field(default_factory=dict)  # other fields, passed through
+    separator: str = "\n"  # what joins kept paragraphs in a JSONL text field
+    drops: dict[int, Drop] = field(default_factory=dict)  # paragraph index -> why it went
+
+    def kept(self) -> list[int]:
+        return [i for i in range(len(self.paragraphs)) if i not in self.drops]
+
+    def kept_text(self) -> str:
+        return "\n".join(self.paragraphs[i] for i in self.kept())
+
+    def where(self, i: int) -> str:
+        if self.record is not None:
+            return f"{self.source}:{self.record} (paragraph {i + 1})"
+        return f"{self.source}:{self.lines[i]}"
+
+
+@dataclass(slots=True)
+class ItemError:
+    """An input item that could not be processed; the run goes on without it."""
+
+    file: str
+    message: str
+    line: int | None = None
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}" if self.line is not None else self.file
+        return f"{where}: {self.message}"
+
+
+def split_paragraphs(text: str) -> tuple[list[str], list[int], str]:
+    """Non-blank lines of `text`, stripped, with their 1-based line numbers.
+
+    Lines end at \\r\\n, \\r or \\n. Also returns the separator to rejoin kept
+    paragraphs with: a blank line if the text separates paragraphs that way.
+    """
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    paras: list[str] = []
+    lines: list[int] = []
+    for n, line in enumerate(text.split("\n"), 1):
+        s = line.strip()
+        if s:
+            paras.append(s)
+            lines.append(n)
+    blank_gaps = sum(1 for a, b in zip(lines, lines[1:]) if b - a > 1)
+    sep = "\n\n" if paras and blank_gaps * 2 >= len(paras) - 1 > 0 else "\n"
+    return paras, lines, sep

@@ -1,0 +1,74 @@
+"""`clean --explain FILE`: every paragraph with its decision, reason and main features."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .config import Config
+from .document import Document, ItemError
+from .readers import InputFile, ReadError, classify_name, output_name
+
+
+def explain_docs(path: Path, cfg: Config) -> list[tuple[Document, list[dict[str, object]]]]:
+    """Per document, one row per paragraph: line, decision, reason, detail, features, text."""
+    from .pipeline import Engine, _inner_dups, _read
+
+    kind = classify_name(path.name)
+    if kind is None:
+        raise ReadError(f"unsupported file type: {path.name}")
+    f = InputFile(path.name, str(path), kind[0], kind[1], output_name(path.name, kind[0], kind[1]))
+    eng = Engine.get(cfg)
+    out = []
+    for item in _read(f, cfg, eng):
+        if isinstance(item, ItemError):
+            raise ReadError(item.message, item.line)
+        doc = item
+        feats, _ = eng.classifier.features(doc.paragraphs)
+        infos = eng.classifier.settle(feats) if cfg.strip else []
+        kept = [i for i in range(len(doc.paragraphs)) if not infos or infos[i].reason is None]
+        dups = _inner_dups(doc, kept, feats, cfg) if cfg.dedup else {}
+        rows = []
+        for i, text in enumerate(doc.paragraphs):
+            info = infos[i] if infos else None
+            reason, detail = (info.reason, info.detail) if info else (None, "")
+            if i in dups:
+                reason, detail = dups[i].reason, dups[i].detail
+            rows.append({"line": doc.lines[i], "keep": reason is None, "reason": reason, "detail": detail,
+                         "features": info.feature_dict() if info else {}, "text": text})
+        out.append((doc, rows))
+    return out
+
+
+def explain_file(path: Path, cfg: Config) -> int:
+    from rich.console import Console
+    from rich.markup import escape
+
+    console = Console(highlight=False, soft_wrap=True)
+    err = Console(stderr=True, highlight=False)
+    try:
+        docs = explain_docs(path, cfg)
+    except ReadError as e:
+        where = f"{path}:{e.line}" if e.line else str(path)
+        err.print(f"clean: error: {escape(where)}: {escape(str(e))}")
+        return 1
+    except OSError as e:
+        err.print(f"clean: error: {escape(str(path))}: {escape(e.strerror or str(e))}")
+        return 1
+    for doc, rows in docs:
+        kept = sum(1 for r in rows if r["keep"])
+        console.print(f"[bold]{escape(doc.id)}[/bold]  {kept} of {len(rows)} paragraphs kept")
+        for r in rows:
+            f = r["features"]
+            feats = (f"w={f['words']:<3} stop={f['stop']:.2f} ov={f['overlap']:.2f} {f['class']:<8}"
+                     if f else "")
+            text = str(r["text"])
+            short = text if len(text) <= 100 else text[:97] + "..."
+            if r["keep"]:
+                console.print(f"[green]L{r['line']:<4} keep[/green]  {feats:<36} {'':<26} {escape(short)}")
+            else:
+                why = str(r["reason"])
+                console.print(f"[red]L{r['line']:<4} DROP[/red]  {feats:<36} [red]{escape(why):<26}[/red] "
+                              f"{escape(short)}")
+                if r["detail"]:
+                    console.print(f"[dim]{'':12}{escape(str(r['detail']))}[/dim]")
+    return 0

@@ -1,0 +1,324 @@
+"""Finding input files and reading them into documents (text, HTML, JSONL; gzip, zstd)."""
+
+from __future__ import annotations
+
+import codecs
+import gzip
+import io
+import json
+import os
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+from .document import Document, ItemError, split_paragraphs
+
+TEXT_EXT = {".txt", ".md", ".text", ".markdown"}
+HTML_EXT = {".html", ".htm", ".xhtml"}
+JSONL_EXT = {".jsonl", ".ndjson"}
+COMPRESSION_EXT = {".gz": "gz", ".zst": "zst", ".zstd": "zst"}
+
+
+@dataclass(frozen=True, slots=True)
+class InputFile:
+    rel: str  # path relative to the input root, '/'-separated
+    path: str  # path to open
+    kind: str  # "text" | "html" | "jsonl"
+    compression: str | None
+    out_rel: str  # where the cleaned file goes, relative to the output root
+
+
+@dataclass(frozen=True, slots=True)
+class Skipped:
+    rel: str
+    reason: str
+
+
+class ReadError(Exception):
+    """A whole file cannot be read; the message says why (and where)."""
+
+    def __init__(self, message: str, line: int | None = None) -> None:
+        super().__init__(message)
+        self.line = line
+
+
+def classify_name(name: str) -> tuple[str, str | None, str] | None:
+    """(kind, compression, output suffix handling) for a file name, or None if unsupported."""
+    lower = name.lower()
+    comp = None
+    base = lower
+    for ext, c in COMPRESSION_EXT.items():
+        if base.endswith(ext):
+            comp, base = c, base[: -len(ext)]
+            break
+    ext = os.path.splitext(base)[1]
+    if ext in TEXT_EXT:
+        return "text", comp, ext
+    if ext in HTML_EXT:
+        return "html", comp, ext
+    if ext in JSONL_EXT:
+        return "jsonl", comp, ext
+    return None
+
+
+def output_name(rel: str, kind: str, compression: str | None) -> str:
+    """a/b.txt -> a/b.txt; a/b.html(.gz) -> a/b.txt; x.jsonl.gz -> x.jsonl.gz; t.txt.gz -> t.txt."""
+    if kind == "jsonl":
+        return rel
+    stem = rel
+    if compression:
+        stem = stem[: stem.rfind(".")]
+    if kind == "html":
+        return stem[: stem.rfind(".")] + ".txt"
+    return stem
+
+
+def discover(root: str | Path, follow_symlinks: bool = False,
+             exclude: tuple[str, ...] = ()) -> tuple[list[InputFile], list[Skipped]]:
+    """Every supported file under root, in sorted path order, and what was passed over.
+
+    Hidden files and directories, unsupported types, and symbolic links that
+    leave root (unless follow_symlinks) are listed as skipped, never silently.
+    `exclude` holds absolute paths (the output and report directories) to leave out.
+    """
+    root = Path(root)
+    root_real = os.path.realpath(root)
+    excluded = {os.path.realpath(e) for e in exclude}
+    files: list[InputFile] = []
+    skipped: list[Skipped] = []
+    seen_dirs: set[tuple[int, int]] = set()
+
+    def rel_of(p: str) -> str:
+        return Path(os.path.relpath(p, root)).as_posix()
+
+    def inside(real: str) -> bool:
+        return real == root_real or real.startswith(root_real.rstrip(os.sep) + os.sep)
+
+    def walk(d: str) -> None:
+        try:
+            st = os.stat(d)
+        except OSError as e:
+            skipped.append(Skipped(rel_of(d), f"cannot read directory: {e.strerror}"))
+            return
+        key = (st.st_dev, st.st_ino)
+        if key in seen_dirs:
+            skipped.append(Skipped(rel_of(d), "directory already visited (symlink loop)"))
+            return
+        seen_dirs.add(key)
+        try:
+            entries = sorted(os.scandir(d), key=lambda e: e.name)
+        except OSError as e:
+            skipped.append(Skipped(rel_of(d), f"cannot read directory: {e.strerror}"))
+            return
+        for e in entries:
+            p = e.path
+            rel = rel_of(p)
+            if os.path.realpath(p) in excluded:
+                continue
+            if e.name.startswith("."):
+                skipped.append(Skipped(rel, "hidden"))
+                continue
+            is_link = e.is_symlink()
+            if is_link:
+                real = os.path.realpath(p)
+                if not os.path.exists(real):
+                    skipped.append(Skipped(rel, "broken or looping symbolic link"))
+                    continue
+                if not follow_symlinks and not inside(real):
+                    skipped.append(Skipped(rel, "symbolic link to outside the input (use --follow-symlinks)"))
+                    continue
+            try:
+                is_dir = e.is_dir(follow_symlinks=True)
+            except OSError:
+                is_dir = False
+            if is_dir:
+                if is_link and not follow_symlinks:
+                    skipped.append(Skipped(rel, "symbolic link to a directory (use --follow-symlinks)"))
+                    continue
+                walk(p)
+                continue
+            kind = classify_name(e.name)
+            if kind is None:
+                skipped.append(Skipped(rel, "unsupported file type"))
+                continue
+            files.append(InputFile(rel, p, kind[0], kind[1], output_name(rel, kind[0], kind[1])))
+
+    walk(str(root))
+    files.sort(key=lambda f: f.rel)
+    _resolve_collisions(files)
+    return files, skipped
+
+
+def _resolve_collisions(files: list[InputFile]) -> None:
+    """Two inputs that would write the same output (a.html and a.txt): the later
+    one in sorted order keeps its full name plus .txt (a.html.txt)."""
+    taken: set[str] = set()
+    for i, f in enumerate(files):
+        out = f.out_rel
+        if out in taken:
+            out = f.rel + ".txt" if f.kind != "jsonl" else f.rel
+            n = 2
+            while out in taken:
+                out = f"{f.rel}.{n}.txt"
+                n += 1
+            files[i] = InputFile(f.rel, f.path, f.kind, f.compression, out)
+        taken.add(out)
+
+
+# --- opening, with bounded decompression --------------------------------------------
+
+def _open_binary(f: InputFile) -> IO[bytes]:
+    raw = open(f.path, "rb")  # noqa: SIM115 - closed by the caller through the wrapper
+    if f.compression == "gz":
+        return gzip.GzipFile(fileobj=raw, mode="rb")  # type: ignore[return-value]
+    if f.compression == "zst":
+        import zstandard
+
+        return zstandard.ZstdDecompressor().stream_reader(raw, closefd=True)  # type: ignore[return-value]
+    return raw
+
+
+_DECOMPRESS_ERRORS: tuple[type[BaseException], ...] = (EOFError, zlib.error, gzip.BadGzipFile)
+
+
+def _decompress_error(f: InputFile, e: BaseException) -> ReadError:
+    kind = {"gz": "gzip", "zst": "zstd"}.get(f.compression or "", "compressed")
+    return ReadError(f"corrupt or truncated {kind} data ({type(e).__name__}: {e})")
+
+
+def read_bytes(f: InputFile, max_bytes: int) -> bytes:
+    """The whole (decompressed) file, refusing more than max_bytes."""
+    try:
+        with _open_binary(f) as fh:
+            data = fh.read(max_bytes + 1)
+    except _DECOMPRESS_ERRORS as e:
+        raise _decompress_error(f, e) from None
+    except Exception as e:  # zstandard.ZstdError and friends
+        if type(e).__module__.startswith("zstandard"):
+            raise _decompress_error(f, e) from None
+        raise
+    if len(data) > max_bytes:
+        raise ReadError(f"larger than --max-bytes ({max_bytes:,} bytes{' decompressed' if f.compression else ''})")
+    return data
+
+
+_BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF8, "utf-8-sig"),
+    (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"),
+)
+
+
+def decode_text(data: bytes, encoding: str | None = None) -> str:
+    """Decode file bytes: a BOM decides, else UTF-8 (or `encoding`); binary is refused."""
+    if encoding is None:
+        for bom, enc in _BOMS:
+            if data.startswith(bom):
+                encoding = enc
+                break
+    if encoding is None:
+        if b"\x00" in data[:65536]:
+            raise ReadError("binary file (NUL bytes), not text")
+        encoding = "utf-8"
+    try:
+        text = data.decode(encoding)
+    except UnicodeDecodeError as e:
+        line = data[: e.start].count(b"\n") + 1
+        raise ReadError(f"not valid {encoding.upper()} (byte {e.start}); "
+                        f"pass --encoding if the file uses another one", line) from None
+    except LookupError:
+        raise ReadError(f"unknown encoding {encoding!r}") from None
+    if "\x00" in text:
+        line = text[: text.index("\x00")].count("\n") + 1
+        raise ReadError("binary content (NUL character)", line)
+    return text
+
+
+# --- the formats ------------------------------------------------------------------------
+
+def read_text(f: InputFile, max_bytes: int, encoding: str | None = None) -> list[Document]:
+    text = decode_text(read_bytes(f, max_bytes), encoding)
+    paras, lines, _ = split_paragraphs(text)
+    return [Document(id=f.rel, source=f.rel, paragraphs=paras, lines=lines)]
+
+
+def read_html(f: InputFile, max_bytes: int, extractor: Any) -> list[Document]:
+    data = read_bytes(f, max_bytes)
+    if b"\x00" in data[:65536] and not data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        raise ReadError("binary file (NUL bytes), not HTML")
+    text = extractor(data)
+    paras, lines, _ = split_paragraphs(text or "")
+    return [Document(id=f.rel, source=f.rel, paragraphs=paras, lines=lines)]
+
+
+def _type_name(v: Any) -> str:
+    return {dict: "an object", list: "an array", int: "a number", float: "a number",
+            bool: "a boolean", type(None): "null"}.get(type(v), type(v).__name__)
+
+
+def parse_record(line: bytes, f: InputFile, n: int, text_field: str, id_field: str) -> Document:
+    """One JSONL line to a document; raises ReadError (with the line) if it is not usable."""
+    try:
+        s = line.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise ReadError(f"record is not valid UTF-8 (byte {e.start} of the line)", n) from None
+    try:
+        rec = json.loads(s)
+    except RecursionError:
+        raise ReadError("record nested too deeply to parse", n) from None
+    except ValueError as e:
+        raise ReadError(f"invalid JSON: {e}", n) from None
+    if not isinstance(rec, dict):
+        raise ReadError(f"record is {_type_name(rec)}, expected a JSON object", n)
+    if text_field not in rec:
+        raise ReadError(f"record has no {text_field!r} field (see --text-field)", n)
+    text = rec[text_field]
+    if not isinstance(text, str):
+        raise ReadError(f"field {text_field!r} is {_type_name(text)}, expected a string", n)
+    rid = rec.get(id_field)
+    if isinstance(rid, bool) or not isinstance(rid, (str, int)) or rid == "":
+        doc_id = f"{f.rel}:{n}"
+    else:
+        doc_id = str(rid)
+    paras, lines, sep = split_paragraphs(text)
+    return Document(id=doc_id, source=f.rel, paragraphs=paras, lines=lines, record=n,
+                    metadata=rec, separator=sep)
+
+
+def iter_jsonl(f: InputFile, max_bytes: int, text_field: str,
+               id_field: str) -> Iterator[Document | ItemError]:
+    """Records of a JSONL file; a bad record yields an ItemError and reading goes on.
+
+    A file that cannot be opened or decompressed further raises ReadError after
+    the records read so far (the line says where it broke off).
+    """
+    n = 0
+    try:
+        with _open_binary(f) as raw:
+            fh = io.BufferedReader(raw) if not isinstance(raw, io.BufferedReader) else raw  # type: ignore[arg-type]
+            while True:
+                line = fh.readline(max_bytes + 1)
+                if not line:
+                    break
+                n += 1
+                if len(line) > max_bytes and not line.endswith(b"\n"):
+                    yield ItemError(f.rel, f"record longer than --max-bytes ({max_bytes:,} bytes); skipped", n)
+                    while line and not line.endswith(b"\n"):
+                        line = fh.readline(1 << 20)
+                    continue
+                if n == 1 and line.startswith(codecs.BOM_UTF8):
+                    line = line[3:]
+                if not line.strip():
+                    continue
+                try:
+                    yield parse_record(line, f, n, text_field, id_field)
+                except ReadError as e:
+                    yield ItemError(f.rel, str(e), e.line)
+    except _DECOMPRESS_ERRORS as e:
+        raise ReadError(str(_decompress_error(f, e)) + f" after line {n}", n + 1) from None
+    except Exception as e:
+        if type(e).__module__.startswith("zstandard"):
+            raise ReadError(str(_decompress_error(f, e)) + f" after line {n}", n + 1) from None
+        raise

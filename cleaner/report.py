@@ -1,0 +1,137 @@
+"""The run report: counts per reason and per file, errors, clusters, timings."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .writers import atomic_writer
+
+if TYPE_CHECKING:
+    from .pipeline import Decisions, MapResult, Run, WriteResult
+    from .readers import InputFile, Skipped
+
+
+@dataclass
+class Report:
+    """What a run did. `report.json` holds all of it; `ok` says whether nothing failed."""
+
+    input: str
+    output: str
+    report_dir: str
+    config: dict[str, Any]
+    engine: dict[str, Any]
+    files: dict[str, Any]
+    documents: dict[str, Any]
+    paragraphs: dict[str, Any]
+    chars: dict[str, int]
+    per_file: list[dict[str, Any]]
+    errors: list[str]
+    skipped: list[dict[str, str]]
+    clusters: dict[str, Any]
+    timings: dict[str, float]
+    outputs: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    @classmethod
+    def build(cls, run: Run, files: list[InputFile], skipped: list[Skipped], results: list[MapResult],
+              wres: list[WriteResult], dec: Decisions, timings: dict[str, float]) -> Report:
+        from . import __version__
+
+        errors: list[str] = []
+        for r in results:
+            for e in r.errors:
+                errors.append(str(e))
+            if r.fatal is not None:
+                errors.append(str(r.fatal) + ("" if r.docs else " (file skipped)"))
+        para_reasons: Counter[str] = Counter()
+        doc_reasons: Counter[str] = Counter()
+        per_file = []
+        by_index = {w.index: w for w in wres}
+        stage: Counter[str] = Counter()
+        for r in results:
+            for k, v in r.seconds.items():
+                if k != "total":
+                    stage[k] += v
+            w = by_index.get(r.index)
+            f = files[r.index]
+            row: dict[str, Any] = {"file": f.rel, "output": f.out_rel if w and w.written else None,
+                                   "status": "error" if r.fatal else "ok"}
+            if w is not None:
+                para_reasons.update(w.para_reasons)
+                doc_reasons.update(w.doc_reasons)
+                row.update(documents=w.docs_in, documents_kept=w.docs_out, paragraphs=w.paras_in,
+                           paragraphs_kept=w.paras_out, chars=w.chars_in, chars_kept=w.chars_out,
+                           removed=dict(sorted((w.para_reasons + w.doc_reasons).items())))
+                stage["write"] += w.seconds
+            per_file.append(row)
+        docs_in = sum(w.docs_in for w in wres)
+        docs_out = sum(w.docs_out for w in wres)
+        timings = dict(timings)
+        timings["stages_cpu"] = {k: round(v, 3) for k, v in sorted(stage.items())}  # type: ignore[assignment]
+        return cls(
+            input=str(run.input), output=str(run.output.resolve()), report_dir=str(run.report_dir),
+            config=run.cfg.as_dict(),
+            engine={"name": "local", "workers": run.cfg.workers, "version": __version__},
+            files={"found": len(files), "written": sum(1 for w in wres if w.written),
+                   "failed": sum(1 for r in results if r.fatal is not None), "skipped": len(skipped)},
+            documents={"read": docs_in, "kept": docs_out, "removed": dict(sorted(doc_reasons.items()))},
+            paragraphs={"read": sum(w.paras_in for w in wres), "kept": sum(w.paras_out for w in wres),
+                        "removed": dict(sorted(para_reasons.items()))},
+            chars={"read": sum(w.chars_in for w in wres), "kept": sum(w.chars_out for w in wres)},
+            per_file=per_file, errors=errors,
+            skipped=[{"file": s.rel, "reason": s.reason} for s in skipped],
+            clusters=dec.clusters, timings={k: (round(v, 3) if isinstance(v, float) else v)
+                                            for k, v in timings.items()},
+            outputs=sorted(files[w.index].out_rel for w in wres if w.written),
+        )
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "input": self.input, "output": self.output, "report_dir": self.report_dir,
+            "ok": self.ok, "engine": self.engine, "files": self.files, "documents": self.documents,
+            "paragraphs": self.paragraphs, "chars": self.chars, "clusters": self.clusters,
+            "timings": self.timings, "errors": self.errors, "skipped": self.skipped,
+            "per_file": self.per_file, "outputs": self.outputs, "config": self.config,
+        }
+
+    def save(self, directory: str | Path) -> None:
+        d = Path(directory)
+        with atomic_writer(d / "report.json") as fh:
+            fh.write(json.dumps(self.as_dict(), indent=2, ensure_ascii=False).encode("utf-8") + b"\n")
+        with atomic_writer(d / "summary.txt") as fh:
+            fh.write(("\n".join(self.summary_lines()) + "\n").encode("utf-8"))
+
+    def summary_rows(self) -> list[tuple[str, str]]:
+        rows = [
+            ("files", f"{self.files['found']} read, {self.files['written']} written, "
+                      f"{self.files['failed']} failed, {self.files['skipped']} skipped"),
+            ("documents", f"{self.documents['kept']:,} of {self.documents['read']:,} kept"),
+            ("paragraphs", f"{self.paragraphs['kept']:,} of {self.paragraphs['read']:,} kept"),
+            ("characters", f"{self.chars['kept']:,} of {self.chars['read']:,} kept"
+                           + (f" ({100 * self.chars['kept'] / self.chars['read']:.1f}%)" if self.chars['read'] else "")),
+        ]
+        for reason, n in sorted(self.documents["removed"].items(), key=lambda kv: (-kv[1], kv[0])):
+            rows.append((f"  document: {reason}", f"{n:,}"))
+        for reason, n in sorted(self.paragraphs["removed"].items(), key=lambda kv: (-kv[1], kv[0])):
+            rows.append((f"  paragraph: {reason}", f"{n:,}"))
+        rows.append(("errors", str(len(self.errors))))
+        rows.append(("time", f"{self.timings.get('total', 0.0):.2f} s"))
+        return rows
+
+    def summary_lines(self) -> list[str]:
+        rows = self.summary_rows()
+        width = max(len(k) for k, _ in rows)
+        lines = [f"{k.ljust(width)}  {v}" for k, v in rows]
+        lines.append(f"{'report'.ljust(width)}  {self.report_dir}/report.json, removed.jsonl")
+        for e in self.errors[:20]:
+            lines.append(f"error: {e}")
+        if len(self.errors) > 20:
+            lines.append(f"... and {len(self.errors) - 20} more errors in report.json")
+        return lines

@@ -1,0 +1,172 @@
+"""The pattern library: TOML rules compiled with `regex`, matched with a timeout."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+
+import regex
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+DEFAULT_MAX_WORDS = 40
+# A paragraph longer than this is never removed by patterns alone.
+PATTERN_WORD_CAP = 400
+_REASON_RE = regex.compile(r"^[a-z][a-z0-9-]{0,40}$")
+_KEYS = {"name", "reason", "pattern", "max_words", "block", "case_sensitive"}
+
+
+class RuleError(ValueError):
+    """A rule file that cannot be used; the message names the file and rule."""
+
+
+class RuleTimeout(RuntimeError):
+    """A pattern ran longer than the allowed time on one paragraph."""
+
+    def __init__(self, rule: str, seconds: float) -> None:
+        super().__init__(f"rule {rule!r} took over {seconds:g}s on one paragraph and was skipped there")
+        self.rule = rule
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    name: str
+    reason: str
+    pattern: str
+    max_words: int
+    block: bool
+    compiled: regex.Pattern
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    rule: str
+    reason: str
+    block: bool
+    decisive: bool  # this hit alone may remove the paragraph (short enough)
+
+
+def _parse(data: dict, origin: str) -> list[Rule]:
+    items = data.get("rule", [])
+    extra = set(data) - {"rule"}
+    if extra:
+        raise RuleError(f"{origin}: unknown top-level key(s) {sorted(extra)}; expected [[rule]] tables")
+    if not isinstance(items, list):
+        raise RuleError(f"{origin}: 'rule' must be an array of tables ([[rule]])")
+    rules = []
+    for i, item in enumerate(items, 1):
+        where = f"{origin}: rule #{i}"
+        if not isinstance(item, dict):
+            raise RuleError(f"{where}: not a table")
+        name = item.get("name", f"rule{i}")
+        where = f"{origin}: rule #{i} ({name})"
+        unknown = set(item) - _KEYS
+        if unknown:
+            raise RuleError(f"{where}: unknown key(s) {sorted(unknown)}")
+        for key in ("reason", "pattern"):
+            if not isinstance(item.get(key), str) or not item[key]:
+                raise RuleError(f"{where}: '{key}' is required and must be a non-empty string")
+        if not _REASON_RE.match(item["reason"]):
+            raise RuleError(f"{where}: reason {item['reason']!r} must be lower-case words joined by '-'")
+        max_words = item.get("max_words", DEFAULT_MAX_WORDS)
+        if not isinstance(max_words, int) or isinstance(max_words, bool) or max_words < 1:
+            raise RuleError(f"{where}: max_words must be a positive integer")
+        for key in ("block", "case_sensitive"):
+            if not isinstance(item.get(key, False), bool):
+                raise RuleError(f"{where}: {key} must be true or false")
+        flags = regex.UNICODE | (0 if item.get("case_sensitive", False) else regex.IGNORECASE)
+        try:
+            compiled = regex.compile(item["pattern"], flags)
+        except regex.error as e:
+            raise RuleError(f"{where}: bad pattern: {e}") from None
+        rules.append(Rule(str(name), item["reason"], item["pattern"], max_words,
+                          bool(item.get("block", False)), compiled))
+    names = [r.name for r in rules]
+    dup = sorted({n for n in names if names.count(n) > 1})
+    if dup:
+        raise RuleError(f"{origin}: duplicate rule name(s) {dup}")
+    return rules
+
+
+def load_rules_text(text: str, origin: str) -> list[Rule]:
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:
+        raise RuleError(f"{origin}: not valid TOML: {e}") from None
+    return _parse(data, origin)
+
+
+def load_rule_file(path: str | Path) -> list[Rule]:
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as e:
+        raise RuleError(f"{p}: cannot read rule file: {e}") from None
+    return load_rules_text(text, str(p))
+
+
+@lru_cache(maxsize=1)
+def default_rules() -> tuple[Rule, ...]:
+    text = resources.files("cleaner").joinpath("data/rules.toml").read_text(encoding="utf-8")
+    return tuple(load_rules_text(text, "cleaner/data/rules.toml"))
+
+
+class RuleSet:
+    """Rules ready to match paragraphs."""
+
+    def __init__(self, rules: Sequence[Rule], timeout: float = 0.25) -> None:
+        self.rules = list(rules)
+        self.timeout = timeout
+        names = [r.name for r in self.rules]
+        dup = sorted({n for n in names if names.count(n) > 1})
+        if dup:
+            raise RuleError(f"rule name(s) defined twice (default and user rules?): {dup}")
+
+    @classmethod
+    def build(cls, extra_files: Iterable[str | Path] = (), use_defaults: bool = True,
+              timeout: float = 0.25) -> RuleSet:
+        rules: list[Rule] = list(default_rules()) if use_defaults else []
+        for f in extra_files:
+            rules.extend(load_rule_file(f))
+        return cls(rules, timeout)
+
+    def match(self, text: str, n_words: int) -> tuple[list[Hit], list[RuleTimeout]]:
+        """All rules that match `text`, and the rules that timed out on it."""
+        hits: list[Hit] = []
+        timeouts: list[RuleTimeout] = []
+        if n_words > PATTERN_WORD_CAP:
+            return hits, timeouts
+        for r in self.rules:
+            try:
+                found = r.compiled.search(text, timeout=self.timeout)
+            except TimeoutError:
+                timeouts.append(RuleTimeout(r.name, self.timeout))
+                continue
+            if found:
+                hits.append(Hit(r.name, r.reason, r.block, n_words <= r.max_words))
+        return hits, timeouts
+
+
+def decide(hits: Sequence[Hit]) -> Hit | None:
+    """The hit that removes the paragraph, if the hits are enough to remove it.
+
+    One decisive hit is enough; otherwise two different rules with the same
+    reason (a long pitch that says "subscribe" in two ways, say).
+    """
+    for h in hits:
+        if h.decisive:
+            return h
+    by_reason: dict[str, list[Hit]] = {}
+    for h in hits:
+        by_reason.setdefault(h.reason, []).append(h)
+    for group in by_reason.values():
+        if len(group) >= 2:
+            return group[0]
+    return None
