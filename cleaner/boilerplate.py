@@ -19,14 +19,15 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import lru_cache
 
 import regex
 
 from . import reasons as R
 from .document import Drop
-from .rules import Hit, RuleSet, RuleTimeout, decide as decide_hits
+from .rules import Hit, RuleSet, RuleTimeout
+from .rules import decide as decide_hits
 from .textutil import EMOJI_RE, HANDLE_RE, HASHTAG_RE, URL_RE, stoplists, words
 
 GOOD, NEARGOOD, SHORT, BAD = "good", "neargood", "short", "bad"
@@ -194,6 +195,13 @@ class Classifier:
                 info.reason = R.LOW_CONTENT
                 info.detail = f"few function words ({info.stop:.2f})"
 
+        # A short article of medium paragraphs has no "good" one, and smoothing would
+        # then drop all of it; its densest prose stands in for the missing good class.
+        if not any(info.initial == GOOD for info in infos):
+            for info in infos:
+                if info.initial == NEARGOOD and (info.stop >= p.stop_high or not use_stop):
+                    info.initial = GOOD
+
         # 2. lexical overlap with the document's core (leave-one-out)
         content = [f.vocab - stopset for f in feats]
         core = [i for i, info in enumerate(infos) if info.initial == GOOD]
@@ -216,13 +224,22 @@ class Classifier:
                 if (density_bad or cls[i] == NEARGOOD) and info.feat.words >= p.promote_words \
                         and info.overlap >= p.promote_overlap:
                     cls[i] = NEARGOOD if cls[i] == BAD else GOOD
-        for i, info in enumerate(infos):
-            if cls[i] in (SHORT, BAD) and i not in forced and not info.feat.hits and self._heading_like(info.feat):
-                j = i + 1
-                while j < n and cls[j] == SHORT and j - i <= 2:
-                    j += 1
-                if j < n and cls[j] == GOOD:
-                    cls[i] = NEARGOOD
+        # Headings: a title-like line before good text (past pattern junk such as an ad
+        # under a subheading), or before such a heading (title + byline); no deeper.
+        depth = [0] * n
+        for i in range(n - 1, -1, -1):
+            info = infos[i]
+            if cls[i] not in (SHORT, BAD) or i in forced or info.feat.hits or not self._heading_like(info.feat):
+                continue
+            j = i + 1
+            while j < n and j - i <= 3 and (infos[j].hit is not None or j in forced):
+                j += 1
+            if j < n and cls[j] == GOOD:
+                depth[i] = 1
+            elif j < n and depth[j] == 1:
+                depth[i] = 2
+            if depth[i]:
+                cls[i] = NEARGOOD
 
         # 4. context: short paragraphs, then near-good ones, follow their neighbours
         cls = self._smooth(cls)
@@ -233,7 +250,7 @@ class Classifier:
                    and (len(core) < 3 or info.overlap >= p.anchor_overlap)]
         last_anchor = anchors[-1] if anchors else -1
         marker = next((i for i in range(last_anchor + 1, n)
-                       if i not in forced and infos[i].hit is not None and infos[i].hit.block), None)
+                       if i not in forced and (h := infos[i].hit) is not None and h.block), None)
         if marker is not None:
             for i in range(marker + 1, n):
                 if cls[i] != BAD or infos[i].reason is None:

@@ -132,8 +132,8 @@ def _run(input_dir: Path, output_dir: Path, cfg: Config, report_dir: Optional[Pa
     if show:
         progress.summary(rep)
     elif rep.errors:
-        for e in rep.errors[:20]:
-            sys.stderr.write(f"clean: {e}\n")
+        for msg in rep.errors[:20]:
+            sys.stderr.write(f"clean: {msg}\n")
     return EXIT_ITEMS_FAILED if rep.errors else EXIT_OK
 
 

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from .config import Config
 from .document import Document, ItemError
 from .readers import InputFile, ReadError, classify_name, output_name
 
 
-def explain_docs(path: Path, cfg: Config) -> list[tuple[Document, list[dict[str, object]]]]:
+def explain_docs(path: Path, cfg: Config) -> list[tuple[Document, list[dict[str, Any]]]]:
     """Per document, one row per paragraph: line, decision, reason, detail, features, text."""
     from .pipeline import Engine, _inner_dups, _read
 
@@ -27,7 +28,7 @@ def explain_docs(path: Path, cfg: Config) -> list[tuple[Document, list[dict[str,
         infos = eng.classifier.settle(feats) if cfg.strip else []
         kept = [i for i in range(len(doc.paragraphs)) if not infos or infos[i].reason is None]
         dups = _inner_dups(doc, kept, feats, cfg) if cfg.dedup else {}
-        rows = []
+        rows: list[dict[str, Any]] = []
         for i, text in enumerate(doc.paragraphs):
             info = infos[i] if infos else None
             reason, detail = (info.reason, info.detail) if info else (None, "")

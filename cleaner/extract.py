@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,7 +22,7 @@ class Extractor:
 
     def __init__(self, settings: ExtractSettings | None = None) -> None:
         self.settings = settings or ExtractSettings()
-        self._extract = None
+        self._extract: Any = None
 
     def __call__(self, html: bytes) -> str:
         if self._extract is None:
@@ -29,7 +30,7 @@ class Extractor:
 
             self._extract = trafilatura.extract
         s = self.settings
-        text = self._extract(  # type: ignore[misc]
+        text = self._extract(
             html,
             output_format="txt",
             favor_precision=s.favor_precision,

@@ -31,7 +31,7 @@ from . import reasons as R
 from .boilerplate import Classifier, ParaFeat
 from .config import Config, ConfigError
 from .document import Document, Drop, ItemError
-from .readers import InputFile, ReadError, Skipped, discover, iter_jsonl, read_html, read_text
+from .readers import InputFile, ReadError, discover, iter_jsonl, read_html, read_text
 from .report import Report
 from .textutil import normalise, para_key
 from .writers import TEMP_MARK, atomic_writer, remove_stale_temp
@@ -309,14 +309,14 @@ def reduce(results: list[MapResult], cfg: Config, spills: dict[int, str]) -> Dec
         asg = cluster(sigs, cfg.threshold, rank, exact, valid=alive)
         sizes: Counter[int] = Counter()
         for g in np.flatnonzero(asg.survivor != np.arange(n)).tolist():
-            s = int(asg.survivor[g])
-            same = summaries[g].text_key == summaries[s].text_key
-            fi, pos = refs[s]
+            sv = int(asg.survivor[g])
+            same = summaries[g].text_key == summaries[sv].text_key
+            fi, _ = refs[sv]
             doc_drop(g, Drop(R.DUP_DOC if same else R.NEAR_DUP_DOC,
-                             f"similar to {summaries[s].id}", twin=summaries[s].id,
+                             f"similar to {summaries[sv].id}", twin=summaries[sv].id,
                              twin_file=rel_of[fi], similarity=round(float(asg.similarity[g]), 4)))
             alive[g] = False
-        for s, size in asg.cluster_sizes().items():
+        for size in asg.cluster_sizes().values():
             sizes[size] += 1
         dec.clusters["documents"] = {
             "clusters": int(sum(sizes.values())), "removed": int(sum((k - 1) * v for k, v in sizes.items())),

@@ -108,19 +108,19 @@ def discover(root: str | Path, follow_symlinks: bool = False,
             return
         seen_dirs.add(key)
         try:
-            entries = sorted(os.scandir(d), key=lambda e: e.name)
+            entries = sorted(os.scandir(d), key=lambda x: x.name)
         except OSError as e:
             skipped.append(Skipped(rel_of(d), f"cannot read directory: {e.strerror}"))
             return
-        for e in entries:
-            p = e.path
+        for ent in entries:
+            p = ent.path
             rel = rel_of(p)
             if os.path.realpath(p) in excluded:
                 continue
-            if e.name.startswith("."):
+            if ent.name.startswith("."):
                 skipped.append(Skipped(rel, "hidden"))
                 continue
-            is_link = e.is_symlink()
+            is_link = ent.is_symlink()
             if is_link:
                 real = os.path.realpath(p)
                 if not os.path.exists(real):
@@ -130,7 +130,7 @@ def discover(root: str | Path, follow_symlinks: bool = False,
                     skipped.append(Skipped(rel, "symbolic link to outside the input (use --follow-symlinks)"))
                     continue
             try:
-                is_dir = e.is_dir(follow_symlinks=True)
+                is_dir = ent.is_dir(follow_symlinks=True)
             except OSError:
                 is_dir = False
             if is_dir:
@@ -139,7 +139,7 @@ def discover(root: str | Path, follow_symlinks: bool = False,
                     continue
                 walk(p)
                 continue
-            kind = classify_name(e.name)
+            kind = classify_name(ent.name)
             if kind is None:
                 skipped.append(Skipped(rel, "unsupported file type"))
                 continue
@@ -152,13 +152,15 @@ def discover(root: str | Path, follow_symlinks: bool = False,
 
 
 def _resolve_collisions(files: list[InputFile]) -> None:
-    """Two inputs that would write the same output (a.html and a.txt): the later
-    one in sorted order keeps its full name plus .txt (a.html.txt)."""
-    taken: set[str] = set()
+    """Two inputs that would write the same output (a.html and a.txt): a file
+    whose output keeps its own name wins; a converted one becomes a.html.txt."""
+    taken = {f.out_rel for f in files if f.out_rel == f.rel}
     for i, f in enumerate(files):
+        if f.out_rel == f.rel:
+            continue
         out = f.out_rel
         if out in taken:
-            out = f.rel + ".txt" if f.kind != "jsonl" else f.rel
+            out = f.rel + ".txt"
             n = 2
             while out in taken:
                 out = f"{f.rel}.{n}.txt"
@@ -176,7 +178,7 @@ def _open_binary(f: InputFile) -> IO[bytes]:
     if f.compression == "zst":
         import zstandard
 
-        return zstandard.ZstdDecompressor().stream_reader(raw, closefd=True)  # type: ignore[return-value]
+        return zstandard.ZstdDecompressor().stream_reader(raw, closefd=True)
     return raw
 
 
@@ -297,7 +299,7 @@ def iter_jsonl(f: InputFile, max_bytes: int, text_field: str,
     n = 0
     try:
         with _open_binary(f) as raw:
-            fh = io.BufferedReader(raw) if not isinstance(raw, io.BufferedReader) else raw  # type: ignore[arg-type]
+            fh = raw if isinstance(raw, io.BufferedReader) else io.BufferedReader(raw)  # type: ignore[type-var]
             while True:
                 line = fh.readline(max_bytes + 1)
                 if not line:

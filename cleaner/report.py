@@ -54,11 +54,11 @@ class Report:
         doc_reasons: Counter[str] = Counter()
         per_file = []
         by_index = {w.index: w for w in wres}
-        stage: Counter[str] = Counter()
+        stage: dict[str, float] = {}
         for r in results:
             for k, v in r.seconds.items():
                 if k != "total":
-                    stage[k] += v
+                    stage[k] = stage.get(k, 0.0) + v
             w = by_index.get(r.index)
             f = files[r.index]
             row: dict[str, Any] = {"file": f.rel, "output": f.out_rel if w and w.written else None,
@@ -69,7 +69,7 @@ class Report:
                 row.update(documents=w.docs_in, documents_kept=w.docs_out, paragraphs=w.paras_in,
                            paragraphs_kept=w.paras_out, chars=w.chars_in, chars_kept=w.chars_out,
                            removed=dict(sorted((w.para_reasons + w.doc_reasons).items())))
-                stage["write"] += w.seconds
+                stage["write"] = stage.get("write", 0.0) + w.seconds
             per_file.append(row)
         docs_in = sum(w.docs_in for w in wres)
         docs_out = sum(w.docs_out for w in wres)

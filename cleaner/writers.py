@@ -61,7 +61,7 @@ def _compressed(fh: IO[bytes], name: str) -> Iterator[IO[bytes]]:
         import zstandard
 
         with zstandard.ZstdCompressor(level=3).stream_writer(fh, closefd=False) as z:
-            yield z  # type: ignore[misc]
+            yield z
     else:
         yield fh
 

@@ -71,3 +71,22 @@ ARTICLE = [
     "The mayor said the council would publish the full schedule of the works and hold a public meeting in each of "
     "the neighbourhoods that will be affected by the closures.",
 ]
+
+_NOUNS = ("council harbour bridge ferry mayor residents budget school teacher river market farmer museum library "
+          "station train driver weather storm garden festival hospital nurse factory worker village road").split()
+_VERBS = "approved delayed opened closed visited repaired praised questioned funded moved".split()
+_ADJ = "old new small large busy quiet local public early late".split()
+
+
+def prose(seed: int, sentences: int = 3) -> str:
+    """A deterministic paragraph of plain English-like prose, different for each seed."""
+    import random
+
+    rnd = random.Random(seed)
+    out = []
+    for _ in range(sentences):
+        out.append(f"The {rnd.choice(_ADJ)} {rnd.choice(_NOUNS)} {rnd.choice(_VERBS)} the {rnd.choice(_NOUNS)} "
+                   f"on {rnd.choice(['Monday', 'Tuesday', 'Friday'])}, and it was said that the "
+                   f"{rnd.choice(_NOUNS)} would be {rnd.choice(_VERBS)} by the {rnd.choice(_NOUNS)} "
+                   f"before the end of the {rnd.choice(['year', 'month', 'week'])} number {rnd.randint(1, 999)}.")
+    return " ".join(out)

@@ -1,0 +1,130 @@
+"""MinHash signatures, LSH candidates and survivor clustering."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from conftest import prose, read_audit, write
+
+from cleaner import minhash as mh
+from cleaner.dedup import candidate_probability, choose_bands, cluster
+
+
+def test_signatures_equal_datasketch_minhash_with_the_same_shingles():
+    datasketch = pytest.importorskip("datasketch")
+    texts = [prose(1, 4), "Ünïcode wörds — “quoted” and… dashed–words", "one two", ""]
+    sigs = mh.signatures(texts)
+    for text, sig in zip(texts, sigs):
+        m = datasketch.MinHash(num_perm=128, seed=1, hashfunc=mh.shingle_hash32)
+        m.update_batch(mh.reference_shingles(text))
+        assert np.array_equal(m.hashvalues, sig)
+
+
+def test_lean_minhash_in_a_datasketch_lsh_index():
+    datasketch = pytest.importorskip("datasketch")
+    a = prose(5, 6)
+    b = a.replace("council", "committee", 1)
+    c = prose(6, 6)
+    sigs = mh.signatures([a, b, c])
+    lsh = datasketch.MinHashLSH(threshold=0.5, num_perm=128)
+    for key, sig in zip("abc", sigs):
+        lsh.insert(key, mh.to_lean_minhash(sig))
+    assert set(lsh.query(mh.to_lean_minhash(sigs[0]))) == {"a", "b"}
+    assert mh.to_lean_minhash(sigs[0]).jaccard(mh.to_lean_minhash(sigs[1])) == mh.estimate(sigs[0], sigs[1])
+
+
+def test_estimate_tracks_exact_jaccard():
+    rng = np.random.default_rng(0)
+    words = [f"w{i}" for i in range(3000)]
+    errs = []
+    for _ in range(40):
+        base = list(rng.choice(words, 300))
+        other = base.copy()
+        for k in rng.choice(300, int(rng.integers(0, 120)), replace=False):
+            other[k] = str(rng.choice(words))
+        ta, tb = " ".join(base), " ".join(other)
+        sa, sb = mh.shingle_sets([ta, tb])
+        exact = mh.jaccard_sets(sa, sb)
+        s = mh.signatures([ta, tb])
+        errs.append(mh.estimate(s[0], s[1]) - exact)
+    assert abs(np.mean(errs)) < 0.02 and np.std(errs) < 0.06
+
+
+def test_tokens_fold_case_and_punctuation():
+    assert mh.reference_tokens("Hello, WORLD! “Quoted”—dash… l’été") == [b"hello", b"world", b"quoted", b"dash",
+                                                                      b"l", "été".encode()]
+    s = mh.signatures(["Hello world, this is it.", "hello WORLD this is it"])
+    assert np.array_equal(s[0], s[1])
+
+
+def test_bands_give_the_recall_asked_for():
+    for t in (0.5, 0.7, 0.8, 0.9):
+        b, r = choose_bands(t, 128)
+        assert b * r <= 128
+        assert candidate_probability(t, b, r) >= 0.995
+    assert choose_bands(0.8, 128) == (21, 6)
+
+
+def _sig_rows(texts):
+    return mh.signatures(texts), [mh.shingle_sets([t])[0] for t in texts]
+
+
+def test_exactly_one_survivor_per_cluster():
+    base = [prose(i, 8) for i in range(5)]
+    texts, truth = [], []
+    for i, b in enumerate(base):
+        for k in range(4):
+            words = b.split()
+            if k:
+                words[5 * k] = "changed"
+            texts.append(" ".join(words))
+            truth.append(i)
+    sigs, sets = _sig_rows(texts)
+    asg = cluster(sigs, 0.8, np.arange(len(texts)), lambda a, b: mh.jaccard_sets(sets[a], sets[b]))
+    for i in range(5):
+        members = [k for k, t in enumerate(truth) if t == i]
+        survivors = {int(asg.survivor[m]) for m in members}
+        assert survivors == {members[0]}
+    assert len(set(asg.survivor.tolist())) == 5
+
+
+def test_chain_does_not_remove_the_far_end():
+    words = prose(42, 12).split()
+    n = len(words)
+    a = words
+    b = words[: n // 2] + ["x" + w for w in words[n // 2: n // 2 + n // 12]] + words[n // 2 + n // 12:]
+    c = words[: n // 2] + ["x" + w for w in words[n // 2: n // 2 + n // 6]] + words[n // 2 + n // 6:]
+    texts = [" ".join(a), " ".join(b), " ".join(c)]
+    sigs, sets = _sig_rows(texts)
+    j = lambda x, y: mh.jaccard_sets(sets[x], sets[y])  # noqa: E731
+    assert j(0, 1) >= 0.8 and j(1, 2) >= 0.8 and j(0, 2) < 0.8
+    asg = cluster(sigs, 0.8, np.arange(3), j)
+    assert asg.survivor.tolist() == [0, 0, 2]
+
+
+def test_keep_longest_picks_the_longest_document(cli, tmp_path):
+    src = tmp_path / "in"
+    text = "\n".join(prose(i, 3) for i in range(6))
+    longer = text + "\n" + prose(99, 1)
+    recs = [{"id": "short", "text": text}, {"id": "long", "text": longer}]
+    write(src, "d.jsonl", "".join(json.dumps(r) + "\n" for r in recs))
+    assert cli(src, tmp_path / "first", "-q").code == 0
+    assert cli(src, tmp_path / "longest", "-q", "--keep", "longest").code == 0
+    first = [a["id"] for a in read_audit(tmp_path / "first.report") if a["level"] == "document"]
+    longest = [a["id"] for a in read_audit(tmp_path / "longest.report") if a["level"] == "document"]
+    assert first == ["long"] and longest == ["short"]
+
+
+def test_threshold_option_changes_what_counts_as_near_duplicate(cli, tmp_path):
+    src = tmp_path / "in"
+    paras = [prose(i, 2) for i in range(10)]
+    write(src, "a.txt", "\n".join(paras))
+    write(src, "b.txt", "\n".join(paras[:7] + [prose(50 + i, 2) for i in range(3)]))
+    assert cli(src, tmp_path / "strict", "-q").code == 0
+    assert cli(src, tmp_path / "loose", "-q", "--threshold", "0.5").code == 0
+    strict = [a for a in read_audit(tmp_path / "strict.report") if a["level"] == "document"]
+    loose = [a for a in read_audit(tmp_path / "loose.report") if a["level"] == "document"]
+    assert strict == [] and [a["id"] for a in loose] == ["b.txt"]
+    assert 0.5 <= loose[0]["similarity"] < 0.8

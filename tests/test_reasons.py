@@ -1,0 +1,163 @@
+"""Every reason code, on realistic examples (none taken from the seed articles)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from conftest import ARTICLE, read_audit, write
+
+from cleaner import reasons as R
+from cleaner.boilerplate import Classifier
+from cleaner.rules import RuleSet
+
+
+@pytest.fixture(scope="module")
+def clf() -> Classifier:
+    return Classifier(RuleSet.build())
+
+
+def decisions(clf: Classifier, paragraphs: list[str]) -> dict[str, str | None]:
+    return {p: info.reason for p, info in zip(paragraphs, clf.classify(paragraphs))}
+
+
+def with_junk(before: list[str], after: list[str], middle: list[str] | None = None) -> list[str]:
+    body = ARTICLE[:4] + (middle or []) + ARTICLE[4:]
+    return before + body + after
+
+
+def assert_article_kept(d: dict[str, str | None]) -> None:
+    for p in ARTICLE:
+        assert d[p] is None, (p, d[p])
+
+
+CASES = [
+    (R.ADVERTISEMENT, [], [], ["Advertisement"]),
+    (R.ADVERTISEMENT, [], [], ["This article is sponsored by Northwind Insurance."]),
+    (R.ADVERTISEMENT, [], ["Shop now: free shipping on all orders over $50, limited time offer."], None),
+    (R.SUBSCRIPTION, [], ["Subscribe today and get unlimited digital access for just $1 a week."], None),
+    (R.SUBSCRIPTION, [], ["Independent local reporting depends on you. Please consider becoming a member: "
+                          "make a one-time donation or a monthly contribution to support our journalism."], None),
+    (R.COMMENT_PROMPT, [], ["Log in or register to post comments."], None),
+    (R.COMMENT_PROMPT, [], ["14 Comments"], None),
+    (R.TEASER, [], ["More from The Riverside Gazette"], None),
+    (R.TEASER, [], ["You may also like"], None),
+    (R.SOCIAL, [], [], ["Huge crowd at the harbour tonight for the vote pic.twitter.com/AbC123xyZ"]),
+    (R.SOCIAL, [], [], ["— Maria Lopez (@marialopez) June 4, 2024"]),
+    (R.NEWSLETTER, [], ["Sign up for our daily newsletter to get the best local stories delivered to your inbox."],
+     None),
+    (R.COOKIE, ["This website uses cookies to improve your experience. By continuing to browse the site you agree "
+                "to our use of cookies."], [], None),
+    (R.SHARE, ["Share on Facebook"], [], None),
+    (R.SHARE, [], [], ["Share Tweet Email"]),
+    (R.NAVIGATION, ["Skip to main content"], [], None),
+    (R.NAVIGATION, ["Home > News > Local"], [], None),
+    (R.LEGAL, [], ["© 2024 Riverside Media Group. All rights reserved."], None),
+    (R.LEGAL, [], ["Privacy Policy | Terms of Use"], None),
+]
+
+
+@pytest.mark.parametrize("reason,before,after,middle", CASES)
+def test_pattern_reason(clf, reason, before, after, middle):
+    paras = with_junk(before, after, middle)
+    d = decisions(clf, paras)
+    junk = before + after + (middle or [])
+    assert [d[j] for j in junk] == [reason] * len(junk)
+    assert_article_kept(d)
+
+
+def test_low_content_lines_around_an_article(clf):
+    nav = ["* News", "* Sport", "* Weather", "* Traffic", "Opinion"]
+    links = ["https://example.org/a https://example.org/b"]
+    d = decisions(clf, ["Menu"] + nav + ARTICLE + links)
+    assert d["Menu"] == R.NAVIGATION
+    assert all(d[x] == R.LOW_CONTENT for x in nav[:-1] + links)
+    assert_article_kept(d)
+
+
+def test_block_after_a_marker_goes_with_it(clf):
+    tail = ["Related stories", "Council delays vote on bus lanes",
+            "A plan to add bus lanes on the ring road was put off until next year after objections from shop owners "
+            "who fear the loss of parking spaces in front of their stores.",
+            "Police appeal for witnesses after break-in"]
+    d = decisions(clf, ARTICLE + tail)
+    assert d[tail[0]] == R.TEASER
+    assert all(d[t] in (R.TAIL_BLOCK, R.LOW_CONTENT) for t in tail[1:])
+    assert_article_kept(d)
+
+
+def test_headings_and_short_lines_inside_an_article_stay(clf):
+    paras = [ARTICLE[0], ARTICLE[1], "What Happens Next", ARTICLE[2], "“We are ready,” she said.",
+             ARTICLE[4], "Q&A", ARTICLE[5], "A Long Wait", ARTICLE[6]]
+    d = decisions(clf, paras)
+    assert all(v is None for v in d.values()), d
+
+
+def test_long_article_paragraph_mentioning_subscriptions_stays(clf):
+    p = ("Streaming services have lost subscribers this year, and analysts say the companies will have to decide "
+         "whether to raise prices or show more advertising to make up for the shortfall in their revenue.")
+    d = decisions(clf, ARTICLE[:3] + [p] + ARTICLE[3:])
+    assert d[p] is None
+    assert_article_kept(d)
+
+
+def test_template_paragraphs_repeated_across_the_corpus(cli, tmp_path):
+    src = tmp_path / "in"
+    footer = "Riverside Gazette is published by the Riverside Media Cooperative in the town of Riverside."
+    for i in range(6):
+        body = [f"Story number {i}: " + ARTICLE[1], ARTICLE[2].replace("evening", f"evening number {i}"),
+                f"Paragraph {i} about something else entirely, written so that each document differs from the "
+                f"others in at least a few of its sentences, number {i * 7}.", footer]
+        write(src, f"d{i}.txt", "\n".join(body))
+    assert cli(src, tmp_path / "out", "-q", "--template-min-docs", "5").code == 0
+    audit = read_audit(tmp_path / "out.report")
+    tmpl = [a for a in audit if a["reason"] == R.TEMPLATE]
+    assert sorted(a["file"] for a in tmpl) == [f"d{i}.txt" for i in range(6)]
+    assert all(a["text"] == footer for a in tmpl)
+
+
+def test_duplicate_and_near_duplicate_paragraphs_inside_a_document(cli, tmp_path):
+    src = tmp_path / "in"
+    near = ARTICLE[5].replace("relieved", "very relieved")
+    write(src, "a.txt", "\n".join(ARTICLE + [ARTICLE[2].upper(), near]))
+    assert cli(src, tmp_path / "out", "-q").code == 0
+    by_line = {a["line"]: a for a in read_audit(tmp_path / "out.report")}
+    assert by_line[8]["reason"] == R.DUP_PARA and by_line[8]["twin"]["line"] == 3
+    assert by_line[9]["reason"] == R.NEAR_DUP_PARA and by_line[9]["twin"]["line"] == 6
+    assert 0.8 <= by_line[9]["similarity"] < 1.0
+
+
+def test_paragraphs_repeated_from_an_earlier_document(cli, tmp_path):
+    src = tmp_path / "in"
+    other = ["Harbour ferry timetable changes next month", "The ferry company will add two early sailings on "
+             "weekdays and drop the last one on Sundays, a spokesman for the operator said on Monday afternoon.",
+             ARTICLE[5], ARTICLE[6].replace("publish", "soon publish")]
+    write(src, "a.txt", "\n".join(ARTICLE))
+    write(src, "b.txt", "\n".join(other))
+    assert cli(src, tmp_path / "out", "-q").code == 0
+    audit = {(a["file"], a["line"]): a for a in read_audit(tmp_path / "out.report")}
+    assert audit[("b.txt", 3)]["reason"] == R.CORPUS_DUP_PARA
+    assert audit[("b.txt", 3)]["twin"] == {"id": "a.txt", "file": "a.txt", "line": 6}
+    assert audit[("b.txt", 4)]["reason"] == R.CORPUS_NEAR_DUP_PARA
+    assert ("a.txt", 6) not in audit
+    assert (tmp_path / "out/b.txt").read_text(encoding="utf-8").splitlines() == other[:2]
+
+
+def test_duplicate_near_duplicate_and_empty_documents(cli, tmp_path):
+    src = tmp_path / "in"
+    text = "\n".join(ARTICLE)
+    near = "\n".join(ARTICLE[:-1] + [ARTICLE[-1].replace("each of the", "all")])
+    recs = [{"id": "a", "text": text}, {"id": "b", "text": text.replace("\n", "  \r\n")}, {"id": "c", "text": near},
+            {"id": "d", "text": "   "}]
+    write(src, "x.jsonl", "".join(json.dumps(r) + "\n" for r in recs))
+    assert cli(src, tmp_path / "out", "-q").code == 0
+    docs = {a["id"]: a for a in read_audit(tmp_path / "out.report") if a["level"] == "document"}
+    assert docs["b"]["reason"] == R.DUP_DOC and docs["b"]["twin"]["id"] == "a"
+    assert docs["c"]["reason"] == R.NEAR_DUP_DOC and 0.8 <= docs["c"]["similarity"] < 1.0
+    assert docs["d"]["reason"] == R.EMPTY_DOC
+    assert set(docs) == {"b", "c", "d"}
+
+
+def test_every_reason_code_is_described():
+    codes = {v for k, v in vars(R).items() if k.isupper() and isinstance(v, str)}
+    assert codes <= set(R.DESCRIPTIONS)
