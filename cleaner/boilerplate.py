@@ -151,10 +151,13 @@ class Classifier:
         """Features and decision in one call (for --explain and tests)."""
         return self.settle(self.features(paragraphs)[0])
 
-    def decide(self, feats: Sequence[ParaFeat], forced: Mapping[int, Drop] | None = None) -> list[ParaInfo]:
+    def decide(self, feats: Sequence[ParaFeat], forced: Mapping[int, Drop] | None = None,
+               lines: Sequence[int] | None = None) -> list[ParaInfo]:
         """One pass of the decision. `forced` paragraphs (duplicates, templates)
-        are bad whatever their features and count as bad context."""
+        are bad whatever their features and count as bad context. `lines` name
+        the paragraphs in details (their line numbers; default: position)."""
         p = self.p
+        line = (lambda i: lines[i]) if lines is not None else (lambda i: i + 1)
         forced = forced or {}
         n = len(feats)
         infos = [ParaInfo(f) for f in feats]
@@ -255,7 +258,7 @@ class Classifier:
             for i in range(marker + 1, n):
                 if cls[i] != BAD or infos[i].reason is None:
                     infos[i].reason = R.TAIL_BLOCK
-                    infos[i].detail = f"after block marker at paragraph {marker + 1}"
+                    infos[i].detail = f"after the block marker on line {line(marker)}"
                 cls[i] = BAD
 
         # 6. an embedded post takes along the paragraph before it if that looks social
@@ -263,7 +266,7 @@ class Classifier:
             prev = infos[i - 1]
             if infos[i].reason == R.SOCIAL and cls[i - 1] != BAD and prev.feat.social and prev.feat.words <= 80:
                 prev.reason = R.SOCIAL
-                prev.detail = f"social markers, before embed at paragraph {i + 1}"
+                prev.detail = f"social markers, before the embed on line {line(i)}"
                 cls[i - 1] = BAD
 
         for i, info in enumerate(infos):
@@ -276,16 +279,19 @@ class Classifier:
                 info.detail = ""
         return infos
 
-    def settle(self, feats: Sequence[ParaFeat], forced: Mapping[int, Drop] | None = None) -> list[ParaInfo]:
+    def settle(self, feats: Sequence[ParaFeat], forced: Mapping[int, Drop] | None = None,
+               lines: Sequence[int] | None = None) -> list[ParaInfo]:
         """Decide, then decide again on what is kept until nothing more goes.
 
         The result is a fixed point: deciding on the kept paragraphs alone
         keeps them all, which makes cleaning idempotent.
         """
-        infos = self.decide(feats, forced)
+        infos = self.decide(feats, forced, lines)
         kept = [i for i, info in enumerate(infos) if info.reason is None]
+        if lines is None:
+            lines = [i + 1 for i in range(len(feats))]
         for _ in range(len(feats)):
-            sub = self.decide([feats[i] for i in kept])
+            sub = self.decide([feats[i] for i in kept], None, [lines[i] for i in kept])
             gone = [(k, s) for k, s in zip(kept, sub) if s.reason is not None]
             if not gone:
                 break

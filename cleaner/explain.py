@@ -25,7 +25,7 @@ def explain_docs(path: Path, cfg: Config) -> list[tuple[Document, list[dict[str,
             raise ReadError(item.message, item.line)
         doc = item
         feats, _ = eng.classifier.features(doc.paragraphs)
-        infos = eng.classifier.settle(feats) if cfg.strip else []
+        infos = eng.classifier.settle(feats, None, doc.lines) if cfg.strip else []
         kept = [i for i in range(len(doc.paragraphs)) if not infos or infos[i].reason is None]
         dups = _inner_dups(doc, kept, feats, cfg) if cfg.dedup else {}
         rows: list[dict[str, Any]] = []

@@ -189,7 +189,7 @@ def map_file(task: MapTask) -> MapResult:
                 res.errors.append(ItemError(f.rel, str(to), doc.record))
             kept = list(range(len(doc.paragraphs)))
             if cfg.strip:
-                infos = eng.classifier.settle(feats)
+                infos = eng.classifier.settle(feats, None, doc.lines)
                 for i, info in enumerate(infos):
                     if info.reason is not None:
                         doc.drops[i] = Drop(info.reason, info.detail)
@@ -480,7 +480,7 @@ def write_file(task: WriteTask) -> WriteResult:
             if p == pos:
                 forced[i] = d
         if cfg.strip:
-            infos = eng.classifier.settle(feats, forced)
+            infos = eng.classifier.settle(feats, forced, doc.lines)
             drops = {i: forced.get(i) or Drop(info.reason, info.detail)
                      for i, info in enumerate(infos) if info.reason is not None}
         else:
