@@ -37,7 +37,8 @@ def run(
     overwrite: bool = typer.Option(False, "--overwrite", help="Allow a non-empty OUTPUT_DIR; replace its files."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar and no summary."),
     workers: Optional[int] = typer.Option(None, "--workers", "-j", metavar="N",
-                                          help="Worker processes [default: number of cores]."),
+                                          help="Worker processes [default: number of cores]; 0 runs all in "
+                                               "this process (no crash isolation)."),
     no_dedup: bool = typer.Option(False, "--no-dedup", help="Do not remove duplicate paragraphs or documents."),
     no_strip: bool = typer.Option(False, "--no-strip", help="Do not remove boilerplate (dedup only)."),
     threshold: Optional[float] = typer.Option(None, "--threshold", metavar="J",
@@ -62,8 +63,13 @@ def run(
     max_bytes: Optional[int] = typer.Option(None, "--max-bytes", metavar="N",
                                             help="Largest document read into memory, decompressed "
                                                  "(a file, or a JSONL line) [default: 256 MiB]."),
+    max_ratio: Optional[int] = typer.Option(None, "--max-ratio", metavar="N",
+                                            help="A .gz/.zst file may decompress to at most N times its size "
+                                                 "(compression bombs) [default: 1000]."),
     doc_timeout: Optional[float] = typer.Option(None, "--doc-timeout", metavar="SECONDS",
                                                 help="Time limit per document [default: 60]."),
+    max_memory: Optional[int] = typer.Option(None, "--max-memory", metavar="BYTES",
+                                             help="Memory limit per worker process, 0 for none [default: 8 GiB]."),
     follow_symlinks: bool = typer.Option(False, "--follow-symlinks",
                                          help="Follow symbolic links, also to outside INPUT_DIR."),
     explain: Optional[Path] = typer.Option(None, "--explain", metavar="FILE",
@@ -75,7 +81,7 @@ def run(
                        ("paragraph_threshold", paragraph_threshold), ("keep", keep),
                        ("template_min_docs", template_min_docs), ("text_field", text_field),
                        ("id_field", id_field), ("encoding", encoding), ("max_bytes", max_bytes),
-                       ("doc_timeout", doc_timeout)):
+                       ("doc_timeout", doc_timeout), ("max_ratio", max_ratio), ("max_memory", max_memory)):
         if value is not None:
             overrides[key] = value
     if rules:
@@ -115,7 +121,7 @@ def _check_rules(cfg: Config) -> None:
 
 def _run(input_dir: Path, output_dir: Path, cfg: Config, report_dir: Optional[Path], overwrite: bool,
          quiet: bool) -> int:
-    from .pipeline import Run, RunError
+    from .pipeline import Interrupted, Run, RunError
     from .progress import Progress
 
     show = not quiet
@@ -125,9 +131,8 @@ def _run(input_dir: Path, output_dir: Path, cfg: Config, report_dir: Optional[Pa
             rep = Run(input_dir, output_dir, cfg, report_dir, overwrite, progress.update).execute()
     except RunError as e:
         raise UsageFailure(str(e)) from None
-    except KeyboardInterrupt:
-        sys.stderr.write("clean: interrupted; finished files are in place, no partial file was left. "
-                         "Run the same command again to resume.\n")
+    except Interrupted as e:
+        sys.stderr.write(f"clean: {e}\n")
         return 130
     if show:
         progress.summary(rep)

@@ -42,9 +42,14 @@ class Config:
     id_field: str = "id"
     encoding: str | None = None
     max_bytes: int = 256 * 1024 * 1024
+    # A .gz/.zst file may decompress to at most this many times its size (past
+    # 64 MiB): text compresses 3-10x, JSONL up to ~50x; bombs reach 1000x and more.
+    max_ratio: int = 1000
     # running
     workers: int = field(default_factory=lambda: os.cpu_count() or 1)
     doc_timeout: float = 60.0
+    # Per worker process (RLIMIT_DATA); 0 means no limit.
+    max_memory: int = 8 * 1024 ** 3
     follow_symlinks: bool = False
     seed: int = 1
 
@@ -62,7 +67,10 @@ class Config:
         need(8 <= self.paragraph_num_perm <= 1024,
              f"paragraph_num_perm must be between 8 and 1024, got {self.paragraph_num_perm}")
         need(1 <= self.paragraph_shingle <= 8, f"paragraph_shingle must be between 1 and 8, got {self.paragraph_shingle}")
-        need(self.workers >= 1, f"--workers must be at least 1, got {self.workers}")
+        need(self.workers >= 0, f"--workers must be 0 (in this process) or more, got {self.workers}")
+        need(self.max_ratio >= 2, f"--max-ratio must be at least 2, got {self.max_ratio}")
+        need(self.max_memory == 0 or self.max_memory >= 256 * 1024 ** 2,
+             f"--max-memory must be 0 (no limit) or at least 256 MiB, got {self.max_memory}")
         need(self.template_min_docs >= 2, f"--template-min-docs must be at least 2, got {self.template_min_docs}")
         need(self.max_bytes >= 1024, f"--max-bytes must be at least 1024, got {self.max_bytes}")
         need(self.doc_timeout > 0, f"--doc-timeout must be positive, got {self.doc_timeout}")
@@ -89,7 +97,7 @@ class Config:
     def fingerprint(self) -> str:
         """Hash of every option that changes the output (not workers, not timeouts)."""
         d = self.as_dict()
-        for k in ("workers", "doc_timeout"):
+        for k in ("workers", "doc_timeout", "max_memory"):
             d.pop(k, None)
         rule_text = []
         for r in self.rules:

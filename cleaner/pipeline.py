@@ -19,7 +19,6 @@ import shutil
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable
-from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,10 +30,11 @@ from . import reasons as R
 from .boilerplate import Classifier, ParaFeat
 from .config import Config, ConfigError
 from .document import Document, Drop, ItemError
-from .readers import InputFile, ReadError, discover, iter_jsonl, read_html, read_text
+from .pool import DocTimeout, Failure, Pool, beat, time_limit
+from .readers import InputFile, Part, ReadError, discover, iter_jsonl, plan_parts, read_html, read_text
 from .report import Report
 from .textutil import normalise, para_key
-from .writers import TEMP_MARK, atomic_writer, remove_stale_temp
+from .writers import TEMP_MARK, atomic_writer, json_line, remove_stale_temp
 
 ProgressFn = Callable[[str, int, int], None]
 SPILL_VERSION = 1
@@ -81,8 +81,9 @@ class DocSummary:
 
 @dataclass(slots=True)
 class MapResult:
-    index: int
+    index: int  # the map task (one file, or one part of a large JSONL file)
     rel: str
+    file_index: int = 0
     docs: list[DocSummary] = field(default_factory=list)
     sigs: np.ndarray | None = None  # one row per doc
     para_sigs: np.ndarray | None = None  # long kept paragraphs
@@ -98,17 +99,22 @@ class MapResult:
 @dataclass(frozen=True, slots=True)
 class MapTask:
     index: int
+    file_index: int
     file: InputFile
     cfg: Config
     spill: str
+    part: Part = Part()
+    skip: frozenset[int] = frozenset()  # record lines to leave out (they hung or crashed a worker)
+    attempt: int = 0
 
 
-def _read(f: InputFile, cfg: Config, eng: Engine) -> Iterable[Document | ItemError]:
+def _read(f: InputFile, cfg: Config, eng: Engine, part: Part | None = None,
+          skip: frozenset[int] = frozenset()) -> Iterable[Document | ItemError]:
     if f.kind == "text":
-        return read_text(f, cfg.max_bytes, cfg.encoding)
+        return read_text(f, cfg.max_bytes, cfg.encoding, cfg.max_ratio)
     if f.kind == "html":
-        return read_html(f, cfg.max_bytes, eng.extractor)
-    return iter_jsonl(f, cfg.max_bytes, cfg.text_field, cfg.id_field)
+        return read_html(f, cfg.max_bytes, eng.extractor, cfg.max_ratio)
+    return iter_jsonl(f, cfg.max_bytes, cfg.text_field, cfg.id_field, part, skip, cfg.max_ratio)
 
 
 def _inner_dups(doc: Document, kept: list[int], feats: list[ParaFeat], cfg: Config) -> dict[int, Drop]:
@@ -152,14 +158,36 @@ def _inner_dups(doc: Document, kept: list[int], feats: list[ParaFeat], cfg: Conf
     return drops
 
 
+def _clean_doc(doc: Document, eng: Engine, cfg: Config) -> tuple[list[ParaFeat], list[ItemError]]:
+    """Per-document work of the map phase: features, boilerplate, repeats inside."""
+    errors = []
+    feats, timeouts = eng.classifier.features(doc.paragraphs)
+    for to in timeouts:
+        errors.append(ItemError(doc.source, str(to), doc.record))
+    kept = list(range(len(doc.paragraphs)))
+    if cfg.strip:
+        infos = eng.classifier.settle(feats, None, doc.lines)
+        for i, info in enumerate(infos):
+            if info.reason is not None:
+                doc.drops[i] = Drop(info.reason, info.detail)
+        kept = [i for i in kept if i not in doc.drops]
+    if cfg.dedup:
+        doc.drops.update(_inner_dups(doc, kept, feats, cfg))
+    return feats, errors
+
+
 def map_file(task: MapTask) -> MapResult:
-    """Read one input file and do the per-document work (runs in a worker)."""
+    """Read one input file (or part) and do the per-document work (runs in a worker).
+
+    Every document runs under --doc-timeout; one that fails is reported and
+    left out, the others go on. A file that cannot be read at all is `fatal`.
+    """
     from . import minhash as mh
 
     cfg = task.cfg
     f = task.file
     eng = Engine.get(cfg)
-    res = MapResult(task.index, f.rel)
+    res = MapResult(task.index, f.rel, task.file_index)
     try:
         st = os.stat(f.path)
         res.stamp = (st.st_size, st.st_mtime_ns)
@@ -169,40 +197,50 @@ def map_file(task: MapTask) -> MapResult:
     docs: list[Document] = []
     feats_all: list[list[ParaFeat]] = []
     t_read = t_strip = 0.0
+    beat((task.index, None))
     try:
-        it = iter(_read(f, cfg, eng))
+        it = iter(_read(f, cfg, eng, task.part, task.skip))
         while True:
             t1 = time.perf_counter()
             try:
-                item = next(it)
+                # a page's extraction happens while reading it: it gets the time limit too
+                with time_limit(cfg.doc_timeout if f.kind == "html" else None):
+                    item = next(it)
             except StopIteration:
-                t_read += time.perf_counter() - t1
                 break
-            t2 = time.perf_counter()
-            t_read += t2 - t1
+            finally:
+                t_read += time.perf_counter() - t1
             if isinstance(item, ItemError):
                 res.errors.append(item)
                 continue
             doc = item
-            feats, timeouts = eng.classifier.features(doc.paragraphs)
-            for to in timeouts:
-                res.errors.append(ItemError(f.rel, str(to), doc.record))
-            kept = list(range(len(doc.paragraphs)))
-            if cfg.strip:
-                infos = eng.classifier.settle(feats, None, doc.lines)
-                for i, info in enumerate(infos):
-                    if info.reason is not None:
-                        doc.drops[i] = Drop(info.reason, info.detail)
-                kept = [i for i in kept if i not in doc.drops]
-            if cfg.dedup:
-                doc.drops.update(_inner_dups(doc, kept, feats, cfg))
-            t_strip += time.perf_counter() - t2
+            beat((task.index, doc.record))
+            t2 = time.perf_counter()
+            try:
+                with time_limit(cfg.doc_timeout):
+                    feats, errs = _clean_doc(doc, eng, cfg)
+            except DocTimeout:
+                res.errors.append(ItemError(f.rel, f"took longer than --doc-timeout ({cfg.doc_timeout:g}s) "
+                                                   "to clean; left out", doc.record))
+                continue
+            except (MemoryError, RecursionError) as e:
+                res.errors.append(ItemError(f.rel, f"{type(e).__name__} while cleaning; left out", doc.record))
+                continue
+            finally:
+                t_strip += time.perf_counter() - t2
+            res.errors.extend(errs)
             docs.append(doc)
             feats_all.append(feats)
     except ReadError as e:
         res.fatal = ItemError(f.rel, str(e), e.line)
     except OSError as e:
         res.fatal = ItemError(f.rel, f"cannot read: {e.strerror or e}")
+    except DocTimeout:
+        res.fatal = ItemError(f.rel, f"extraction took longer than --doc-timeout ({cfg.doc_timeout:g}s); left out")
+    except (MemoryError, RecursionError, UnicodeError, ValueError) as e:
+        res.fatal = ItemError(f.rel, f"cannot extract text: {type(e).__name__}: {e}")
+    except Exception as e:  # a parser's own exception types (lxml, trafilatura)
+        res.fatal = ItemError(f.rel, f"cannot extract text: {type(e).__name__}: {e}")
     t3 = time.perf_counter()
     texts = []
     for pos, doc in enumerate(docs):
@@ -218,8 +256,8 @@ def map_file(task: MapTask) -> MapResult:
     if cfg.dedup and docs:
         res.sigs = mh.signatures(texts, cfg.shingle, cfg.num_perm, cfg.seed)
         long_texts = []
-        for pos, s in enumerate(res.docs):
-            for i, w in zip(s.kept, s.words):
+        for pos, sm in enumerate(res.docs):
+            for i, w in zip(sm.kept, sm.words):
                 if w >= cfg.min_near_words:
                     res.para_index.append((pos, i))
                     long_texts.append(docs[pos].paragraphs[i])
@@ -411,14 +449,14 @@ def _corpus_near_paragraphs(results: list[MapResult], cfg: Config, refs: list[tu
 
 @dataclass(frozen=True, slots=True)
 class WriteTask:
-    index: int
+    index: int  # file index
     file: InputFile
     cfg: Config
-    spill: str
+    units: tuple[tuple[int, str], ...]  # (map task index, spill path) of each part, in order
     out_path: str
     audit_path: str
-    doc_drops: dict[int, Drop]
-    para_drops: dict[tuple[int, int], Drop]
+    doc_drops: dict[int, dict[int, Drop]]  # unit -> doc pos -> drop
+    para_drops: dict[int, dict[tuple[int, int], Drop]]  # unit -> (doc pos, paragraph) -> drop
 
 
 @dataclass(slots=True)
@@ -455,6 +493,39 @@ def _audit(doc: Document, i: int | None, drop: Drop, text: str) -> dict[str, Any
     return {k: v for k, v in rec.items() if v is not None}
 
 
+def _final(doc: Document, feats: list[ParaFeat], doc_drop: Drop | None, para_drops: dict[int, Drop],
+           eng: Engine, cfg: Config, res: WriteResult, audit: list[dict[str, Any]]) -> list[int] | None:
+    """Final decision for one document: the kept paragraph indices, or None if it goes."""
+    res.docs_in += 1
+    res.paras_in += len(doc.paragraphs)
+    res.chars_in += sum(len(p) for p in doc.paragraphs)
+    if doc_drop is not None:
+        res.doc_reasons[doc_drop.reason] += 1
+        audit.append(_audit(doc, None, doc_drop, "\n".join(doc.paragraphs)))
+        return None
+    # duplicates and templates are decided; the classifier decides the rest again around them
+    forced = {i: d for i, d in doc.drops.items() if d.twin is not None}
+    forced.update(para_drops)
+    if cfg.strip:
+        infos = eng.classifier.settle(feats, forced, doc.lines)
+        drops = {i: forced.get(i) or Drop(info.reason, info.detail)
+                 for i, info in enumerate(infos) if info.reason is not None}
+    else:
+        drops = forced
+    kept = [i for i in range(len(doc.paragraphs)) if i not in drops]
+    for i in sorted(drops):
+        res.para_reasons[drops[i].reason] += 1
+        audit.append(_audit(doc, i, drops[i], doc.paragraphs[i]))
+    if not kept:
+        res.doc_reasons[R.EMPTY_DOC] += 1
+        audit.append(_audit(doc, None, Drop(R.EMPTY_DOC, "no paragraph kept"), ""))
+        return None
+    res.docs_out += 1
+    res.paras_out += len(kept)
+    res.chars_out += sum(len(doc.paragraphs[i]) for i in kept)
+    return kept
+
+
 def write_file(task: WriteTask) -> WriteResult:
     """Final decisions for one file, then its cleaned copy and audit (runs in a worker)."""
     from .writers import write_output
@@ -463,46 +534,29 @@ def write_file(task: WriteTask) -> WriteResult:
     cfg = task.cfg
     eng = Engine.get(cfg)
     res = WriteResult(task.index)
-    _, docs, feats_all = load_spill(task.spill)
     audit: list[dict[str, Any]] = []
     out_docs: list[tuple[Document, list[int]]] = []
-    for pos, (doc, feats) in enumerate(zip(docs, feats_all)):
-        res.docs_in += 1
-        res.paras_in += len(doc.paragraphs)
-        res.chars_in += sum(len(p) for p in doc.paragraphs)
-        ddrop = task.doc_drops.get(pos)
-        if ddrop is not None:
-            res.doc_reasons[ddrop.reason] += 1
-            audit.append(_audit(doc, None, ddrop, "\n".join(doc.paragraphs)))
-            continue
-        forced = {i: d for i, d in doc.drops.items() if d.twin is not None}
-        for (p, i), d in task.para_drops.items():
-            if p == pos:
-                forced[i] = d
-        if cfg.strip:
-            infos = eng.classifier.settle(feats, forced, doc.lines)
-            drops = {i: forced.get(i) or Drop(info.reason, info.detail)
-                     for i, info in enumerate(infos) if info.reason is not None}
-        else:
-            drops = forced
-        kept = [i for i in range(len(doc.paragraphs)) if i not in drops]
-        for i in sorted(drops):
-            res.para_reasons[drops[i].reason] += 1
-            audit.append(_audit(doc, i, drops[i], doc.paragraphs[i]))
-        if not kept:
-            res.doc_reasons[R.EMPTY_DOC] += 1
-            audit.append(_audit(doc, None, Drop(R.EMPTY_DOC, "no paragraph kept"), ""))
-            continue
-        res.docs_out += 1
-        res.paras_out += len(kept)
-        res.chars_out += sum(len(doc.paragraphs[i]) for i in kept)
-        out_docs.append((doc, kept))
-    if out_docs:
-        write_output(task.out_path, task.file, out_docs, cfg.text_field)
-        res.written = True
+    beat((task.index, None))
+    for unit, spill in task.units:
+        _, docs, feats_all = load_spill(spill)
+        ddrops = task.doc_drops.get(unit, {})
+        pdrops: dict[int, dict[int, Drop]] = {}
+        for (pos, i), d in task.para_drops.get(unit, {}).items():
+            pdrops.setdefault(pos, {})[i] = d
+        for pos, (doc, feats) in enumerate(zip(docs, feats_all)):
+            kept = _final(doc, feats, ddrops.get(pos), pdrops.get(pos, {}), eng, cfg, res, audit)
+            if kept is not None:
+                out_docs.append((doc, kept))
+    try:
+        if out_docs:
+            write_output(task.out_path, task.file, out_docs, cfg.text_field)
+            res.written = True
+    except OSError as e:
+        res.error = ItemError(task.file.rel, f"cannot write {task.out_path}: {e.strerror or e}; "
+                                             "no partial file was left")
     with atomic_writer(task.audit_path) as fh:
         for rec in audit:
-            fh.write(json.dumps(rec, ensure_ascii=False).encode("utf-8") + b"\n")
+            fh.write(json_line(rec))
     res.seconds = time.perf_counter() - t0
     return res
 
@@ -511,6 +565,10 @@ def write_file(task: WriteTask) -> WriteResult:
 
 class RunError(Exception):
     """The run cannot start (bad paths, refused output); one line for the user."""
+
+
+class Interrupted(Exception):
+    """Ctrl-C: the message says what was finished."""
 
 
 def _is_inside(child: Path, parent: Path) -> bool:
@@ -524,6 +582,10 @@ def _is_inside(child: Path, parent: Path) -> bool:
 def default_report_dir(output: str | Path) -> Path:
     out = Path(output)
     return out.parent / (out.name + ".report")
+
+
+# Tasks that fail the same way this many times are given up (the rest of a part is reported).
+MAX_ATTEMPTS = 4
 
 
 @dataclass
@@ -540,6 +602,8 @@ class Run:
         self.output = Path(self.output)
         self.report_dir = Path(self.report_dir) if self.report_dir else default_report_dir(self.output)
         self.work = self.report_dir / ".work"
+        self.phase = "start"
+        self.failures: list[ItemError] = []
 
     # checks before anything is written
     def check(self) -> None:
@@ -560,140 +624,187 @@ class Run:
         if _is_inside(self.report_dir, self.input):
             raise RunError(f"report directory {self.report_dir} is inside input {self.input}")
 
-    def _resumable(self, files: list[InputFile]) -> bool:
-        m = self.work / "manifest.json"
-        try:
-            data = json.loads(m.read_text())
-        except (OSError, ValueError):
-            return False
-        return data == self._manifest(files)
-
-    def _manifest(self, files: list[InputFile]) -> dict[str, Any]:
+    def _identity(self) -> dict[str, Any]:
         return {"version": __version__, "fingerprint": self.cfg.fingerprint(),
-                "input": str(self.input.resolve()), "output": str(self.output.resolve()),
-                "files": [f.rel for f in files]}
+                "input": str(self.input.resolve()), "output": str(self.output.resolve())}
+
+    def _resumable(self) -> bool:
+        """The work folder (or the last report) belongs to this same command."""
+        assert self.report_dir is not None
+        for p in (self.work / "manifest.json", self.report_dir / "run.json"):
+            try:
+                if json.loads(p.read_text()) == self._identity():
+                    return True
+            except (OSError, ValueError):
+                continue
+        return False
 
     def execute(self) -> Report:
+        try:
+            return self._execute()
+        except KeyboardInterrupt:
+            remove_stale_temp(self.output)
+            remove_stale_temp(self.work)
+            raise Interrupted(f"interrupted during {self.phase}; finished files are in place and no partial "
+                              "file was left; run the same command again to resume") from None
+
+    def _execute(self) -> Report:
         cfg = self.cfg
         self.check()
+        assert self.report_dir is not None
         t_start = time.perf_counter()
         timings: dict[str, float] = {}
+        self.phase = "discovery"
         files, skipped = discover(self.input, cfg.follow_symlinks,
                                   exclude=(str(self.output), str(self.report_dir)))
         timings["discover"] = time.perf_counter() - t_start
-        resume = self._resumable(files)
-        existing = [p for p in self.output.iterdir()] if self.output.is_dir() else []
-        foreign = [p for p in existing if TEMP_MARK not in p.name]
-        if foreign and not (self.overwrite or resume):
+        resume = self._resumable()
+        existing = list(self.output.iterdir()) if self.output.is_dir() else []
+        if any(TEMP_MARK not in p.name for p in existing) and not (self.overwrite or resume):
             raise RunError(f"output {self.output} is not empty; pass --overwrite to replace its files")
-        assert self.report_dir is not None
         if not resume and self.work.exists():
             shutil.rmtree(self.work)
         self.work.mkdir(parents=True, exist_ok=True)
-        (self.work / "manifest.json").write_text(json.dumps(self._manifest(files)))
+        (self.work / "manifest.json").write_text(json.dumps(self._identity()))
         self.output.mkdir(parents=True, exist_ok=True)
         remove_stale_temp(self.output)
+        remove_stale_temp(self.work)
 
         # map
+        self.phase = "reading"
         t = time.perf_counter()
-        spills = {i: str(self.work / f"map-{i:06d}.pkl") for i in range(len(files))}
-        todo: list[MapTask] = []
+        tasks: list[MapTask] = []
+        for fi, f in enumerate(files):
+            for k, part in enumerate(plan_parts(f)):
+                i = len(tasks)
+                tasks.append(MapTask(i, fi, f, cfg, str(self.work / f"map-{fi:06d}-{k:04d}.pkl"), part))
         results: list[MapResult] = []
-        for i, f in enumerate(files):
-            cached = self._cached(spills[i], f) if resume else None
+        todo: list[MapTask] = []
+        for task in tasks:
+            cached = self._cached(task) if resume else None
             if cached is not None:
                 results.append(cached)
             else:
-                todo.append(MapTask(i, f, cfg, spills[i]))
-        results.extend(self._run_tasks("read", map_file, todo, len(files), len(results)))
+                todo.append(task)
+        results.extend(r for r in self._run_tasks("read", map_file, todo, len(tasks), len(results),
+                                                  self._retry_map) if r is not None)
         results.sort(key=lambda r: r.index)
         timings["map"] = time.perf_counter() - t
-        ok = [r for r in results if r.fatal is None or r.docs]
-        ok_spills = {r.index: spills[r.index] for r in ok}
 
         # reduce
+        self.phase = "deduplication"
         t = time.perf_counter()
-        dec = reduce(ok, cfg, ok_spills)
+        ok = [r for r in results if r.fatal is None or r.docs]
+        spills = {r.index: tasks[r.index].spill for r in ok}
+        dec = reduce(ok, cfg, spills)
         timings["reduce"] = time.perf_counter() - t
 
         # write
+        self.phase = "writing"
         t = time.perf_counter()
         audit_dir = self.work / "audit"
         audit_dir.mkdir(exist_ok=True)
-        wtasks = [WriteTask(r.index, files[r.index], cfg, spills[r.index],
-                            str(self.output / files[r.index].out_rel),
-                            str(audit_dir / f"{r.index:06d}.jsonl"),
-                            dec.doc_drops.get(r.index, {}), dec.para_drops.get(r.index, {}))
-                  for r in ok]
-        wres = self._run_tasks("write", write_file, wtasks, len(wtasks), 0)
+        units: dict[int, list[MapResult]] = {}
+        for r in ok:
+            units.setdefault(r.file_index, []).append(r)
+        wtasks = [WriteTask(fi, files[fi], cfg, tuple((r.index, spills[r.index]) for r in rs),
+                            str(self.output / files[fi].out_rel), str(audit_dir / f"{fi:06d}.jsonl"),
+                            {r.index: dec.doc_drops.get(r.index, {}) for r in rs},
+                            {r.index: dec.para_drops.get(r.index, {}) for r in rs})
+                  for fi, rs in sorted(units.items())]
+        wres = [w for w in self._run_tasks("write", write_file, wtasks, len(wtasks), 0, lambda *_: None)
+                if w is not None]
         wres.sort(key=lambda w: w.index)
         timings["write"] = time.perf_counter() - t
 
         # report
+        self.phase = "report"
         t = time.perf_counter()
-        report = Report.build(self, files, skipped, results, wres, dec, timings)
+        report = Report.build(self, files, skipped, results, wres, dec, timings, self.failures)
         self.report_dir.mkdir(parents=True, exist_ok=True)
         with atomic_writer(str(self.report_dir / "removed.jsonl")) as out:
             for w in wres:
-                with open(audit_dir / f"{w.index:06d}.jsonl", "rb") as part:
-                    shutil.copyfileobj(part, out)
-        prev = self._previous_outputs()
-        written = {files[w.index].out_rel for w in wres if w.written}
-        for stale in sorted(prev - written):
-            p = self.output / stale
-            if p.is_file():
-                p.unlink()
-        for w in wres:
-            if not w.written:
-                p = self.output / files[w.index].out_rel
-                if p.is_file() and self.overwrite:
-                    p.unlink()
-        report.timings["report"] = time.perf_counter() - t
-        report.timings["total"] = time.perf_counter() - t_start
+                piece = audit_dir / f"{w.index:06d}.jsonl"
+                if piece.exists():
+                    with open(piece, "rb") as fh:
+                        shutil.copyfileobj(fh, out)
+        self._remove_stale_outputs(files, wres)
+        report.timings["report"] = round(time.perf_counter() - t, 3)
+        report.timings["total"] = round(time.perf_counter() - t_start, 3)
         report.save(self.report_dir)
+        with atomic_writer(self.report_dir / "run.json") as fh:
+            fh.write(json.dumps(self._identity()).encode())
         shutil.rmtree(self.work, ignore_errors=True)
         return report
 
-    def _previous_outputs(self) -> set[str]:
+    def _remove_stale_outputs(self, files: list[InputFile], wres: list[WriteResult]) -> None:
+        """Outputs of a previous run into this folder that this run did not write."""
         assert self.report_dir is not None
+        prev: set[str] = set()
         try:
             data = json.loads((self.report_dir / "report.json").read_text())
             if data.get("output") == str(self.output.resolve()):
-                return set(data.get("outputs", []))
+                prev = set(data.get("outputs", []))
         except (OSError, ValueError, AttributeError):
             pass
-        return set()
+        written = {files[w.index].out_rel for w in wres if w.written}
+        stale = prev - written
+        if self.overwrite:
+            stale |= {files[w.index].out_rel for w in wres if not w.written}
+        for rel in sorted(stale):
+            p = self.output / rel
+            if p.is_file() and _is_inside(p, self.output):
+                p.unlink()
 
-    def _cached(self, spill: str, f: InputFile) -> MapResult | None:
+    def _cached(self, task: MapTask) -> MapResult | None:
         try:
-            res = load_spill(spill)[0]
-            st = os.stat(f.path)
+            res = load_spill(task.spill)[0]
+            st = os.stat(task.file.path)
         except Exception:
             return None
         return res if res.stamp == (st.st_size, st.st_mtime_ns) else None
 
-    def _run_tasks(self, phase: str, fn: Callable[[Any], Any], tasks: list[Any], total: int,
-                   done: int) -> list[Any]:
+    def _retry_map(self, task: MapTask, label: Any, message: str) -> MapTask | None:
+        """After a worker died or hung on a document: run the task again without it."""
+        record = label[1] if isinstance(label, tuple) else None
+        if record is None or record in task.skip or task.attempt + 1 >= MAX_ATTEMPTS:
+            return None
+        return MapTask(task.index, task.file_index, task.file, task.cfg, task.spill, task.part,
+                       task.skip | {record}, task.attempt + 1)
+
+    def _on_failure(self, f: Failure) -> None:
+        task = f.task
+        record = f.label[1] if isinstance(f.label, tuple) else None
+        if isinstance(task, WriteTask):
+            msg = f"{f.message} while writing; file left out"
+        elif record is not None:
+            msg = f"{f.message} while cleaning this document; left out"
+        else:
+            msg = f"{f.message}; file left out" if task.file.kind != "jsonl" or task.attempt == 0 \
+                else f"{f.message}; the rest of this file after the records above was left out"
+        self.failures.append(ItemError(task.file.rel, msg, record))
+
+    def _run_tasks(self, phase: str, fn: Callable[[Any], Any], tasks: list[Any], total: int, done: int,
+                   retry: Callable[[Any, Any, str], Any]) -> list[Any]:
         prog = self.progress or (lambda *_: None)
         prog(phase, done, total)
-        out = []
-        workers = min(self.cfg.workers, max(1, len(tasks)))
-        if workers <= 1:
+        if not tasks:
+            return []
+        if self.cfg.workers == 0:
+            out = []
             for task in tasks:
                 out.append(fn(task))
                 done += 1
                 prog(phase, done, total)
             return out
-        import multiprocessing as mp
 
-        ctx = mp.get_context("forkserver" if os.name == "posix" else "spawn")
-        with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
-            futures: list[Future[Any]] = [pool.submit(fn, t) for t in tasks]
-            for fut in futures:
-                out.append(fut.result())
-                done += 1
-                prog(phase, done, total)
-        return out
+        def on_done(_: int, __: Any) -> None:
+            nonlocal done
+            done += 1
+            prog(phase, done, total)
+
+        with Pool(min(self.cfg.workers, len(tasks)), self.cfg.doc_timeout, self.cfg.max_memory or None) as pool:
+            return pool.run(fn, tasks, retry, self._on_failure, on_done)
 
 
 def clean_corpus(input: str | Path, output: str | Path, *, report: str | Path | None = None,

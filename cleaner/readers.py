@@ -171,15 +171,53 @@ def _resolve_collisions(files: list[InputFile]) -> None:
 
 # --- opening, with bounded decompression --------------------------------------------
 
-def _open_binary(f: InputFile) -> IO[bytes]:
+# Below this many decompressed bytes the expansion ratio is not checked.
+BOMB_CHECK_FROM = 64 * 1024 * 1024
+
+
+class _Bounded(io.RawIOBase):
+    """A decompressed stream that refuses to grow past `limit` bytes (gzip bombs)."""
+
+    def __init__(self, inner: IO[bytes], limit: int, what: str) -> None:
+        self.inner = inner
+        self.limit = limit
+        self.what = what
+        self.count = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, b: Any) -> int:
+        data = self.inner.read(len(b))
+        n = len(data)
+        self.count += n
+        if self.count > self.limit:
+            raise ReadError(f"decompresses to more than {self.limit:,} bytes ({self.what}); "
+                            "a compression bomb? (see --max-ratio)")
+        b[:n] = data
+        return n
+
+    def close(self) -> None:
+        self.inner.close()
+        super().close()
+
+
+def _open_binary(f: InputFile, max_ratio: int = 1000, offset: int = 0) -> IO[bytes]:
     raw = open(f.path, "rb")  # noqa: SIM115 - closed by the caller through the wrapper
+    if offset:
+        raw.seek(offset)
+    if f.compression is None:
+        return raw
+    size = os.fstat(raw.fileno()).st_size
+    inner: IO[bytes]
     if f.compression == "gz":
-        return gzip.GzipFile(fileobj=raw, mode="rb")  # type: ignore[return-value]
-    if f.compression == "zst":
+        inner = gzip.GzipFile(fileobj=raw, mode="rb")  # type: ignore[assignment]
+    else:
         import zstandard
 
-        return zstandard.ZstdDecompressor().stream_reader(raw, closefd=True)
-    return raw
+        inner = zstandard.ZstdDecompressor().stream_reader(raw, closefd=True)
+    limit = max(BOMB_CHECK_FROM, max_ratio * size)
+    return io.BufferedReader(_Bounded(inner, limit, f"{max_ratio}x its {size:,} bytes"), 1 << 20)
 
 
 _DECOMPRESS_ERRORS: tuple[type[BaseException], ...] = (EOFError, zlib.error, gzip.BadGzipFile)
@@ -190,15 +228,21 @@ def _decompress_error(f: InputFile, e: BaseException) -> ReadError:
     return ReadError(f"corrupt or truncated {kind} data ({type(e).__name__}: {e})")
 
 
-def read_bytes(f: InputFile, max_bytes: int) -> bytes:
+def _is_zstd_error(e: BaseException) -> bool:
+    return type(e).__module__.startswith("zstandard")
+
+
+def read_bytes(f: InputFile, max_bytes: int, max_ratio: int = 1000) -> bytes:
     """The whole (decompressed) file, refusing more than max_bytes."""
     try:
-        with _open_binary(f) as fh:
+        with _open_binary(f, max_ratio) as fh:
             data = fh.read(max_bytes + 1)
     except _DECOMPRESS_ERRORS as e:
         raise _decompress_error(f, e) from None
+    except ReadError:
+        raise
     except Exception as e:  # zstandard.ZstdError and friends
-        if type(e).__module__.startswith("zstandard"):
+        if _is_zstd_error(e):
             raise _decompress_error(f, e) from None
         raise
     if len(data) > max_bytes:
@@ -240,14 +284,18 @@ def decode_text(data: bytes, encoding: str | None = None) -> str:
 
 # --- the formats ------------------------------------------------------------------------
 
-def read_text(f: InputFile, max_bytes: int, encoding: str | None = None) -> list[Document]:
-    text = decode_text(read_bytes(f, max_bytes), encoding)
+def read_text(f: InputFile, max_bytes: int, encoding: str | None = None, max_ratio: int = 1000) -> list[Document]:
+    text = decode_text(read_bytes(f, max_bytes, max_ratio), encoding)
     paras, lines, _ = split_paragraphs(text)
+    if not paras:
+        raise ReadError("empty file" if not text else "no text (white space only)")
     return [Document(id=f.rel, source=f.rel, paragraphs=paras, lines=lines)]
 
 
-def read_html(f: InputFile, max_bytes: int, extractor: Any) -> list[Document]:
-    data = read_bytes(f, max_bytes)
+def read_html(f: InputFile, max_bytes: int, extractor: Any, max_ratio: int = 1000) -> list[Document]:
+    data = read_bytes(f, max_bytes, max_ratio)
+    if not data.strip():
+        raise ReadError("empty file" if not data else "no text (white space only)")
     if b"\x00" in data[:65536] and not data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         raise ReadError("binary file (NUL bytes), not HTML")
     text = extractor(data)
@@ -279,6 +327,8 @@ def parse_record(line: bytes, f: InputFile, n: int, text_field: str, id_field: s
     text = rec[text_field]
     if not isinstance(text, str):
         raise ReadError(f"field {text_field!r} is {_type_name(text)}, expected a string", n)
+    if not text.strip():
+        raise ReadError(f"field {text_field!r} is empty" if not text else f"field {text_field!r} is only white space", n)
     rid = rec.get(id_field)
     if isinstance(rid, bool) or not isinstance(rid, (str, int)) or rid == "":
         doc_id = f"{f.rel}:{n}"
@@ -289,30 +339,78 @@ def parse_record(line: bytes, f: InputFile, n: int, text_field: str, id_field: s
                     metadata=rec, separator=sep)
 
 
-def iter_jsonl(f: InputFile, max_bytes: int, text_field: str,
-               id_field: str) -> Iterator[Document | ItemError]:
-    """Records of a JSONL file; a bad record yields an ItemError and reading goes on.
+@dataclass(frozen=True, slots=True)
+class Part:
+    """A byte range of an uncompressed JSONL file, read by one task."""
+
+    start: int = 0
+    end: int | None = None
+    first_line: int = 1
+
+
+# Uncompressed JSONL files larger than this are read in parts, in parallel.
+PART_BYTES = 32 * 1024 * 1024
+
+
+def plan_parts(f: InputFile, part_bytes: int = PART_BYTES) -> list[Part]:
+    """Split a large uncompressed JSONL file at line ends; one part otherwise."""
+    if f.kind != "jsonl" or f.compression is not None:
+        return [Part()]
+    try:
+        size = os.path.getsize(f.path)
+    except OSError:
+        return [Part()]
+    if size <= part_bytes:
+        return [Part()]
+    parts = []
+    start, line = 0, 1
+    with open(f.path, "rb") as fh:
+        while start < size:
+            fh.seek(min(start + part_bytes, size))
+            if fh.tell() < size:
+                fh.readline()
+            end = fh.tell()
+            parts.append(Part(start, end, line))
+            fh.seek(start)
+            remaining = end - start
+            while remaining:
+                chunk = fh.read(min(remaining, 16 << 20))
+                if not chunk:
+                    break
+                line += chunk.count(b"\n")
+                remaining -= len(chunk)
+            start = end
+    return parts
+
+
+def iter_jsonl(f: InputFile, max_bytes: int, text_field: str, id_field: str, part: Part | None = None,
+               skip: frozenset[int] = frozenset(), max_ratio: int = 1000) -> Iterator[Document | ItemError]:
+    """Records of a JSONL file (or of one part); a bad record yields an ItemError and reading goes on.
 
     A file that cannot be opened or decompressed further raises ReadError after
-    the records read so far (the line says where it broke off).
+    the records read so far (the line says where it broke off). Lines in `skip`
+    are not parsed (records that hung or crashed a worker before).
     """
-    n = 0
+    part = part or Part()
+    n = part.first_line - 1
+    pos = part.start
     try:
-        with _open_binary(f) as raw:
-            fh = raw if isinstance(raw, io.BufferedReader) else io.BufferedReader(raw)  # type: ignore[type-var]
-            while True:
+        with _open_binary(f, max_ratio, part.start) as fh:
+            while part.end is None or pos < part.end:
                 line = fh.readline(max_bytes + 1)
                 if not line:
                     break
+                pos += len(line)
                 n += 1
                 if len(line) > max_bytes and not line.endswith(b"\n"):
                     yield ItemError(f.rel, f"record longer than --max-bytes ({max_bytes:,} bytes); skipped", n)
                     while line and not line.endswith(b"\n"):
                         line = fh.readline(1 << 20)
+                        pos += len(line)
                     continue
                 if n == 1 and line.startswith(codecs.BOM_UTF8):
                     line = line[3:]
-                if not line.strip():
+                if n in skip or not line.strip():
                     continue
                 try:
                     yield parse_record(line, f, n, text_field, id_field)
@@ -320,7 +418,9 @@ def iter_jsonl(f: InputFile, max_bytes: int, text_field: str,
                     yield ItemError(f.rel, str(e), e.line)
     except _DECOMPRESS_ERRORS as e:
         raise ReadError(str(_decompress_error(f, e)) + f" after line {n}", n + 1) from None
+    except ReadError as e:
+        raise ReadError(f"{e} (after line {n})", n + 1) from None
     except Exception as e:
-        if type(e).__module__.startswith("zstandard"):
+        if _is_zstd_error(e):
             raise ReadError(str(_decompress_error(f, e)) + f" after line {n}", n + 1) from None
         raise

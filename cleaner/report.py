@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from .writers import atomic_writer
 
 if TYPE_CHECKING:
+    from .document import ItemError
     from .pipeline import Decisions, MapResult, Run, WriteResult
     from .readers import InputFile, Skipped
 
@@ -41,35 +42,46 @@ class Report:
 
     @classmethod
     def build(cls, run: Run, files: list[InputFile], skipped: list[Skipped], results: list[MapResult],
-              wres: list[WriteResult], dec: Decisions, timings: dict[str, float]) -> Report:
+              wres: list[WriteResult], dec: Decisions, timings: dict[str, float],
+              failures: list[ItemError] | None = None) -> Report:
         from . import __version__
 
-        errors: list[str] = []
+        items: list[tuple[str, int, str]] = []
         for r in results:
             for e in r.errors:
-                errors.append(str(e))
+                items.append((e.file, e.line or 0, str(e)))
             if r.fatal is not None:
-                errors.append(str(r.fatal) + ("" if r.docs else " (file skipped)"))
+                items.append((r.fatal.file, r.fatal.line or 0,
+                              str(r.fatal) + ("" if r.docs else " (file skipped)")))
+        for w in wres:
+            if w.error is not None:
+                items.append((w.error.file, 0, str(w.error)))
+        for e in failures or ():
+            items.append((e.file, e.line or 0, str(e)))
+        errors = [msg for _, _, msg in sorted(items)]
         para_reasons: Counter[str] = Counter()
         doc_reasons: Counter[str] = Counter()
-        per_file = []
-        by_index = {w.index: w for w in wres}
+        by_file: dict[int, WriteResult] = {w.index: w for w in wres}
+        failed_files = {r.file_index for r in results if r.fatal is not None} | \
+                       {w.index for w in wres if w.error is not None} | {e.file for e in failures or ()}
         stage: dict[str, float] = {}
         for r in results:
             for k, v in r.seconds.items():
                 if k != "total":
                     stage[k] = stage.get(k, 0.0) + v
-            w = by_index.get(r.index)
-            f = files[r.index]
-            row: dict[str, Any] = {"file": f.rel, "output": f.out_rel if w and w.written else None,
-                                   "status": "error" if r.fatal else "ok"}
-            if w is not None:
-                para_reasons.update(w.para_reasons)
-                doc_reasons.update(w.doc_reasons)
-                row.update(documents=w.docs_in, documents_kept=w.docs_out, paragraphs=w.paras_in,
-                           paragraphs_kept=w.paras_out, chars=w.chars_in, chars_kept=w.chars_out,
-                           removed=dict(sorted((w.para_reasons + w.doc_reasons).items())))
-                stage["write"] = stage.get("write", 0.0) + w.seconds
+        per_file = []
+        for fi, f in enumerate(files):
+            wr = by_file.get(fi)
+            failed = fi in failed_files or f.rel in failed_files
+            row: dict[str, Any] = {"file": f.rel, "output": f.out_rel if wr and wr.written else None,
+                                   "status": "error" if failed else "ok"}
+            if wr is not None:
+                para_reasons.update(wr.para_reasons)
+                doc_reasons.update(wr.doc_reasons)
+                row.update(documents=wr.docs_in, documents_kept=wr.docs_out, paragraphs=wr.paras_in,
+                           paragraphs_kept=wr.paras_out, chars=wr.chars_in, chars_kept=wr.chars_out,
+                           removed=dict(sorted((wr.para_reasons + wr.doc_reasons).items())))
+                stage["write"] = stage.get("write", 0.0) + wr.seconds
             per_file.append(row)
         docs_in = sum(w.docs_in for w in wres)
         docs_out = sum(w.docs_out for w in wres)
@@ -80,7 +92,8 @@ class Report:
             config=run.cfg.as_dict(),
             engine={"name": "local", "workers": run.cfg.workers, "version": __version__},
             files={"found": len(files), "written": sum(1 for w in wres if w.written),
-                   "failed": sum(1 for r in results if r.fatal is not None), "skipped": len(skipped)},
+                   "failed": sum(1 for row in per_file if row["status"] == "error"),
+                   "skipped": len(skipped)},
             documents={"read": docs_in, "kept": docs_out, "removed": dict(sorted(doc_reasons.items()))},
             paragraphs={"read": sum(w.paras_in for w in wres), "kept": sum(w.paras_out for w in wres),
                         "removed": dict(sorted(para_reasons.items()))},

@@ -50,6 +50,14 @@ def remove_stale_temp(root: str | Path) -> int:
     return n
 
 
+def json_line(rec: object) -> bytes:
+    """One JSON line, UTF-8; lone surrogates (from \\ud800-style escapes) stay escaped."""
+    try:
+        return json.dumps(rec, ensure_ascii=False).encode("utf-8") + b"\n"
+    except UnicodeEncodeError:
+        return json.dumps(rec).encode("ascii") + b"\n"
+
+
 @contextmanager
 def _compressed(fh: IO[bytes], name: str) -> Iterator[IO[bytes]]:
     lower = name.lower()
@@ -73,11 +81,7 @@ def write_output(path: str, src: InputFile, docs: Sequence[tuple[Document, list[
             for doc, kept in docs:
                 rec = dict(doc.metadata)
                 rec[text_field] = doc.separator.join(doc.paragraphs[i] for i in kept)
-                try:
-                    line = json.dumps(rec, ensure_ascii=False).encode("utf-8")
-                except UnicodeEncodeError:  # lone surrogates from \ud800-style escapes: keep them escaped
-                    line = json.dumps(rec).encode("ascii")
-                fh.write(line + b"\n")
+                fh.write(json_line(rec))
         else:
             for doc, kept in docs:
                 for i in kept:

@@ -99,7 +99,7 @@ def test_overwrite_removes_outputs_of_the_previous_run_that_are_gone(cli, tmp_pa
 
 def test_bad_arguments_exit_2_with_one_line(cli, tmp_path):
     src = corpus(tmp_path)
-    for args in ([src], [src, tmp_path / "o", "--threshold", "1.5"], [src, tmp_path / "o", "--workers", "0"],
+    for args in ([src], [src, tmp_path / "o", "--threshold", "1.5"], [src, tmp_path / "o", "--workers", "-1"],
                  [src, tmp_path / "o", "--keep", "last"], [src, tmp_path / "o", "--no-such-flag"],
                  [tmp_path / "missing", tmp_path / "o"], [src / "a.txt", tmp_path / "o"],
                  [src, tmp_path / "o", "--rules", tmp_path / "none.toml"],

@@ -148,7 +148,7 @@ def test_duplicate_near_duplicate_and_empty_documents(cli, tmp_path):
     text = "\n".join(ARTICLE)
     near = "\n".join(ARTICLE[:-1] + [ARTICLE[-1].replace("each of the", "all")])
     recs = [{"id": "a", "text": text}, {"id": "b", "text": text.replace("\n", "  \r\n")}, {"id": "c", "text": near},
-            {"id": "d", "text": "   "}]
+            {"id": "d", "text": "Advertisement\nShare on Facebook"}]
     write(src, "x.jsonl", "".join(json.dumps(r) + "\n" for r in recs))
     assert cli(src, tmp_path / "out", "-q").code == 0
     docs = {a["id"]: a for a in read_audit(tmp_path / "out.report") if a["level"] == "document"}

@@ -1,0 +1,247 @@
+"""Worker processes with a time limit per document and recovery from crashes.
+
+Each worker runs one task at a time and tells the parent which document it
+starts ("beat"). A document that runs past its limit is first interrupted
+inside the worker (SIGALRM raises DocTimeout between Python bytecodes); one
+stuck in C code for longer than the limit plus a grace period gets its worker
+killed. A worker that dies (killed, out of memory, crashed parser) is
+replaced; its task is run again skipping the document it died on, which is
+reported. So one bad document costs one document, never the run.
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import os
+import signal
+import time
+import traceback
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from multiprocessing.connection import Connection, wait
+from typing import Any
+
+# Seconds past --doc-timeout before a worker stuck in C code is killed.
+KILL_GRACE = 10.0
+
+
+class DocTimeout(Exception):
+    """The current document ran out of time."""
+
+
+_beat: Callable[[Any], None] | None = None
+
+
+def beat(label: Any) -> None:
+    """Tell the parent which document this worker starts (no-op outside workers)."""
+    if _beat is not None:
+        _beat(label)
+
+
+@contextmanager
+def time_limit(seconds: float | None) -> Iterator[None]:
+    """Raise DocTimeout in this block after `seconds` (main thread, POSIX only)."""
+    import threading
+
+    usable = (seconds and hasattr(signal, "setitimer")
+              and threading.current_thread() is threading.main_thread())
+    if not usable:
+        yield
+        return
+
+    def on_alarm(signum: int, frame: object) -> None:
+        raise DocTimeout(f"took longer than {seconds:g}s")
+
+    old = signal.signal(signal.SIGALRM, on_alarm)
+    signal.setitimer(signal.ITIMER_REAL, float(seconds))  # type: ignore[arg-type]
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, old)
+
+
+def _worker(conn: Connection, max_memory: int | None) -> None:
+    global _beat
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides about Ctrl-C
+    if max_memory:
+        try:
+            import resource
+
+            resource.setrlimit(resource.RLIMIT_DATA, (max_memory, max_memory))
+        except (ImportError, ValueError, OSError):
+            pass
+
+    def send_beat(label: Any) -> None:
+        conn.send(("beat", label))
+
+    _beat = send_beat
+    while True:
+        try:
+            msg = conn.recv()
+        except (EOFError, OSError):
+            return
+        if msg is None:
+            return
+        fn, task = msg
+        try:
+            result = fn(task)
+        except BaseException as e:  # report anything; the parent decides
+            conn.send(("error", f"{type(e).__name__}: {e}", traceback.format_exc()))
+        else:
+            conn.send(("done", result))
+
+
+@dataclass
+class _Slot:
+    proc: Any
+    conn: Connection
+    task: Any = None
+    index: int = -1
+    label: Any = None
+    started: float = 0.0
+    beats: list[Any] = field(default_factory=list)
+
+
+@dataclass
+class Failure:
+    """A task whose worker died or hung on a document."""
+
+    task: Any
+    label: Any  # the document it was on (as sent with beat), or None
+    message: str
+
+
+class Pool:
+    """Run fn(task) for each task in worker processes, results in task order.
+
+    `retry(task, label, message)` is called when a worker dies or hangs on
+    document `label`; it returns a new task that skips that document (or None
+    to give the task up), and the failure is passed to `on_failure`.
+    """
+
+    def __init__(self, workers: int, doc_timeout: float | None, max_memory: int | None = None) -> None:
+        self.workers = max(1, workers)
+        self.doc_timeout = doc_timeout
+        self.max_memory = max_memory
+        self.ctx: Any = mp.get_context("forkserver" if os.name == "posix" else "spawn")
+        self.slots: list[_Slot] = []
+
+    def _spawn(self) -> _Slot:
+        parent, child = self.ctx.Pipe()
+        proc = self.ctx.Process(target=_worker, args=(child, self.max_memory), daemon=True)
+        proc.start()
+        child.close()
+        return _Slot(proc, parent)
+
+    def __enter__(self) -> Pool:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close(kill=exc[0] is not None)
+
+    def close(self, kill: bool = False) -> None:
+        for s in self.slots:
+            try:
+                if kill:
+                    s.proc.kill()
+                else:
+                    s.conn.send(None)
+            except (OSError, ValueError):
+                pass
+        for s in self.slots:
+            s.proc.join(timeout=0.5 if kill else 5)
+            if s.proc.is_alive():
+                s.proc.kill()
+                s.proc.join()
+            s.conn.close()
+        self.slots = []
+
+    def run(self, fn: Callable[[Any], Any], tasks: list[Any],
+            retry: Callable[[Any, Any, str], Any | None],
+            on_failure: Callable[[Failure], None],
+            on_done: Callable[[int, Any], None] | None = None) -> list[Any]:
+        results: list[Any] = [None] * len(tasks)
+        pending = list(enumerate(tasks))[::-1]
+        while len(self.slots) < min(self.workers, len(tasks)):
+            self.slots.append(self._spawn())
+        busy = 0
+        kill_after = (self.doc_timeout + KILL_GRACE) if self.doc_timeout else None
+
+        def start(slot: _Slot) -> None:
+            nonlocal busy
+            if not pending:
+                return
+            slot.index, slot.task = pending.pop()
+            slot.label, slot.started = None, time.monotonic()
+            slot.conn.send((fn, slot.task))
+            busy += 1
+
+        def fail(slot: _Slot, message: str) -> None:
+            nonlocal busy
+            busy -= 1
+            on_failure(Failure(slot.task, slot.label, message))
+            again = retry(slot.task, slot.label, message)
+            if again is not None:
+                pending.append((slot.index, again))
+            slot.task = None
+            i = self.slots.index(slot)
+            try:
+                slot.proc.kill()
+            except OSError:
+                pass
+            slot.proc.join()
+            slot.conn.close()
+            self.slots[i] = self._spawn()
+            start(self.slots[i])
+
+        for s in self.slots:
+            start(s)
+        while busy:
+            ready = wait([s.conn for s in self.slots if s.task is not None] +
+                         [s.proc.sentinel for s in self.slots if s.task is not None], timeout=0.5)
+            now = time.monotonic()
+            for s in list(self.slots):
+                if s.task is None:
+                    continue
+                if s.conn in ready:
+                    try:
+                        while s.conn.poll():
+                            msg = s.conn.recv()
+                            if msg[0] == "beat":
+                                s.label, s.started = msg[1], time.monotonic()
+                            elif msg[0] == "done":
+                                results[s.index] = msg[1]
+                                if on_done:
+                                    on_done(s.index, msg[1])
+                                s.task = None
+                                busy -= 1
+                                start(s)
+                                break
+                            else:  # the task raised: a bug, not a bad document; give the task up
+                                busy -= 1
+                                on_failure(Failure(s.task, s.label, f"internal error: {msg[1]}\n{msg[2]}"))
+                                s.task = None
+                                start(s)
+                                break
+                    except (EOFError, OSError):
+                        code = s.proc.exitcode
+                        fail(s, _death(code))
+                        continue
+                    continue
+                if s.proc.sentinel in ready and not s.proc.is_alive():
+                    fail(s, _death(s.proc.exitcode))
+                elif kill_after and now - s.started > kill_after:
+                    fail(s, f"no progress for {kill_after:g}s (worker killed)")
+        return results
+
+
+def _death(code: int | None) -> str:
+    if code is not None and code < 0:
+        try:
+            name = signal.Signals(-code).name
+        except ValueError:
+            name = f"signal {-code}"
+        return f"worker process died ({name})"
+    return f"worker process exited (code {code})"
