@@ -134,6 +134,9 @@ def _run(input_dir: Path, output_dir: Path, cfg: Config, report_dir: Optional[Pa
     except Interrupted as e:
         sys.stderr.write(f"clean: {e}\n")
         return 130
+    except OSError as e:  # the report or the work folder cannot be written (disk full, permissions)
+        _err(f"{e.filename or ''}: {e.strerror or e}".lstrip(": "))
+        return EXIT_ITEMS_FAILED
     if show:
         progress.summary(rep)
     elif rep.errors:

@@ -64,31 +64,10 @@ def candidate_pairs(sigs: np.ndarray, bands: int, rows: int, valid: np.ndarray |
     """Pairs (i, j), i < j, that share a band bucket. Within a bucket only the
     pairs of its first member with the others are listed (enough to connect
     the bucket). `valid` masks out items without a signature."""
-    n = len(sigs)
-    idx = np.arange(n) if valid is None else np.flatnonzero(valid)
+    idx = np.arange(len(sigs)) if valid is None else np.flatnonzero(valid)
     if len(idx) < 2:
         return np.zeros((0, 2), dtype=np.int64)
-    keys = band_keys(sigs[idx], bands, rows)
-    out = []
-    for b in range(bands):
-        k = keys[:, b]
-        order = np.argsort(k, kind="stable")
-        ks = k[order]
-        same = ks[1:] == ks[:-1]
-        if not same.any():
-            continue
-        # first position of each run of equal keys
-        run_start = np.concatenate(([True], ~same))
-        starts = np.maximum.accumulate(np.where(run_start, np.arange(len(ks)), 0))
-        members = np.flatnonzero(~run_start)
-        first = order[starts[members]]
-        other = order[members]
-        out.append(np.stack([idx[first], idx[other]], axis=1))
-    if not out:
-        return np.zeros((0, 2), dtype=np.int64)
-    pairs = np.concatenate(out)
-    pairs.sort(axis=1)
-    return np.unique(pairs, axis=0)
+    return _pairs_from_keys(band_keys(sigs[idx], bands, rows), idx)
 
 
 def components(n: int, pairs: np.ndarray) -> list[np.ndarray]:
@@ -135,6 +114,11 @@ class Assignment:
         return sizes
 
 
+# A band bucket shared by more survivors than this is not discriminating (a
+# template, a tiny vocabulary); a new item is compared with its first ones only.
+MAX_BUCKET = 256
+
+
 def cluster(sigs: np.ndarray, threshold: float, priority: Sequence[int] | np.ndarray,
             exact: Callable[[int, int], float] | None = None,
             valid: np.ndarray | None = None, min_recall: float = 0.995) -> Assignment:
@@ -142,6 +126,13 @@ def cluster(sigs: np.ndarray, threshold: float, priority: Sequence[int] | np.nda
 
     priority: lower is kept first (sorted path order, or -length for --keep longest).
     exact(i, j): true Jaccard of items i and j; without it the estimate decides.
+
+    Candidate pairs (items sharing a band bucket) are grouped into components
+    by union-find. Inside a component, items go in priority order; each is
+    compared only with the survivors it shares a bucket with, most preferred
+    first, and joins the first whose similarity reaches the threshold, or
+    becomes a survivor. The work is linear in the candidates, not quadratic in
+    the component.
     """
     n = len(sigs)
     survivor = np.arange(n)
@@ -149,29 +140,64 @@ def cluster(sigs: np.ndarray, threshold: float, priority: Sequence[int] | np.nda
     if n < 2:
         return Assignment(survivor, sim)
     bands, rows = choose_bands(threshold, sigs.shape[1], min_recall)
-    pairs = candidate_pairs(sigs, bands, rows, valid)
+    idx = np.arange(n) if valid is None else np.flatnonzero(valid)
+    keys = band_keys(sigs[idx], bands, rows)
+    row_of = np.full(n, -1, dtype=np.int64)
+    row_of[idx] = np.arange(len(idx))
+    pairs = _pairs_from_keys(keys, idx)
     prio = np.asarray(priority)
     checks = 0
+    floor = threshold - VERIFY_MARGIN
     for comp in components(n, pairs):
         members = comp[np.lexsort((comp, prio[comp]))]
-        kept: list[int] = []
+        buckets: list[dict[int, list[int]]] = [{} for _ in range(bands)]
         for m in members.tolist():
-            if kept:
-                est = (sigs[kept] == sigs[m]).mean(axis=1)
-                for s, e in zip(kept, est.tolist()):
-                    if e < threshold - VERIFY_MARGIN:
+            mkeys = keys[row_of[m]].tolist()
+            seen: set[int] = set()
+            cands: list[int] = []
+            for b, k in enumerate(mkeys):
+                for s_ in buckets[b].get(k, ())[:MAX_BUCKET]:
+                    if s_ not in seen:
+                        seen.add(s_)
+                        cands.append(s_)
+            joined = False
+            if cands:
+                cands.sort(key=lambda x: (prio[x], x))
+                est = (sigs[cands] == sigs[m]).mean(axis=1)
+                for s_, e in zip(cands, est.tolist()):
+                    if e < floor:
                         continue
                     if exact is not None:
-                        j = exact(m, s)
+                        j = exact(m, s_)
                         checks += 1
                     else:
                         j = e
                     if j >= threshold:
-                        survivor[m] = s
+                        survivor[m] = s_
                         sim[m] = j
+                        joined = True
                         break
-                else:
-                    kept.append(m)
-            else:
-                kept.append(m)
+            if not joined:
+                for b, k in enumerate(mkeys):
+                    buckets[b].setdefault(k, []).append(m)
     return Assignment(survivor, sim, checks, len(pairs))
+
+
+def _pairs_from_keys(keys: np.ndarray, idx: np.ndarray) -> np.ndarray:
+    out = []
+    for b in range(keys.shape[1]):
+        k = keys[:, b]
+        order = np.argsort(k, kind="stable")
+        ks = k[order]
+        same = ks[1:] == ks[:-1]
+        if not same.any():
+            continue
+        run_start = np.concatenate(([True], ~same))
+        starts = np.maximum.accumulate(np.where(run_start, np.arange(len(ks)), 0))
+        members = np.flatnonzero(~run_start)
+        out.append(np.stack([idx[order[starts[members]]], idx[order[members]]], axis=1))
+    if not out:
+        return np.zeros((0, 2), dtype=np.int64)
+    pairs = np.concatenate(out)
+    pairs.sort(axis=1)
+    return np.unique(pairs, axis=0)

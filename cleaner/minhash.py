@@ -20,9 +20,6 @@ import numpy as np
 MAX32 = np.uint32(0xFFFFFFFF)
 _U64 = np.uint64
 
-# Polynomial base for the per-token rolling hash; odd, so it is invertible mod 2^64.
-_BASE = 0x100000001B3
-_BASE_INV = pow(_BASE, -1, 1 << 64)
 # Odd multipliers that make the k-gram combination order-sensitive.
 _GRAM_MULT = (
     0x9E3779B97F4A7C15,
@@ -65,28 +62,6 @@ def _fmix32(x: np.ndarray) -> np.ndarray:
     return x ^ (x >> np.uint32(16))
 
 
-class _Powers:
-    """Growing tables of BASE^i and BASE^-i mod 2^64."""
-
-    def __init__(self) -> None:
-        self.pow = np.ones(1, dtype=_U64)
-        self.inv = np.ones(1, dtype=_U64)
-
-    def ensure(self, n: int) -> None:
-        if len(self.pow) >= n:
-            return
-        size = max(n, 2 * len(self.pow), 1 << 16)
-        p = np.full(size, _BASE, dtype=_U64)
-        p[0] = 1
-        q = np.full(size, _BASE_INV, dtype=_U64)
-        q[0] = 1
-        self.pow = np.cumprod(p, dtype=_U64)
-        self.inv = np.cumprod(q, dtype=_U64)
-
-
-_POWERS = _Powers()
-
-
 def _word_mask(b: np.ndarray) -> np.ndarray:
     """True for bytes that belong to a word token."""
     w = _WORD[b]
@@ -107,6 +82,70 @@ def _word_mask(b: np.ndarray) -> np.ndarray:
     return w
 
 
+# Per-token hash: sum of (byte+1) * BASE^i over the token's bytes (i counted from
+# the token's first byte), plus the length, through a 64-bit finalizer. Computed
+# from prefix sums, over chunks of at most _CHUNK bytes cut between tokens.
+_BASE = 0x100000001B3
+_BASE_INV = pow(_BASE, -1, 1 << 64)
+_CHUNK = 1 << 20
+
+
+@lru_cache(maxsize=1)
+def _powers() -> tuple[np.ndarray, np.ndarray]:
+    p = np.full(_CHUNK + 1, _BASE, dtype=_U64)
+    p[0] = 1
+    q = np.full(_CHUNK + 1, _BASE_INV, dtype=_U64)
+    q[0] = 1
+    return np.cumprod(p, dtype=_U64), np.cumprod(q, dtype=_U64)
+
+
+def _hash_spans(b: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    """64-bit hash of each byte span b[start:end] (spans sorted, not overlapping)."""
+    pw, inv = _powers()
+    out = np.empty(len(starts), dtype=_U64)
+    n = len(b)
+    # chunk limits at span boundaries; a span longer than a chunk is hashed by its first _CHUNK bytes
+    lo_span = 0
+    while lo_span < len(starts):
+        base = int(starts[lo_span])
+        hi_span = int(np.searchsorted(ends, base + _CHUNK, side="right"))
+        hi_span = max(hi_span, lo_span + 1)
+        top = min(int(ends[hi_span - 1]), base + _CHUNK, n)
+        seg = b[base:top].astype(_U64) + _U64(1)
+        seg *= pw[:len(seg)]
+        c = np.empty(len(seg) + 1, dtype=_U64)
+        c[0] = 0
+        np.cumsum(seg, out=c[1:])
+        s_rel = starts[lo_span:hi_span] - base
+        e_rel = np.minimum(ends[lo_span:hi_span], top) - base
+        h = (c[e_rel] - c[s_rel]) * inv[s_rel]
+        h += (ends[lo_span:hi_span] - starts[lo_span:hi_span]).astype(_U64)
+        out[lo_span:hi_span] = _fmix64(h)
+        lo_span = hi_span
+    return out
+
+
+def _tokens(encoded: Sequence[bytes]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(hashes, starts, ends, doc) of the word tokens of the texts, all concatenated."""
+    joined = b"\n".join(encoded)
+    b = np.frombuffer(joined, dtype=np.uint8)
+    n = len(b)
+    lengths = np.fromiter((len(e) for e in encoded), dtype=np.int64, count=len(encoded))
+    doc_starts = np.concatenate(([0], np.cumsum(lengths + 1)[:-1]))
+    empty = np.zeros(0, dtype=np.int64)
+    if n == 0:
+        return np.zeros(0, dtype=_U64), empty, empty, empty
+    w = _word_mask(b)
+    edges = np.diff(w.view(np.int8), prepend=np.int8(0), append=np.int8(0))
+    starts = np.flatnonzero(edges == 1)
+    ends = np.flatnonzero(edges == -1)  # exclusive
+    if len(starts) == 0:
+        return np.zeros(0, dtype=_U64), empty, empty, empty
+    h = _hash_spans(b, starts, ends)
+    doc_of = np.searchsorted(doc_starts, starts, side="right") - 1
+    return h, starts, ends, doc_of
+
+
 def token_hashes(encoded: Sequence[bytes]) -> tuple[np.ndarray, np.ndarray]:
     """64-bit hashes of the word tokens of each (lower-cased, UTF-8) text.
 
@@ -115,32 +154,32 @@ def token_hashes(encoded: Sequence[bytes]) -> tuple[np.ndarray, np.ndarray]:
     """
     if not encoded:
         return np.zeros(0, dtype=_U64), np.zeros(0, dtype=np.int64)
-    joined = b"\n".join(encoded)
-    b = np.frombuffer(joined, dtype=np.uint8)
-    n = len(b)
-    lengths = np.fromiter((len(e) for e in encoded), dtype=np.int64, count=len(encoded))
-    doc_starts = np.concatenate(([0], np.cumsum(lengths + 1)[:-1]))
-    if n == 0:
-        return np.zeros(0, dtype=_U64), np.zeros(len(encoded), dtype=np.int64)
-    w = _word_mask(b)
-    wi = w.view(np.int8)
-    edges = np.diff(wi, prepend=np.int8(0), append=np.int8(0))
-    starts = np.flatnonzero(edges == 1)
-    ends = np.flatnonzero(edges == -1)  # exclusive
-    if len(starts) == 0:
-        return np.zeros(0, dtype=_U64), np.zeros(len(encoded), dtype=np.int64)
-    _POWERS.ensure(n + 1)
-    vals = b.astype(_U64) + _U64(1)
-    vals *= _POWERS.pow[:n]
-    c = np.empty(n + 1, dtype=_U64)
-    c[0] = 0
-    np.cumsum(vals, out=c[1:])
-    h = (c[ends] - c[starts]) * _POWERS.inv[starts]
-    h += (ends - starts).astype(_U64)
-    h = _fmix64(h)
-    doc_of = np.searchsorted(doc_starts, starts, side="right") - 1
+    h, _, _, doc_of = _tokens(encoded)
     counts = np.bincount(doc_of, minlength=len(encoded)).astype(np.int64)
     return h, counts
+
+
+def text_keys(texts: Sequence[str]) -> tuple[list[int], list[int]]:
+    """A 64-bit key per text, equal for texts that differ only in case, spacing
+    or punctuation, and the length of that normalised form (bytes of its words
+    plus one space between words). Texts without words get key 0."""
+    if not texts:
+        return [], []
+    h, starts, ends, doc_of = _tokens(encode(texts))
+    ntext = len(texts)
+    if len(h) == 0:
+        return [0] * ntext, [0] * ntext
+    counts = np.bincount(doc_of, minlength=ntext)
+    first = np.concatenate(([0], np.cumsum(counts)[:-1]))
+    pos = np.arange(len(h)) - first[doc_of]
+    # order-sensitive: each token's hash mixed with its position in the text
+    mixed = _fmix64(h + pos.astype(_U64) * _U64(_GRAM_MULT[0]))
+    sums = np.add.reduceat(np.append(mixed, _U64(0)), np.minimum(first, len(h)))
+    keys = _fmix64(sums + counts.astype(_U64))
+    keys = np.where(counts > 0, keys, _U64(0))
+    tok_len = np.bincount(doc_of, weights=ends - starts, minlength=ntext).astype(np.int64)
+    norm = tok_len + np.maximum(counts - 1, 0)
+    return keys.tolist(), norm.tolist()
 
 
 def shingle_hashes(encoded: Sequence[bytes], k: int = 5) -> tuple[np.ndarray, np.ndarray]:
@@ -156,21 +195,43 @@ def shingle_hashes(encoded: Sequence[bytes], k: int = 5) -> tuple[np.ndarray, np
     if len(th) == 0:
         return np.zeros(0, dtype=np.uint32), np.zeros(ndocs, dtype=np.int64)
     tstarts = np.concatenate(([0], np.cumsum(tcounts)[:-1]))
-    # Shingle j of a text starts at its token j; a text of n >= k tokens has n-k+1.
-    scounts = np.where(tcounts >= k, tcounts - k + 1, np.minimum(tcounts, 1))
-    total = int(scounts.sum())
-    doc_of = np.repeat(np.arange(ndocs), scounts)
-    first = np.concatenate(([0], np.cumsum(scounts)[:-1]))
-    pos = tstarts[doc_of] + (np.arange(total) - first[doc_of])
-    acc = np.zeros(total, dtype=_U64)
-    last = tstarts[doc_of] + tcounts[doc_of]
+    ntok = len(th)
+    # Shingle j of a text of n >= k tokens covers its tokens j..j+k-1 (n-k+1 shingles);
+    # compute the k-gram sum at every token position, then keep those inside one text.
+    m = max(ntok - k + 1, 0)
+    acc = np.zeros(m, dtype=_U64)
     for j in range(k):
-        idx = pos + j
-        inside = idx < last
-        term = th[np.minimum(idx, len(th) - 1)] * _U64(_GRAM_MULT[j])
-        acc += np.where(inside, term, _U64(0))
-    acc = _fmix64(acc)
-    return (acc >> _U64(32)).astype(np.uint32), scounts.astype(np.int64)
+        acc += th[j:j + m] * _U64(_GRAM_MULT[j])
+    scounts = np.where(tcounts >= k, tcounts - k + 1, np.minimum(tcounts, 1))
+    long_docs = tcounts >= k
+    if long_docs.all():
+        starts_ok = np.zeros(m, dtype=bool)
+        starts_ok_idx = _ranges(tstarts, scounts)
+        starts_ok[starts_ok_idx] = True
+        out = acc[starts_ok]
+    else:
+        pieces = []
+        for d in range(ndocs):
+            a, c = int(tstarts[d]), int(tcounts[d])
+            if c >= k:
+                pieces.append(acc[a:a + c - k + 1])
+            elif c:
+                short = np.zeros(1, dtype=_U64)
+                for j in range(c):
+                    short += th[a + j:a + j + 1] * _U64(_GRAM_MULT[j])
+                pieces.append(short)
+        out = np.concatenate(pieces) if pieces else np.zeros(0, dtype=_U64)
+    out = _fmix64(out)
+    return (out >> _U64(32)).astype(np.uint32), scounts.astype(np.int64)
+
+
+def _ranges(starts: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """Concatenation of arange(s, s+c) for each (s, c)."""
+    total = int(counts.sum())
+    if total == 0:
+        return np.zeros(0, dtype=np.int64)
+    first = np.concatenate(([0], np.cumsum(counts)[:-1]))
+    return np.repeat(starts - first, counts) + np.arange(total)
 
 
 @lru_cache(maxsize=8)
@@ -276,7 +337,7 @@ def reference_token_hash(token: bytes) -> int:
     m = (1 << 64) - 1
     h = 0
     p = 1
-    for byte in token:
+    for byte in token[:_CHUNK]:
         h = (h + (byte + 1) * p) & m
         p = (p * _BASE) & m
     return _scalar_fmix64((h + len(token)) & m)

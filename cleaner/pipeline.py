@@ -33,7 +33,6 @@ from .document import Document, Drop, ItemError
 from .pool import DocTimeout, Failure, Pool, beat, time_limit
 from .readers import InputFile, Part, ReadError, discover, iter_jsonl, plan_parts, read_html, read_text
 from .report import Report
-from .textutil import normalise, para_key
 from .writers import TEMP_MARK, atomic_writer, json_line, remove_stale_temp
 
 ProgressFn = Callable[[str, int, int], None]
@@ -117,62 +116,128 @@ def _read(f: InputFile, cfg: Config, eng: Engine, part: Part | None = None,
     return iter_jsonl(f, cfg.max_bytes, cfg.text_field, cfg.id_field, part, skip, cfg.max_ratio)
 
 
-def _inner_dups(doc: Document, kept: list[int], feats: list[ParaFeat], cfg: Config) -> dict[int, Drop]:
-    """Exact and near repeats among the kept paragraphs of one document (first stays)."""
-    drops: dict[int, Drop] = {}
-    first: dict[int, int] = {}
-    for i in kept:
-        norm = normalise(doc.paragraphs[i])
-        if len(norm) < cfg.min_inner_dup_chars:
-            continue
-        k = para_key(doc.paragraphs[i])
-        if k in first:
-            j = first[k]
-            drops[i] = Drop(R.DUP_PARA, f"same as line {doc.lines[j]}", twin=doc.id,
-                            twin_line=doc.lines[j], twin_file=doc.source, similarity=1.0)
-        else:
-            first[k] = i
-    long_ = [i for i in kept if i not in drops and feats[i].words >= cfg.min_near_words]
-    if len(long_) >= 2:
-        from . import minhash as mh
-        from .dedup import cluster
+def repeats_inside(docs: list[Document], feats_all: list[list[ParaFeat]], cfg: Config
+                   ) -> tuple[dict[tuple[int, int], int], dict[tuple[int, int], np.ndarray]]:
+    """Drop exact and near repeats among the kept paragraphs of each document
+    (the first occurrence stays), for all documents of a file at once.
 
-        texts = [doc.paragraphs[i] for i in long_]
-        sigs = mh.signatures(texts, cfg.paragraph_shingle, cfg.paragraph_num_perm, cfg.seed)
+    Returns the normalised key of every kept paragraph and the MinHash
+    signature of every kept long one, by (document, paragraph), for the
+    corpus-wide steps.
+    """
+    from . import minhash as mh
+
+    items = [(d, i) for d, doc in enumerate(docs) for i in doc.kept()]
+    keys, norm_len = mh.text_keys([docs[d].paragraphs[i] for d, i in items])
+    first: dict[tuple[int, int], int] = {}
+    key_of: dict[tuple[int, int], int] = {}
+    for (d, i), k, nl in zip(items, keys, norm_len):
+        key_of[(d, i)] = k
+        if nl < cfg.min_inner_dup_chars:
+            continue
+        j = first.setdefault((d, k), i)
+        if j != i:
+            doc = docs[d]
+            doc.drops[i] = Drop(R.DUP_PARA, f"same as line {doc.lines[j]}", twin=doc.id,
+                                twin_line=doc.lines[j], twin_file=doc.source, similarity=1.0)
+    long_ = [(d, i) for d, i in items if i not in docs[d].drops and feats_all[d][i].words >= cfg.min_near_words]
+    sig_of: dict[tuple[int, int], np.ndarray] = {}
+    if not long_:
+        return {k: v for k, v in key_of.items() if k[1] not in docs[k[0]].drops}, sig_of
+    sigs = mh.signatures([docs[d].paragraphs[i] for d, i in long_], cfg.paragraph_shingle,
+                         cfg.paragraph_num_perm, cfg.seed)
+    by_doc: dict[int, list[int]] = {}
+    for row, (d, _) in enumerate(long_):
+        by_doc.setdefault(d, []).append(row)
+    t = cfg.paragraph_threshold
+    for d, rows in by_doc.items():
+        if len(rows) < 2:
+            continue
+        doc = docs[d]
+        sub = sigs[rows]
+        texts = [doc.paragraphs[long_[r][1]] for r in rows]
         sets: dict[int, np.ndarray] = {}
 
-        def exact(a: int, b: int) -> float:
+        def exact(a: int, b: int, texts: list[str] = texts, sets: dict[int, np.ndarray] = sets) -> float:
             for x in (a, b):
                 if x not in sets:
                     sets[x] = mh.shingle_sets([texts[x]], cfg.paragraph_shingle)[0]
             return mh.jaccard_sets(sets[a], sets[b])
 
-        asg = cluster(sigs, cfg.paragraph_threshold, np.arange(len(long_)), exact)
-        for a in range(len(long_)):
-            s = int(asg.survivor[a])
-            if s != a:
-                i, j = long_[a], long_[s]
-                drops[i] = Drop(R.NEAR_DUP_PARA, f"near line {doc.lines[j]}", twin=doc.id,
-                                twin_line=doc.lines[j], twin_file=doc.source,
-                                similarity=round(float(asg.similarity[a]), 4))
-    return drops
+        if len(rows) <= 64:
+            # few paragraphs: compare every pair, in order, against the survivors so far
+            est = (sub[:, None, :] == sub[None, :, :]).mean(axis=2)
+            kept_rows: list[int] = []
+            for a in range(len(rows)):
+                for b in kept_rows:
+                    if est[a, b] >= t - 0.2 and (jac := exact(a, b)) >= t:
+                        i, i2 = long_[rows[a]][1], long_[rows[b]][1]
+                        doc.drops[i] = Drop(R.NEAR_DUP_PARA, f"near line {doc.lines[i2]}", twin=doc.id,
+                                            twin_line=doc.lines[i2], twin_file=doc.source,
+                                            similarity=round(jac, 4))
+                        break
+                else:
+                    kept_rows.append(a)
+        else:
+            from .dedup import cluster
+
+            asg = cluster(sub, t, np.arange(len(rows)), exact)
+            for a in range(len(rows)):
+                b = int(asg.survivor[a])
+                if b != a:
+                    i, i2 = long_[rows[a]][1], long_[rows[b]][1]
+                    doc.drops[i] = Drop(R.NEAR_DUP_PARA, f"near line {doc.lines[i2]}", twin=doc.id,
+                                        twin_line=doc.lines[i2], twin_file=doc.source,
+                                        similarity=round(float(asg.similarity[a]), 4))
+    for row, (d, i) in enumerate(long_):
+        if i not in docs[d].drops:
+            sig_of[(d, i)] = sigs[row]
+    return {k: v for k, v in key_of.items() if k[1] not in docs[k[0]].drops}, sig_of
+
+
+def _inner_dups(doc: Document, kept: list[int], feats: list[ParaFeat], cfg: Config) -> dict[int, Drop]:
+    """Repeats inside one document, among `kept` (see repeats_inside)."""
+    probe = Document(doc.id, doc.source, doc.paragraphs, doc.lines, doc.record,
+                     drops={i: Drop("") for i in range(len(doc.paragraphs)) if i not in set(kept)})
+    repeats_inside([probe], [feats], cfg)
+    return {i: d for i, d in probe.drops.items() if d.reason}
+
+
+# Fault injection for the robustness tests: CLEANER_FAULT="crash:MARK" kills the
+# worker on a document whose first paragraph contains MARK, "hang:MARK" hangs it
+# where no signal reaches (like a parser stuck in C code), "slow:MARK" loops in Python.
+_FAULT = os.environ.get("CLEANER_FAULT", "")
+
+
+def _inject_fault(doc: Document) -> None:
+    kind, _, mark = _FAULT.partition(":")
+    if not mark or not doc.paragraphs or mark not in doc.paragraphs[0]:
+        return
+    import signal
+
+    if kind == "crash":
+        os.kill(os.getpid(), signal.SIGKILL)
+    elif kind == "hang":
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGALRM})
+        time.sleep(3600)
+    elif kind == "slow":
+        while True:
+            pass
 
 
 def _clean_doc(doc: Document, eng: Engine, cfg: Config) -> tuple[list[ParaFeat], list[ItemError]]:
     """Per-document work of the map phase: features, boilerplate, repeats inside."""
+    if _FAULT:
+        _inject_fault(doc)
     errors = []
     feats, timeouts = eng.classifier.features(doc.paragraphs)
     for to in timeouts:
         errors.append(ItemError(doc.source, str(to), doc.record))
-    kept = list(range(len(doc.paragraphs)))
     if cfg.strip:
         infos = eng.classifier.settle(feats, None, doc.lines)
         for i, info in enumerate(infos):
             if info.reason is not None:
                 doc.drops[i] = Drop(info.reason, info.detail)
-        kept = [i for i in kept if i not in doc.drops]
-    if cfg.dedup:
-        doc.drops.update(_inner_dups(doc, kept, feats, cfg))
     return feats, errors
 
 
@@ -242,31 +307,35 @@ def map_file(task: MapTask) -> MapResult:
     except Exception as e:  # a parser's own exception types (lxml, trafilatura)
         res.fatal = ItemError(f.rel, f"cannot extract text: {type(e).__name__}: {e}")
     t3 = time.perf_counter()
-    texts = []
-    for pos, doc in enumerate(docs):
-        kept = doc.kept()
-        keys = [para_key(doc.paragraphs[i]) for i in kept]
+    key_of: dict[tuple[int, int], int] = {}
+    sig_of: dict[tuple[int, int], np.ndarray] = {}
+    if cfg.dedup:
+        key_of, sig_of = repeats_inside(docs, feats_all, cfg)
+    elif docs:
+        items = [(d, i) for d, doc in enumerate(docs) for i in doc.kept()]
+        key_of = dict(zip(items, mh.text_keys([docs[d].paragraphs[i] for d, i in items])[0]))
+    kept_all = [doc.kept() for doc in docs]
+    texts = ["\n".join(doc.paragraphs[i] for i in kept) for doc, kept in zip(docs, kept_all)]
+    doc_keys, _ = mh.text_keys(texts)
+    for pos, (doc, kept) in enumerate(zip(docs, kept_all)):
         words = [feats_all[pos][i].words for i in kept]
-        text = "\n".join(doc.paragraphs[i] for i in kept)
-        res.docs.append(DocSummary(pos, doc.id, len(doc.paragraphs), kept, keys, words, len(text),
-                                   para_key(text) if kept else 0))
+        res.docs.append(DocSummary(pos, doc.id, len(doc.paragraphs), kept, [key_of[(pos, i)] for i in kept],
+                                   words, len(texts[pos]), doc_keys[pos] if kept else 0))
         res.paragraphs += len(doc.paragraphs)
         res.chars += sum(len(p) for p in doc.paragraphs)
-        texts.append(text)
     if cfg.dedup and docs:
         res.sigs = mh.signatures(texts, cfg.shingle, cfg.num_perm, cfg.seed)
-        long_texts = []
-        for pos, sm in enumerate(res.docs):
-            for i, w in zip(sm.kept, sm.words):
-                if w >= cfg.min_near_words:
-                    res.para_index.append((pos, i))
-                    long_texts.append(docs[pos].paragraphs[i])
-        if long_texts:
-            res.para_sigs = mh.signatures(long_texts, cfg.paragraph_shingle, cfg.paragraph_num_perm, cfg.seed)
+        if sig_of:
+            res.para_index = sorted(sig_of)
+            res.para_sigs = np.stack([sig_of[k] for k in res.para_index])
     t4 = time.perf_counter()
     res.seconds = {"read": t_read, "strip": t_strip, "signatures": t4 - t3}
-    with atomic_writer(task.spill) as fh:
-        pickle.dump((SPILL_VERSION, res, docs, feats_all), fh, protocol=pickle.HIGHEST_PROTOCOL)
+    try:
+        with atomic_writer(task.spill) as fh:
+            pickle.dump((SPILL_VERSION, res, docs, feats_all), fh, protocol=pickle.HIGHEST_PROTOCOL)
+    except OSError as e:
+        res.docs, res.sigs, res.para_sigs, res.para_index = [], None, None, []
+        res.fatal = ItemError(f.rel, f"cannot write the work file {task.spill}: {e.strerror or e}")
     res.seconds["spill"] = time.perf_counter() - t4
     res.seconds["total"] = time.perf_counter() - t0
     return res
@@ -554,9 +623,13 @@ def write_file(task: WriteTask) -> WriteResult:
     except OSError as e:
         res.error = ItemError(task.file.rel, f"cannot write {task.out_path}: {e.strerror or e}; "
                                              "no partial file was left")
-    with atomic_writer(task.audit_path) as fh:
-        for rec in audit:
-            fh.write(json_line(rec))
+    try:
+        with atomic_writer(task.audit_path) as fh:
+            for rec in audit:
+                fh.write(json_line(rec))
+    except OSError as e:
+        res.error = res.error or ItemError(task.file.rel, f"cannot write the audit {task.audit_path}: "
+                                                          f"{e.strerror or e}")
     res.seconds = time.perf_counter() - t0
     return res
 
@@ -604,6 +677,7 @@ class Run:
         self.work = self.report_dir / ".work"
         self.phase = "start"
         self.failures: list[ItemError] = []
+        self.tracebacks: list[str] = []
 
     # checks before anything is written
     def check(self) -> None:
@@ -721,6 +795,7 @@ class Run:
         self.phase = "report"
         t = time.perf_counter()
         report = Report.build(self, files, skipped, results, wres, dec, timings, self.failures)
+        report.tracebacks = self.tracebacks
         self.report_dir.mkdir(parents=True, exist_ok=True)
         with atomic_writer(str(self.report_dir / "removed.jsonl")) as out:
             for w in wres:
@@ -783,6 +858,8 @@ class Run:
             msg = f"{f.message}; file left out" if task.file.kind != "jsonl" or task.attempt == 0 \
                 else f"{f.message}; the rest of this file after the records above was left out"
         self.failures.append(ItemError(task.file.rel, msg, record))
+        if f.traceback:
+            self.tracebacks.append(f"{task.file.rel}:\n{f.traceback}")
 
     def _run_tasks(self, phase: str, fn: Callable[[Any], Any], tasks: list[Any], total: int, done: int,
                    retry: Callable[[Any, Any, str], Any]) -> list[Any]:

@@ -22,8 +22,11 @@ from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, wait
 from typing import Any
 
-# Seconds past --doc-timeout before a worker stuck in C code is killed.
-KILL_GRACE = 10.0
+
+def kill_grace(doc_timeout: float) -> float:
+    """Seconds past --doc-timeout before a worker stuck in C code is killed:
+    as long as the limit itself, between 1 and 10."""
+    return min(10.0, max(1.0, doc_timeout))
 
 
 class DocTimeout(Exception):
@@ -111,6 +114,7 @@ class Failure:
     task: Any
     label: Any  # the document it was on (as sent with beat), or None
     message: str
+    traceback: str = ""
 
 
 class Pool:
@@ -167,7 +171,7 @@ class Pool:
         while len(self.slots) < min(self.workers, len(tasks)):
             self.slots.append(self._spawn())
         busy = 0
-        kill_after = (self.doc_timeout + KILL_GRACE) if self.doc_timeout else None
+        kill_after = (self.doc_timeout + kill_grace(self.doc_timeout)) if self.doc_timeout else None
 
         def start(slot: _Slot) -> None:
             nonlocal busy
@@ -221,16 +225,17 @@ class Pool:
                                 break
                             else:  # the task raised: a bug, not a bad document; give the task up
                                 busy -= 1
-                                on_failure(Failure(s.task, s.label, f"internal error: {msg[1]}\n{msg[2]}"))
+                                on_failure(Failure(s.task, s.label, f"internal error: {msg[1]}", msg[2]))
                                 s.task = None
                                 start(s)
                                 break
                     except (EOFError, OSError):
-                        code = s.proc.exitcode
-                        fail(s, _death(code))
+                        s.proc.join(timeout=5)
+                        fail(s, _death(s.proc.exitcode))
                         continue
                     continue
-                if s.proc.sentinel in ready and not s.proc.is_alive():
+                if s.proc.sentinel in ready:
+                    s.proc.join(timeout=5)
                     fail(s, _death(s.proc.exitcode))
                 elif kill_after and now - s.started > kill_after:
                     fail(s, f"no progress for {kill_after:g}s (worker killed)")

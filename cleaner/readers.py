@@ -139,6 +139,13 @@ def discover(root: str | Path, follow_symlinks: bool = False,
                     continue
                 walk(p)
                 continue
+            try:
+                regular = ent.is_file(follow_symlinks=True)
+            except OSError:
+                regular = False
+            if not regular:
+                skipped.append(Skipped(rel, "not a regular file (device, pipe or socket)"))
+                continue
             kind = classify_name(ent.name)
             if kind is None:
                 skipped.append(Skipped(rel, "unsupported file type"))
@@ -202,8 +209,56 @@ class _Bounded(io.RawIOBase):
         super().close()
 
 
+class _Gunzip(io.RawIOBase):
+    """gzip decompression that hands out everything before a truncation or
+    corruption, then raises (GzipFile loses the last block it was reading)."""
+
+    def __init__(self, raw: IO[bytes]) -> None:
+        self.raw = raw
+        self.d = zlib.decompressobj(wbits=31)
+        self.pending = b""
+        self.done = False
+        self.started = False
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, b: Any) -> int:
+        while not self.pending and not self.done:
+            chunk = self.raw.read(1 << 16)
+            if not chunk:
+                self.done = True
+                if self.started and not self.d.eof:
+                    if self.pending:
+                        break
+                    raise EOFError("compressed file ended before the end-of-stream marker")
+                break
+            self.started = True
+            data = chunk
+            while data:
+                self.pending += self.d.decompress(data)
+                data = b""
+                if self.d.eof and self.d.unused_data:
+                    data = self.d.unused_data
+                    if not data.strip(b"\0"):
+                        break
+                    self.d = zlib.decompressobj(wbits=31)
+        n = min(len(b), len(self.pending))
+        b[:n] = self.pending[:n]
+        self.pending = self.pending[n:]
+        return n
+
+    def close(self) -> None:
+        self.raw.close()
+        super().close()
+
+
+def _open_file(path: str) -> IO[bytes]:
+    return open(path, "rb")  # noqa: SIM115 - closed by the caller through the wrapper
+
+
 def _open_binary(f: InputFile, max_ratio: int = 1000, offset: int = 0) -> IO[bytes]:
-    raw = open(f.path, "rb")  # noqa: SIM115 - closed by the caller through the wrapper
+    raw = _open_file(f.path)
     if offset:
         raw.seek(offset)
     if f.compression is None:
@@ -211,7 +266,7 @@ def _open_binary(f: InputFile, max_ratio: int = 1000, offset: int = 0) -> IO[byt
     size = os.fstat(raw.fileno()).st_size
     inner: IO[bytes]
     if f.compression == "gz":
-        inner = gzip.GzipFile(fileobj=raw, mode="rb")  # type: ignore[assignment]
+        inner = _Gunzip(raw)  # type: ignore[assignment]
     else:
         import zstandard
 

@@ -35,6 +35,7 @@ class Report:
     clusters: dict[str, Any]
     timings: dict[str, float]
     outputs: list[str] = field(default_factory=list)
+    tracebacks: list[str] = field(default_factory=list)  # internal errors, for bug reports
 
     @property
     def ok(self) -> bool:
@@ -112,6 +113,7 @@ class Report:
             "paragraphs": self.paragraphs, "chars": self.chars, "clusters": self.clusters,
             "timings": self.timings, "errors": self.errors, "skipped": self.skipped,
             "per_file": self.per_file, "outputs": self.outputs, "config": self.config,
+            "tracebacks": self.tracebacks,
         }
 
     def save(self, directory: str | Path) -> None:

@@ -17,6 +17,16 @@ from .readers import InputFile
 TEMP_MARK = ".cleaner-tmp"
 
 
+def _file_mode() -> int:
+    """Mode for new files under the current umask (mkstemp would make them 0600)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
+_MODE = _file_mode()
+
+
 @contextmanager
 def atomic_writer(path: str | Path) -> Iterator[IO[bytes]]:
     """A binary file handle whose content appears at `path` only if the block
@@ -25,6 +35,8 @@ def atomic_writer(path: str | Path) -> Iterator[IO[bytes]]:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name[:80]}.", suffix=TEMP_MARK, dir=path.parent)
     try:
+        if hasattr(os, "fchmod"):
+            os.fchmod(fd, _MODE)
         with os.fdopen(fd, "wb") as fh:
             yield fh
         os.replace(tmp, path)
