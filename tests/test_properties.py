@@ -1,0 +1,76 @@
+"""Properties that hold for any input (hypothesis): nothing rewritten, idempotent, deterministic."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from pathlib import Path
+
+from conftest import ARTICLE, prose, tree_bytes
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from cleaner.pipeline import clean_corpus
+
+JUNK = ["Advertisement", "Share this article", "Subscribe now for just $1 a month", "More from The Gazette",
+        "Log in or register to post comments", "© 2024 Example Media. All rights reserved.", "* Home", "* News",
+        "Read more", "Follow us on Twitter", "12 Comments", "pic.twitter.com/AbCdEf123 wow"]
+
+line = st.one_of(
+    st.builds(lambda s, n: prose(s, n), st.integers(0, 60), st.integers(1, 4)),
+    st.sampled_from(ARTICLE),
+    st.sampled_from(JUNK),
+    st.text(alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\r\n\x00"), max_size=40),
+    st.just(""),
+)
+doc = st.lists(line, min_size=0, max_size=14)
+corpus = st.lists(st.tuples(doc, st.sampled_from(["\n", "\r\n"]), st.booleans()), min_size=1, max_size=4)
+
+SETTINGS = settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+def build(root: Path, files) -> None:
+    for k, (lines, eol, pad) in enumerate(files):
+        text = eol.join(("  " + x + "\t") if pad else x for x in lines)
+        (root / f"d{k}.txt").write_text(text, encoding="utf-8")
+
+
+def is_subsequence(small: list[str], big: list[str]) -> bool:
+    it = iter(big)
+    return all(any(x == y for y in it) for x in small)
+
+
+@SETTINGS
+@given(corpus)
+def test_output_lines_are_input_lines_in_order_and_cleaning_again_changes_nothing(files):
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        src, out, again = root / "in", root / "out", root / "again"
+        src.mkdir()
+        build(src, files)
+        clean_corpus(src, out, workers=0)
+        for p in out.glob("*.txt"):
+            got = p.read_text(encoding="utf-8").split("\n")
+            assert got[-1] == "" and all(x.strip() == x and x for x in got[:-1])
+            source = [x.strip() for x in (src / p.name).read_text(encoding="utf-8").replace("\r\n", "\n")
+                      .replace("\r", "\n").split("\n")]
+            assert is_subsequence(got[:-1], source)
+        clean_corpus(out, again, workers=0)
+        assert tree_bytes(again) == tree_bytes(out)
+
+
+@settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(corpus)
+def test_same_bytes_with_any_number_of_workers(files):
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        src = root / "in"
+        src.mkdir()
+        build(src, files)
+        outs = []
+        for w in (0, 1, 2):
+            out = root / f"o{w}"
+            clean_corpus(src, out, workers=w)
+            outs.append((tree_bytes(out), (root / f"o{w}.report/removed.jsonl").read_bytes()))
+            shutil.rmtree(root / f"o{w}.report")
+        assert outs[0] == outs[1] == outs[2]
