@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 import os
+import shutil
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any, Optional
 
 import typer
 
-from .config import Config, ConfigError
+from .config import Config, ConfigError, load_config_file, to_toml
 
 app = typer.Typer(add_completion=False, pretty_exceptions_enable=False, rich_markup_mode=None,
                   context_settings={"help_option_names": ["-h", "--help"]})
 
-EXIT_OK, EXIT_ITEMS_FAILED, EXIT_USAGE = 0, 1, 2
+EXIT_OK, EXIT_ITEMS_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 
 class UsageFailure(Exception):
@@ -26,12 +28,18 @@ def _err(msg: str) -> None:
 
 
 @app.command(help="Strip boilerplate from and deduplicate the corpus in INPUT_DIR, writing a clean copy "
-                  "to OUTPUT_DIR (same layout) and a report of everything removed.")
+                  "to OUTPUT_DIR (same layout) and a report of everything removed. "
+                  "Use - for INPUT_DIR to read JSONL from stdin, - for OUTPUT_DIR to write JSONL to stdout.")
 def run(
-    input_dir: Optional[Path] = typer.Argument(None, metavar="INPUT_DIR", show_default=False,
-                                               help="Folder of .txt/.md, .html/.htm, .jsonl files (.gz/.zst too)."),
-    output_dir: Optional[Path] = typer.Argument(None, metavar="OUTPUT_DIR", show_default=False,
-                                                help="Where the cleaned corpus goes (corpus files only)."),
+    input_dir: Optional[str] = typer.Argument(None, metavar="INPUT_DIR", show_default=False,
+                                              help="Folder of .txt/.md, .html, .jsonl, .parquet, .warc files "
+                                                   "(.gz/.zst too), or - for JSONL on stdin."),
+    output_dir: Optional[str] = typer.Argument(None, metavar="OUTPUT_DIR", show_default=False,
+                                               help="Where the cleaned corpus goes (corpus files only), "
+                                                    "or - for JSONL on stdout."),
+    config: Optional[Path] = typer.Option(None, "--config", metavar="FILE",
+                                          help="Options from a TOML file; flags given here override it."),
+    print_config: bool = typer.Option(False, "--print-config", help="Print the effective options as TOML and exit."),
     report: Optional[Path] = typer.Option(None, "--report", metavar="DIR",
                                           help="Report folder [default: OUTPUT_DIR.report next to OUTPUT_DIR]."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Allow a non-empty OUTPUT_DIR; replace its files."),
@@ -55,9 +63,15 @@ def run(
     rules: Optional[list[Path]] = typer.Option(None, "--rules", metavar="FILE",
                                                help="Extra pattern rules (TOML); may be repeated."),
     text_field: Optional[str] = typer.Option(None, "--text-field", metavar="NAME",
-                                             help="JSONL field with the text [default: text]."),
+                                             help="JSONL field / Parquet column with the text [default: text]."),
     id_field: Optional[str] = typer.Option(None, "--id-field", metavar="NAME",
-                                           help="JSONL field with the document id [default: id; else path:line]."),
+                                           help="Field with the document id [default: id; else path:line]."),
+    output_format: Optional[str] = typer.Option(None, "--output-format", metavar="FORMAT",
+                                                help="same (mirror the input) | txt | jsonl | jsonl.gz | "
+                                                     "jsonl.zst | parquet [default: same]."),
+    shard_size: Optional[int] = typer.Option(None, "--shard-size", metavar="N",
+                                             help="Documents per part-NNNNN file with --output-format "
+                                                  "jsonl*/parquet [default: 100000]."),
     encoding: Optional[str] = typer.Option(None, "--encoding", metavar="NAME",
                                            help="Encoding of text files without a BOM [default: utf-8]."),
     max_bytes: Optional[int] = typer.Option(None, "--max-bytes", metavar="N",
@@ -76,38 +90,56 @@ def run(
                                            help="Show every paragraph of FILE with its decision, reason and "
                                                 "features, then exit."),
 ) -> None:
-    overrides: dict[str, Any] = {}
+    options: dict[str, Any] = {}
+    if config is not None:
+        try:
+            options.update(load_config_file(config))
+        except ConfigError as e:
+            raise UsageFailure(str(e)) from None
     for key, value in (("workers", workers), ("threshold", threshold),
                        ("paragraph_threshold", paragraph_threshold), ("keep", keep),
                        ("template_min_docs", template_min_docs), ("text_field", text_field),
                        ("id_field", id_field), ("encoding", encoding), ("max_bytes", max_bytes),
-                       ("doc_timeout", doc_timeout), ("max_ratio", max_ratio), ("max_memory", max_memory)):
+                       ("doc_timeout", doc_timeout), ("max_ratio", max_ratio), ("max_memory", max_memory),
+                       ("output_format", output_format), ("shard_size", shard_size)):
         if value is not None:
-            overrides[key] = value
+            options[key] = value
     if rules:
         for r in rules:
             if not r.is_file():
                 raise UsageFailure(f"--rules: {r} is not a file")
-        overrides["rules"] = tuple(str(r) for r in rules)
-    if no_dedup:
-        overrides["dedup"] = False
-    if no_strip:
-        overrides["strip"] = False
-    if follow_symlinks:
-        overrides["follow_symlinks"] = True
+        options["rules"] = tuple(options.get("rules", ())) + tuple(str(r) for r in rules)
+    for flag, key, value in ((no_dedup, "dedup", False), (no_strip, "strip", False),
+                             (follow_symlinks, "follow_symlinks", True)):
+        if flag:
+            options[key] = value
+    run_opts = {"report": options.pop("report", None), "overwrite": options.pop("overwrite", False),
+                "quiet": options.pop("quiet", False)}
+    if report is not None:
+        run_opts["report"] = str(report)
+    run_opts["overwrite"] = run_opts["overwrite"] or overwrite
+    run_opts["quiet"] = run_opts["quiet"] or quiet
     try:
-        cfg = Config(**overrides).validate()
+        cfg = Config(**options).validate()
     except ConfigError as e:
         raise UsageFailure(str(e)) from None
     _check_rules(cfg)
 
+    if print_config:
+        sys.stdout.write(to_toml({**cfg.as_dict(), **run_opts}))
+        raise typer.Exit(EXIT_OK)
     if explain is not None:
         from .explain import explain_file
 
         raise typer.Exit(explain_file(explain, cfg))
     if input_dir is None or output_dir is None:
         raise UsageFailure("INPUT_DIR and OUTPUT_DIR are required (see clean --help)")
-    raise typer.Exit(_run(input_dir, output_dir, cfg, report, overwrite, quiet))
+    rep_dir = Path(run_opts["report"]) if run_opts["report"] else None
+    if input_dir == "-" or output_dir == "-":
+        raise typer.Exit(_run_streams(input_dir, output_dir, cfg, rep_dir, bool(run_opts["quiet"]),
+                                      bool(run_opts["overwrite"])))
+    raise typer.Exit(_run(Path(input_dir), Path(output_dir), cfg, rep_dir, bool(run_opts["overwrite"]),
+                          bool(run_opts["quiet"])))
 
 
 def _check_rules(cfg: Config) -> None:
@@ -120,7 +152,7 @@ def _check_rules(cfg: Config) -> None:
 
 
 def _run(input_dir: Path, output_dir: Path, cfg: Config, report_dir: Optional[Path], overwrite: bool,
-         quiet: bool) -> int:
+         quiet: bool, report_note: str | None = None) -> int:
     from .pipeline import Interrupted, Run, RunError
     from .progress import Progress
 
@@ -133,16 +165,49 @@ def _run(input_dir: Path, output_dir: Path, cfg: Config, report_dir: Optional[Pa
         raise UsageFailure(str(e)) from None
     except Interrupted as e:
         sys.stderr.write(f"clean: {e}\n")
-        return 130
+        return EXIT_INTERRUPTED
     except OSError as e:  # the report or the work folder cannot be written (disk full, permissions)
         _err(f"{e.filename or ''}: {e.strerror or e}".lstrip(": "))
         return EXIT_ITEMS_FAILED
     if show:
+        if report_note:
+            rep.report_dir = report_note
         progress.summary(rep)
     elif rep.errors:
         for msg in rep.errors[:20]:
             sys.stderr.write(f"clean: {msg}\n")
     return EXIT_ITEMS_FAILED if rep.errors else EXIT_OK
+
+
+def _run_streams(input_arg: str, output_arg: str, cfg: Config, report_dir: Optional[Path], quiet: bool,
+                 overwrite: bool) -> int:
+    """`clean - -`, `clean - OUT`, `clean IN -`: JSONL through stdin/stdout via a temp folder.
+
+    Without --report the audit goes away with the temp folder; the summary
+    (stderr) still says how much was removed and why.
+    """
+    with tempfile.TemporaryDirectory(prefix="cleaner-") as tmp:
+        t = Path(tmp)
+        if input_arg == "-":
+            src = t / "in"
+            src.mkdir()
+            with open(src / "stdin.jsonl", "wb") as fh:
+                shutil.copyfileobj(sys.stdin.buffer, fh, 1 << 20)
+        else:
+            src = Path(input_arg)
+        to_stdout = output_arg == "-"
+        out = t / "out" if to_stdout else Path(output_arg)
+        if to_stdout:
+            cfg = cfg.replace(output_format="jsonl", shard_size=2**62)
+        rep_dir = report_dir or (t / "report" if to_stdout else None)
+        code = _run(src, out, cfg, rep_dir, overwrite, quiet,
+                    None if report_dir else "(not kept: pass --report DIR to keep the audit)")
+        if to_stdout and code in (EXIT_OK, EXIT_ITEMS_FAILED):
+            for part in sorted(out.glob("part-*.jsonl")):
+                with open(part, "rb") as fh:
+                    shutil.copyfileobj(fh, sys.stdout.buffer, 1 << 20)
+            sys.stdout.buffer.flush()
+        return code
 
 
 def main(argv: Optional[list[str]] = None) -> int:
@@ -158,13 +223,13 @@ def main(argv: Optional[list[str]] = None) -> int:
         return int(e.exit_code)
     except typer.Abort:
         sys.stderr.write("clean: aborted\n")
-        return 130
+        return EXIT_INTERRUPTED
     except typer.TyperException as e:  # click's usage errors (typer >= 0.29 vendors click)
         _err(e.format_message().replace("\n", " "))
         return int(getattr(e, "exit_code", EXIT_USAGE)) or EXIT_USAGE
     except KeyboardInterrupt:
         sys.stderr.write("clean: interrupted\n")
-        return 130
+        return EXIT_INTERRUPTED
     except BrokenPipeError:
         # the reader of our output went away (e.g. `clean ... | head`); not an error of ours
         devnull = os.open(os.devnull, os.O_WRONLY)

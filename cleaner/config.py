@@ -45,6 +45,9 @@ class Config:
     # A .gz/.zst file may decompress to at most this many times its size (past
     # 64 MiB): text compresses 3-10x, JSONL up to ~50x; bombs reach 1000x and more.
     max_ratio: int = 1000
+    # output
+    output_format: str = "same"
+    shard_size: int = 100_000
     # running
     workers: int = field(default_factory=lambda: os.cpu_count() or 1)
     doc_timeout: float = 60.0
@@ -61,6 +64,11 @@ class Config:
         need(0.0 < self.threshold <= 1.0, f"--threshold must be in (0, 1], got {self.threshold}")
         need(0.0 < self.paragraph_threshold <= 1.0,
              f"--paragraph-threshold must be in (0, 1], got {self.paragraph_threshold}")
+        from .writers import OUTPUT_FORMATS
+
+        need(self.output_format in OUTPUT_FORMATS,
+             f"--output-format must be one of {', '.join(OUTPUT_FORMATS)}, got {self.output_format!r}")
+        need(self.shard_size >= 1, f"--shard-size must be at least 1, got {self.shard_size}")
         need(self.keep in KEEP_CHOICES, f"--keep must be one of {', '.join(KEEP_CHOICES)}, got {self.keep!r}")
         need(1 <= self.shingle <= 8, f"--shingle must be between 1 and 8, got {self.shingle}")
         need(8 <= self.num_perm <= 1024, f"--num-perm must be between 8 and 1024, got {self.num_perm}")
@@ -108,3 +116,113 @@ class Config:
                 rule_text.append("missing")
         d["rule_hashes"] = rule_text
         return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:16]
+
+
+# Options of a run that are not part of Config (they do not change what is kept).
+RUN_OPTIONS = {"report": str, "overwrite": bool, "quiet": bool}
+
+
+def _field_types() -> dict[str, object]:
+    import typing
+
+    hints = typing.get_type_hints(Config)
+    return {f.name: hints[f.name] for f in dataclasses.fields(Config)}
+
+
+def _coerce(key: str, value: object, typ: object, origin: str) -> object:
+    import typing
+
+    def bad(expected: str) -> ConfigError:
+        return ConfigError(f"{origin}: {key} must be {expected}, got {value!r}")
+
+    args = typing.get_args(typ)
+    if typ is bool:
+        if not isinstance(value, bool):
+            raise bad("true or false")
+        return value
+    if typ is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise bad("a whole number")
+        return value
+    if typ is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise bad("a number")
+        return float(value)
+    if typ is str:
+        if not isinstance(value, str):
+            raise bad("a string")
+        return value
+    if type(None) in args:  # Optional[str]
+        if value is None or isinstance(value, str):
+            return value
+        raise bad("a string")
+    if typing.get_origin(typ) is tuple:
+        if isinstance(value, str):
+            value = [value]
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise bad("a list of strings")
+        return tuple(value)
+    return value
+
+
+def load_config_file(path: str | os.PathLike[str]) -> dict[str, object]:
+    """Options from a TOML file: keys are option names (dashes or underscores),
+    at the top level or in a [cleaner] table; rule paths are relative to the file."""
+    import sys
+
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover
+        import tomli as tomllib
+    from pathlib import Path
+
+    p = Path(path)
+    try:
+        data = tomllib.loads(p.read_text(encoding="utf-8"))
+    except OSError as e:
+        raise ConfigError(f"{p}: cannot read config: {e.strerror or e}") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
+        raise ConfigError(f"{p}: not valid TOML: {e}") from None
+    if isinstance(data.get("cleaner"), dict):
+        extra = set(data) - {"cleaner"}
+        if extra:
+            raise ConfigError(f"{p}: keys outside the [cleaner] table: {sorted(extra)}")
+        data = data["cleaner"]
+    types = _field_types()
+    out: dict[str, object] = {}
+    for raw_key, value in data.items():
+        key = raw_key.replace("-", "_")
+        if key in RUN_OPTIONS:
+            out[key] = _coerce(key, value, RUN_OPTIONS[key], str(p))
+            if key == "report":
+                out[key] = str((p.parent / str(value)).resolve()) if not Path(str(value)).is_absolute() else value
+            continue
+        if key not in types:
+            raise ConfigError(f"{p}: unknown option {raw_key!r}")
+        out[key] = _coerce(key, value, types[key], str(p))
+    if "rules" in out:
+        rules = out["rules"]
+        assert isinstance(rules, tuple)
+        out["rules"] = tuple(str(r) if Path(r).is_absolute() else str((p.parent / r).resolve()) for r in rules)
+    return out
+
+
+def to_toml(values: dict[str, object]) -> str:
+    """The options as TOML (what --print-config shows; loadable with --config)."""
+
+    def fmt(v: object) -> str:
+        if isinstance(v, bool):
+            return "true" if v else "false"
+        if isinstance(v, (int, float)):
+            return repr(v)
+        if isinstance(v, (list, tuple)):
+            return "[" + ", ".join(fmt(x) for x in v) + "]"
+        return json.dumps(str(v), ensure_ascii=False)
+
+    lines = []
+    for k, v in values.items():
+        if v is None:
+            lines.append(f"# {k} = (not set)")
+        else:
+            lines.append(f"{k} = {fmt(v)}")
+    return "\n".join(lines) + "\n"

@@ -30,6 +30,7 @@ class Document:
     metadata: dict[str, Any] = field(default_factory=dict)  # other fields, passed through
     separator: str = "\n"  # what joins kept paragraphs in a JSONL text field
     drops: dict[int, Drop] = field(default_factory=dict)  # paragraph index -> why it went
+    html: bytes | None = None  # a page still to extract (paragraphs are empty until then)
 
     def kept(self) -> list[int]:
         return [i for i in range(len(self.paragraphs)) if i not in self.drops]

@@ -7,7 +7,7 @@ from typing import Any
 
 from .config import Config
 from .document import Document, ItemError
-from .readers import InputFile, ReadError, classify_name, output_name
+from .readers import InputFile, ReadError, classify_name, extract_into, output_name
 
 
 def explain_docs(path: Path, cfg: Config) -> list[tuple[Document, list[dict[str, Any]]]]:
@@ -24,6 +24,7 @@ def explain_docs(path: Path, cfg: Config) -> list[tuple[Document, list[dict[str,
         if isinstance(item, ItemError):
             raise ReadError(item.message, item.line)
         doc = item
+        extract_into(doc, eng.extractor)
         feats, _ = eng.classifier.features(doc.paragraphs)
         infos = eng.classifier.settle(feats, None, doc.lines) if cfg.strip else []
         kept = [i for i in range(len(doc.paragraphs)) if not infos or infos[i].reason is None]

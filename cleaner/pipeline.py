@@ -28,10 +28,23 @@ import numpy as np
 from . import __version__
 from . import reasons as R
 from .boilerplate import Classifier, ParaFeat
-from .config import Config, ConfigError
+from .config import Config, ConfigError, load_config_file
 from .document import Document, Drop, ItemError
 from .pool import DocTimeout, Failure, Pool, beat, time_limit
-from .readers import InputFile, Part, ReadError, discover, iter_jsonl, plan_parts, read_html, read_text
+from .readers import (
+    InputFile,
+    Part,
+    ReadError,
+    discover,
+    extract_into,
+    iter_jsonl,
+    iter_parquet,
+    iter_warc,
+    plan_parquet_parts,
+    plan_parts,
+    read_html,
+    read_text,
+)
 from .report import Report
 from .writers import TEMP_MARK, atomic_writer, json_line, remove_stale_temp
 
@@ -93,6 +106,7 @@ class MapResult:
     chars: int = 0
     seconds: dict[str, float] = field(default_factory=dict)
     stamp: tuple[int, int] = (0, 0)  # input size and mtime, for --resume
+    not_documents: dict[str, int] = field(default_factory=dict)  # WARC records that are not pages
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,12 +122,22 @@ class MapTask:
 
 
 def _read(f: InputFile, cfg: Config, eng: Engine, part: Part | None = None,
-          skip: frozenset[int] = frozenset()) -> Iterable[Document | ItemError]:
+          skip: frozenset[int] = frozenset(), counts: dict[str, int] | None = None
+          ) -> Iterable[Document | ItemError]:
     if f.kind == "text":
         return read_text(f, cfg.max_bytes, cfg.encoding, cfg.max_ratio)
     if f.kind == "html":
-        return read_html(f, cfg.max_bytes, eng.extractor, cfg.max_ratio)
+        return read_html(f, cfg.max_bytes, cfg.max_ratio)
+    if f.kind == "parquet":
+        return iter_parquet(f, cfg.max_bytes, cfg.text_field, cfg.id_field, part, skip)
+    if f.kind == "warc":
+        return iter_warc(f, cfg.max_bytes, skip, counts)
     return iter_jsonl(f, cfg.max_bytes, cfg.text_field, cfg.id_field, part, skip, cfg.max_ratio)
+
+
+def plan(f: InputFile) -> list[Part]:
+    """How one input file is split into map tasks."""
+    return plan_parquet_parts(f) if f.kind == "parquet" else plan_parts(f)
 
 
 def repeats_inside(docs: list[Document], feats_all: list[list[ParaFeat]], cfg: Config
@@ -261,16 +285,14 @@ def map_file(task: MapTask) -> MapResult:
     t0 = time.perf_counter()
     docs: list[Document] = []
     feats_all: list[list[ParaFeat]] = []
-    t_read = t_strip = 0.0
+    t_read = t_strip = t_extract = 0.0
     beat((task.index, None))
     try:
-        it = iter(_read(f, cfg, eng, task.part, task.skip))
+        it = iter(_read(f, cfg, eng, task.part, task.skip, res.not_documents))
         while True:
             t1 = time.perf_counter()
             try:
-                # a page's extraction happens while reading it: it gets the time limit too
-                with time_limit(cfg.doc_timeout if f.kind == "html" else None):
-                    item = next(it)
+                item = next(it)
             except StopIteration:
                 break
             finally:
@@ -283,6 +305,9 @@ def map_file(task: MapTask) -> MapResult:
             t2 = time.perf_counter()
             try:
                 with time_limit(cfg.doc_timeout):
+                    if doc.html is not None:
+                        extract_into(doc, eng.extractor)
+                        t_extract += time.perf_counter() - t2
                     feats, errs = _clean_doc(doc, eng, cfg)
             except DocTimeout:
                 res.errors.append(ItemError(f.rel, f"took longer than --doc-timeout ({cfg.doc_timeout:g}s) "
@@ -290,6 +315,11 @@ def map_file(task: MapTask) -> MapResult:
                 continue
             except (MemoryError, RecursionError) as e:
                 res.errors.append(ItemError(f.rel, f"{type(e).__name__} while cleaning; left out", doc.record))
+                continue
+            except Exception as e:  # a parser's own exception types (lxml, trafilatura)
+                if doc.html is None and doc.paragraphs:
+                    raise
+                res.errors.append(ItemError(f.rel, f"cannot extract text: {type(e).__name__}: {e}", doc.record))
                 continue
             finally:
                 t_strip += time.perf_counter() - t2
@@ -300,12 +330,8 @@ def map_file(task: MapTask) -> MapResult:
         res.fatal = ItemError(f.rel, str(e), e.line)
     except OSError as e:
         res.fatal = ItemError(f.rel, f"cannot read: {e.strerror or e}")
-    except DocTimeout:
-        res.fatal = ItemError(f.rel, f"extraction took longer than --doc-timeout ({cfg.doc_timeout:g}s); left out")
-    except (MemoryError, RecursionError, UnicodeError, ValueError) as e:
-        res.fatal = ItemError(f.rel, f"cannot extract text: {type(e).__name__}: {e}")
-    except Exception as e:  # a parser's own exception types (lxml, trafilatura)
-        res.fatal = ItemError(f.rel, f"cannot extract text: {type(e).__name__}: {e}")
+    except (MemoryError, RecursionError) as e:
+        res.fatal = ItemError(f.rel, f"cannot read: {type(e).__name__}")
     t3 = time.perf_counter()
     key_of: dict[tuple[int, int], int] = {}
     sig_of: dict[tuple[int, int], np.ndarray] = {}
@@ -329,7 +355,7 @@ def map_file(task: MapTask) -> MapResult:
             res.para_index = sorted(sig_of)
             res.para_sigs = np.stack([sig_of[k] for k in res.para_index])
     t4 = time.perf_counter()
-    res.seconds = {"read": t_read, "strip": t_strip, "signatures": t4 - t3}
+    res.seconds = {"read": t_read, "extract": t_extract, "strip": t_strip - t_extract, "signatures": t4 - t3}
     try:
         with atomic_writer(task.spill) as fh:
             pickle.dump((SPILL_VERSION, res, docs, feats_all), fh, protocol=pickle.HIGHEST_PROTOCOL)
@@ -522,8 +548,9 @@ class WriteTask:
     file: InputFile
     cfg: Config
     units: tuple[tuple[int, str], ...]  # (map task index, spill path) of each part, in order
-    out_path: str
+    out_root: str
     audit_path: str
+    records_path: str  # --output-format jsonl*/parquet: records for the shard writer
     doc_drops: dict[int, dict[int, Drop]]  # unit -> doc pos -> drop
     para_drops: dict[int, dict[tuple[int, int], Drop]]  # unit -> (doc pos, paragraph) -> drop
 
@@ -531,7 +558,6 @@ class WriteTask:
 @dataclass(slots=True)
 class WriteResult:
     index: int
-    written: bool = False
     docs_in: int = 0
     docs_out: int = 0
     paras_in: int = 0
@@ -542,6 +568,11 @@ class WriteResult:
     doc_reasons: Counter[str] = field(default_factory=Counter)
     seconds: float = 0.0
     error: ItemError | None = None
+    outputs: list[str] = field(default_factory=list)  # files written, relative to the output root
+
+    @property
+    def written(self) -> bool:
+        return bool(self.outputs)
 
 
 def _audit(doc: Document, i: int | None, drop: Drop, text: str) -> dict[str, Any]:
@@ -597,7 +628,7 @@ def _final(doc: Document, feats: list[ParaFeat], doc_drop: Drop | None, para_dro
 
 def write_file(task: WriteTask) -> WriteResult:
     """Final decisions for one file, then its cleaned copy and audit (runs in a worker)."""
-    from .writers import write_output
+    from .writers import output_record, write_output, write_txt_per_document
 
     t0 = time.perf_counter()
     cfg = task.cfg
@@ -616,12 +647,21 @@ def write_file(task: WriteTask) -> WriteResult:
             kept = _final(doc, feats, ddrops.get(pos), pdrops.get(pos, {}), eng, cfg, res, audit)
             if kept is not None:
                 out_docs.append((doc, kept))
+    root = Path(task.out_root)
+    fmt = cfg.output_format
     try:
-        if out_docs:
-            write_output(task.out_path, task.file, out_docs, cfg.text_field)
-            res.written = True
+        if out_docs and fmt == "same":
+            write_output(str(root / task.file.out_rel), task.file, out_docs, cfg.text_field)
+            res.outputs = [task.file.out_rel]
+        elif out_docs and fmt == "txt":
+            res.outputs = write_txt_per_document(root, task.file.out_rel, task.file, out_docs)
+        elif fmt != "same" and fmt != "txt":
+            with atomic_writer(task.records_path) as fh:
+                pickle.dump([output_record(task.file, d, k, cfg.text_field) for d, k in out_docs], fh,
+                            protocol=pickle.HIGHEST_PROTOCOL)
     except OSError as e:
-        res.error = ItemError(task.file.rel, f"cannot write {task.out_path}: {e.strerror or e}; "
+        where = e.filename or str(root / task.file.out_rel)
+        res.error = ItemError(task.file.rel, f"cannot write {where}: {e.strerror or e}; "
                                              "no partial file was left")
     try:
         with atomic_writer(task.audit_path) as fh:
@@ -749,7 +789,7 @@ class Run:
         t = time.perf_counter()
         tasks: list[MapTask] = []
         for fi, f in enumerate(files):
-            for k, part in enumerate(plan_parts(f)):
+            for k, part in enumerate(plan(f)):
                 i = len(tasks)
                 tasks.append(MapTask(i, fi, f, cfg, str(self.work / f"map-{fi:06d}-{k:04d}.pkl"), part))
         results: list[MapResult] = []
@@ -782,13 +822,15 @@ class Run:
         for r in ok:
             units.setdefault(r.file_index, []).append(r)
         wtasks = [WriteTask(fi, files[fi], cfg, tuple((r.index, spills[r.index]) for r in rs),
-                            str(self.output / files[fi].out_rel), str(audit_dir / f"{fi:06d}.jsonl"),
+                            str(self.output), str(audit_dir / f"{fi:06d}.jsonl"),
+                            str(self.work / f"records-{fi:06d}.pkl"),
                             {r.index: dec.doc_drops.get(r.index, {}) for r in rs},
                             {r.index: dec.para_drops.get(r.index, {}) for r in rs})
                   for fi, rs in sorted(units.items())]
         wres = [w for w in self._run_tasks("write", write_file, wtasks, len(wtasks), 0, lambda *_: None)
                 if w is not None]
         wres.sort(key=lambda w: w.index)
+        shards = self._write_shards(wtasks, wres) if cfg.output_format not in ("same", "txt") else None
         timings["write"] = time.perf_counter() - t
 
         # report
@@ -796,6 +838,9 @@ class Run:
         t = time.perf_counter()
         report = Report.build(self, files, skipped, results, wres, dec, timings, self.failures)
         report.tracebacks = self.tracebacks
+        if shards is not None:
+            report.outputs = shards
+        report.files["written"] = len(report.outputs)
         self.report_dir.mkdir(parents=True, exist_ok=True)
         with atomic_writer(str(self.report_dir / "removed.jsonl")) as out:
             for w in wres:
@@ -803,7 +848,7 @@ class Run:
                 if piece.exists():
                     with open(piece, "rb") as fh:
                         shutil.copyfileobj(fh, out)
-        self._remove_stale_outputs(files, wres)
+        self._remove_stale_outputs(report)
         report.timings["report"] = round(time.perf_counter() - t, 3)
         report.timings["total"] = round(time.perf_counter() - t_start, 3)
         report.save(self.report_dir)
@@ -812,7 +857,26 @@ class Run:
         shutil.rmtree(self.work, ignore_errors=True)
         return report
 
-    def _remove_stale_outputs(self, files: list[InputFile], wres: list[WriteResult]) -> None:
+    def _write_shards(self, wtasks: list[WriteTask], wres: list[WriteResult]) -> list[str]:
+        """--output-format jsonl*/parquet: all kept documents, in order, into part-NNNNN files."""
+        from .writers import ShardWriter
+
+        writer = ShardWriter(self.output, self.cfg.output_format, self.cfg.shard_size)
+        done = {w.index for w in wres if w.error is None}
+        try:
+            for task in wtasks:
+                if task.index not in done or not os.path.exists(task.records_path):
+                    continue
+                with open(task.records_path, "rb") as fh:
+                    for rec in pickle.load(fh):
+                        writer.add(rec)
+            writer.flush()
+        except BaseException:
+            writer.abort()
+            raise
+        return writer.written
+
+    def _remove_stale_outputs(self, report: Report) -> None:
         """Outputs of a previous run into this folder that this run did not write."""
         assert self.report_dir is not None
         prev: set[str] = set()
@@ -822,14 +886,14 @@ class Run:
                 prev = set(data.get("outputs", []))
         except (OSError, ValueError, AttributeError):
             pass
-        written = {files[w.index].out_rel for w in wres if w.written}
-        stale = prev - written
-        if self.overwrite:
-            stale |= {files[w.index].out_rel for w in wres if not w.written}
-        for rel in sorted(stale):
+        for rel in sorted(prev - set(report.outputs)):
             p = self.output / rel
             if p.is_file() and _is_inside(p, self.output):
                 p.unlink()
+                parent = p.parent
+                while parent != self.output and _is_inside(parent, self.output) and not any(parent.iterdir()):
+                    parent.rmdir()
+                    parent = parent.parent
 
     def _cached(self, task: MapTask) -> MapResult | None:
         try:
@@ -884,11 +948,28 @@ class Run:
             return pool.run(fn, tasks, retry, self._on_failure, on_done)
 
 
-def clean_corpus(input: str | Path, output: str | Path, *, report: str | Path | None = None,
-                 overwrite: bool = False, progress: ProgressFn | None = None, **options: Any) -> Report:
-    """Clean INPUT into OUTPUT like the `clean` command does, and return the report."""
+def clean_corpus(input: str | Path, output: str | Path, *, config: str | Path | None = None,
+                 report: str | Path | None = None, overwrite: bool = False,
+                 progress: ProgressFn | None = None, **options: Any) -> Report:
+    """Clean the corpus in `input` into `output`, as the `clean` command does.
+
+    Options are the command's long flags as keyword arguments (``threshold=0.85``,
+    ``workers=4``, ``strip=False`` for --no-strip, ``dedup=False`` for --no-dedup,
+    ``output_format="parquet"``); `config` is a TOML file of options that the
+    keyword arguments override. Returns the report (``report.ok``, counts,
+    ``report.errors``); raises RunError if the run cannot start.
+
+        from cleaner import clean_corpus
+        rep = clean_corpus("raw/", "clean/", threshold=0.85)
+        print(rep.documents, rep.paragraphs["removed"])
+    """
+    values: dict[str, Any] = dict(load_config_file(config)) if config else {}
+    report = report or values.pop("report", None)
+    overwrite = overwrite or bool(values.pop("overwrite", False))
+    values.pop("quiet", None)
+    values.update(options)
     try:
-        cfg = Config(**options).validate()
+        cfg = Config(**values).validate()
     except TypeError as e:
         raise ConfigError(str(e)) from None
     return Run(Path(input), Path(output), cfg, Path(report) if report else None, overwrite, progress).execute()

@@ -51,7 +51,8 @@ class Progress:
         table.add_column()
         for k, v in report.summary_rows():
             table.add_row(k, v)
-        table.add_row("report", f"{report.report_dir}/report.json, removed.jsonl")
+        where = report.report_dir
+        table.add_row("report", where if where.startswith("(") else f"{where}/report.json, removed.jsonl")
         console.print(table)
         from rich.markup import escape
 

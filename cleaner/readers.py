@@ -18,6 +18,8 @@ from .document import Document, ItemError, split_paragraphs
 TEXT_EXT = {".txt", ".md", ".text", ".markdown"}
 HTML_EXT = {".html", ".htm", ".xhtml"}
 JSONL_EXT = {".jsonl", ".ndjson"}
+PARQUET_EXT = {".parquet"}
+WARC_EXT = {".warc", ".arc"}
 COMPRESSION_EXT = {".gz": "gz", ".zst": "zst", ".zstd": "zst"}
 
 
@@ -25,7 +27,7 @@ COMPRESSION_EXT = {".gz": "gz", ".zst": "zst", ".zstd": "zst"}
 class InputFile:
     rel: str  # path relative to the input root, '/'-separated
     path: str  # path to open
-    kind: str  # "text" | "html" | "jsonl"
+    kind: str  # "text" | "html" | "jsonl" | "parquet" | "warc"
     compression: str | None
     out_rel: str  # where the cleaned file goes, relative to the output root
 
@@ -60,13 +62,22 @@ def classify_name(name: str) -> tuple[str, str | None, str] | None:
         return "html", comp, ext
     if ext in JSONL_EXT:
         return "jsonl", comp, ext
+    if ext in PARQUET_EXT and comp is None:
+        return "parquet", None, ext
+    if ext in WARC_EXT:
+        return "warc", comp, ext  # warcio decompresses by itself
     return None
 
 
 def output_name(rel: str, kind: str, compression: str | None) -> str:
-    """a/b.txt -> a/b.txt; a/b.html(.gz) -> a/b.txt; x.jsonl.gz -> x.jsonl.gz; t.txt.gz -> t.txt."""
-    if kind == "jsonl":
+    """a/b.txt -> a/b.txt; a/b.html(.gz) -> a/b.txt; x.jsonl.gz -> x.jsonl.gz; t.txt.gz -> t.txt;
+    x.parquet -> x.parquet; crawl.warc.gz -> crawl.jsonl.gz."""
+    if kind in ("jsonl", "parquet"):
         return rel
+    if kind == "warc":
+        base = rel[: rel.rfind(".")] if compression else rel
+        base = base[: base.rfind(".")]
+        return base + ".jsonl" + ({"gz": ".gz", "zst": ".zst"}.get(compression or "", ""))
     stem = rel
     if compression:
         stem = stem[: stem.rfind(".")]
@@ -347,15 +358,23 @@ def read_text(f: InputFile, max_bytes: int, encoding: str | None = None, max_rat
     return [Document(id=f.rel, source=f.rel, paragraphs=paras, lines=lines)]
 
 
-def read_html(f: InputFile, max_bytes: int, extractor: Any, max_ratio: int = 1000) -> list[Document]:
+def read_html(f: InputFile, max_bytes: int, max_ratio: int = 1000) -> list[Document]:
+    """The page, to be extracted by the caller (under its time limit)."""
     data = read_bytes(f, max_bytes, max_ratio)
     if not data.strip():
         raise ReadError("empty file" if not data else "no text (white space only)")
     if b"\x00" in data[:65536] and not data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         raise ReadError("binary file (NUL bytes), not HTML")
-    text = extractor(data)
-    paras, lines, _ = split_paragraphs(text or "")
-    return [Document(id=f.rel, source=f.rel, paragraphs=paras, lines=lines)]
+    return [Document(id=f.rel, source=f.rel, paragraphs=[], lines=[], html=data)]
+
+
+def extract_into(doc: Document, extractor: Any) -> None:
+    """Fill the paragraphs of a page document from its HTML."""
+    if doc.html is None:
+        return
+    text = extractor(doc.html)
+    doc.html = None
+    doc.paragraphs, doc.lines, _ = split_paragraphs(text or "")
 
 
 def _type_name(v: Any) -> str:
@@ -377,13 +396,19 @@ def parse_record(line: bytes, f: InputFile, n: int, text_field: str, id_field: s
         raise ReadError(f"invalid JSON: {e}", n) from None
     if not isinstance(rec, dict):
         raise ReadError(f"record is {_type_name(rec)}, expected a JSON object", n)
+    return record_document(rec, f, n, text_field, id_field, "field")
+
+
+def record_document(rec: dict[str, Any], f: InputFile, n: int, text_field: str, id_field: str,
+                    what: str = "field") -> Document:
+    """A record (JSONL object, Parquet row) to a document; ReadError if its text is unusable."""
     if text_field not in rec:
-        raise ReadError(f"record has no {text_field!r} field (see --text-field)", n)
+        raise ReadError(f"record has no {text_field!r} {what} (see --text-field)", n)
     text = rec[text_field]
     if not isinstance(text, str):
-        raise ReadError(f"field {text_field!r} is {_type_name(text)}, expected a string", n)
+        raise ReadError(f"{what} {text_field!r} is {_type_name(text)}, expected a string", n)
     if not text.strip():
-        raise ReadError(f"field {text_field!r} is empty" if not text else f"field {text_field!r} is only white space", n)
+        raise ReadError(f"{what} {text_field!r} is empty" if not text else f"{what} {text_field!r} is only white space", n)
     rid = rec.get(id_field)
     if isinstance(rid, bool) or not isinstance(rid, (str, int)) or rid == "":
         doc_id = f"{f.rel}:{n}"
@@ -479,3 +504,113 @@ def iter_jsonl(f: InputFile, max_bytes: int, text_field: str, id_field: str, par
         if _is_zstd_error(e):
             raise ReadError(str(_decompress_error(f, e)) + f" after line {n}", n + 1) from None
         raise
+
+
+# --- Parquet -----------------------------------------------------------------------------
+
+# Rows per task when a Parquet file is read in parts (whole row groups).
+PARQUET_PART_ROWS = 50_000
+
+
+def plan_parquet_parts(f: InputFile, rows_per_part: int = PARQUET_PART_ROWS) -> list[Part]:
+    """Row-group ranges [start, end) of a Parquet file, first_line = first row (1-based)."""
+    try:
+        import pyarrow.parquet as pq
+
+        md = pq.ParquetFile(f.path).metadata
+    except Exception:
+        return [Part(0, None, 1)]  # the reader reports the error
+    parts, start, rows, first = [], 0, 0, 1
+    for g in range(md.num_row_groups):
+        rows += md.row_group(g).num_rows
+        if rows >= rows_per_part or g == md.num_row_groups - 1:
+            parts.append(Part(start, g + 1, first))
+            first += rows
+            start, rows = g + 1, 0
+    return parts or [Part(0, 0, 1)]
+
+
+def iter_parquet(f: InputFile, max_bytes: int, text_field: str, id_field: str, part: Part | None = None,
+                 skip: frozenset[int] = frozenset()) -> Iterator[Document | ItemError]:
+    """Rows of a Parquet file (or of a range of its row groups) as documents; the
+    text is column `text_field`, every column is kept in the document's metadata."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    part = part or Part(0, None, 1)
+    try:
+        pf = pq.ParquetFile(_open_file(f.path))
+        names = pf.schema_arrow.names
+    except (pa.ArrowException, OSError, ValueError) as e:
+        raise ReadError(f"not a readable Parquet file: {e}") from None
+    if text_field not in names:
+        raise ReadError(f"no column {text_field!r} (see --text-field); columns: {', '.join(names)}")
+    end = pf.metadata.num_row_groups if part.end is None else part.end
+    n = part.first_line - 1
+    for g in range(part.start, end):
+        try:
+            table = pf.read_row_group(g)
+        except (pa.ArrowException, OSError, ValueError) as e:
+            raise ReadError(f"cannot read row group {g}: {e} (after row {n})", n + 1) from None
+        for batch in table.to_batches(max_chunksize=4096):
+            cols = batch.to_pydict()
+            keys = list(cols)
+            for k in range(batch.num_rows):
+                n += 1
+                if n in skip:
+                    continue
+                rec = {c: cols[c][k] for c in keys}
+                text = rec.get(text_field)
+                if isinstance(text, str) and len(text) > max_bytes:
+                    yield ItemError(f.rel, f"text longer than --max-bytes ({max_bytes:,}); skipped", n)
+                    continue
+                try:
+                    yield record_document(rec, f, n, text_field, id_field, "column")
+                except ReadError as e:
+                    yield ItemError(f.rel, str(e), e.line)
+
+
+# --- WARC --------------------------------------------------------------------------------------
+
+def iter_warc(f: InputFile, max_bytes: int, skip: frozenset[int] = frozenset(),
+              counts: dict[str, int] | None = None) -> Iterator[Document | ItemError]:
+    """HTML response records of a WARC file, as pages to extract; id = target URI.
+
+    Other records (requests, metadata, non-HTML responses) are counted in `counts`.
+    """
+    try:
+        from warcio.archiveiterator import ArchiveIterator
+        from warcio.exceptions import ArchiveLoadFailed
+    except ImportError:
+        raise ReadError("reading WARC files needs warcio: pip install warcio") from None
+    counts = counts if counts is not None else {}
+    n = 0
+    try:
+        with _open_file(f.path) as fh:
+            for rec in ArchiveIterator(fh):
+                n += 1
+                if rec.rec_type != "response" or rec.http_headers is None:
+                    counts["not a response"] = counts.get("not a response", 0) + 1
+                    continue
+                ctype = (rec.http_headers.get_header("Content-Type") or "").lower()
+                if "html" not in ctype:
+                    counts["not HTML"] = counts.get("not HTML", 0) + 1
+                    continue
+                if n in skip:
+                    continue
+                body = rec.content_stream().read(max_bytes + 1)
+                if len(body) > max_bytes:
+                    yield ItemError(f.rel, f"record larger than --max-bytes ({max_bytes:,}); skipped", n)
+                    continue
+                url = rec.rec_headers.get_header("WARC-Target-URI") or ""
+                meta = {"url": url, "warc_record_id": rec.rec_headers.get_header("WARC-Record-ID"),
+                        "warc_date": rec.rec_headers.get_header("WARC-Date")}
+                if not body.strip():
+                    yield ItemError(f.rel, f"empty response body for {url}", n)
+                    continue
+                yield Document(id=url or f"{f.rel}:{n}", source=f.rel, paragraphs=[], lines=[], record=n,
+                               metadata=meta, html=body)
+    except ArchiveLoadFailed as e:
+        raise ReadError(f"not a readable WARC file: {e} (after record {n})", n + 1) from None
+    except _DECOMPRESS_ERRORS as e:
+        raise ReadError(f"corrupt or truncated WARC data ({type(e).__name__}: {e}) after record {n}", n + 1) from None

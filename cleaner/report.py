@@ -74,7 +74,7 @@ class Report:
         for fi, f in enumerate(files):
             wr = by_file.get(fi)
             failed = fi in failed_files or f.rel in failed_files
-            row: dict[str, Any] = {"file": f.rel, "output": f.out_rel if wr and wr.written else None,
+            row: dict[str, Any] = {"file": f.rel, "outputs": wr.outputs if wr else [],
                                    "status": "error" if failed else "ok"}
             if wr is not None:
                 para_reasons.update(wr.para_reasons)
@@ -103,7 +103,7 @@ class Report:
             skipped=[{"file": s.rel, "reason": s.reason} for s in skipped],
             clusters=dec.clusters, timings={k: (round(v, 3) if isinstance(v, float) else v)
                                             for k, v in timings.items()},
-            outputs=sorted(files[w.index].out_rel for w in wres if w.written),
+            outputs=sorted(o for w in wres for o in w.outputs),
         )
 
     def as_dict(self) -> dict[str, Any]:

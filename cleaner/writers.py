@@ -9,7 +9,7 @@ import tempfile
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 from .document import Document
 from .readers import InputFile
@@ -86,15 +86,168 @@ def _compressed(fh: IO[bytes], name: str) -> Iterator[IO[bytes]]:
         yield fh
 
 
+OUTPUT_FORMATS = ("same", "txt", "jsonl", "jsonl.gz", "jsonl.zst", "parquet")
+
+
+def output_record(src: InputFile, doc: Document, kept: list[int], text_field: str) -> dict[str, Any]:
+    """The record a kept document becomes in JSONL/Parquet output."""
+    text = doc.separator.join(doc.paragraphs[i] for i in kept)
+    if src.kind in ("jsonl", "parquet"):
+        rec = dict(doc.metadata)
+        rec[text_field] = text
+        return rec
+    if src.kind == "warc":
+        return {"id": doc.id, **doc.metadata, text_field: text}
+    return {"id": doc.id, text_field: text}
+
+
+def _jsonable(v: Any) -> Any:
+    return str(v) if not isinstance(v, (str, int, float, bool, type(None), list, dict)) else v
+
+
 def write_output(path: str, src: InputFile, docs: Sequence[tuple[Document, list[int]]], text_field: str) -> None:
-    """Write the kept paragraphs of `docs` to `path` in the input file's format."""
-    with atomic_writer(path) as raw, _compressed(raw, path if src.kind == "jsonl" else "") as fh:
-        if src.kind == "jsonl":
+    """Write the kept paragraphs of `docs` to `path` in the input file's own format
+    (pages and WARC records become text or JSONL)."""
+    if src.kind == "parquet":
+        _write_parquet_like_source(path, src, docs, text_field)
+        return
+    as_jsonl = src.kind in ("jsonl", "warc")
+    with atomic_writer(path) as raw, _compressed(raw, path if as_jsonl else "") as fh:
+        if as_jsonl:
             for doc, kept in docs:
-                rec = dict(doc.metadata)
-                rec[text_field] = doc.separator.join(doc.paragraphs[i] for i in kept)
-                fh.write(json_line(rec))
+                fh.write(json_line(output_record(src, doc, kept, text_field)))
         else:
             for doc, kept in docs:
                 for i in kept:
                     fh.write(doc.paragraphs[i].encode("utf-8") + b"\n")
+
+
+def _write_parquet_like_source(path: str, src: InputFile, docs: Sequence[tuple[Document, list[int]]],
+                               text_field: str) -> None:
+    """The source table with removed rows left out and the text column replaced;
+    every other column keeps its type."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(src.path)
+    rows = [doc.record - 1 for doc, _ in docs if doc.record is not None]
+    texts = [doc.separator.join(doc.paragraphs[i] for i in kept) for doc, kept in docs]
+    table = table.take(pa.array(rows, type=pa.int64()))
+    col = table.schema.get_field_index(text_field)
+    table = table.set_column(col, table.schema.field(col).with_type(pa.string()), pa.array(texts, pa.string()))
+    with atomic_writer(path) as fh:
+        pq.write_table(table, fh)
+
+
+def txt_name(out_rel: str, src: InputFile, record: int | None) -> str:
+    """Where one document goes with --output-format txt: a text file stays a text
+    file; record N of a multi-document file x.jsonl becomes x/0000000N.txt."""
+    if src.kind in ("text", "html"):
+        return out_rel
+    base = src.rel
+    for ext in (".gz", ".zst", ".zstd"):
+        if base.lower().endswith(ext):
+            base = base[: -len(ext)]
+    base = base[: base.rfind(".")] if "." in base.rsplit("/", 1)[-1] else base
+    return f"{base}/{record or 0:08d}.txt"
+
+
+def write_txt_per_document(out_root: Path, out_rel: str, src: InputFile,
+                           docs: Sequence[tuple[Document, list[int]]]) -> list[str]:
+    """--output-format txt: one text file per document; returns what was written."""
+    if src.kind in ("text", "html"):
+        write_output(str(out_root / out_rel), src, docs, "text")
+        return [out_rel]
+    written = []
+    for doc, kept in docs:
+        rel = txt_name(out_rel, src, doc.record)
+        with atomic_writer(out_root / rel) as fh:
+            for i in kept:
+                fh.write(doc.paragraphs[i].encode("utf-8") + b"\n")
+        written.append(rel)
+    return written
+
+
+class ShardWriter:
+    """Records into part-00000.jsonl[.gz|.zst] / part-00000.parquet, `shard_size` per file."""
+
+    def __init__(self, root: Path, fmt: str, shard_size: int) -> None:
+        self.root = root
+        self.fmt = fmt
+        self.shard_size = shard_size
+        self.buffer: list[dict[str, Any]] = []
+        self.count = 0
+        self.written: list[str] = []
+        self._ctx: Any = None
+        self._fh: Any = None
+
+    def _name(self) -> str:
+        return f"part-{len(self.written):05d}.{self.fmt}"
+
+    def add(self, rec: dict[str, Any]) -> None:
+        if self.fmt == "parquet":
+            self.buffer.append(rec)
+        else:
+            if self._fh is None:
+                name = self._name()
+                self._ctx = _ShardFile(self.root / name)
+                self._fh = self._ctx.open()
+                self.written.append(name)
+            self._fh.write(json_line({k: _jsonable(v) for k, v in rec.items()}))
+        self.count += 1
+        if self.count == self.shard_size:
+            self.flush()
+
+    def flush(self) -> None:
+        if self.fmt == "parquet":
+            if self.buffer:
+                name = self._name()
+                _write_parquet_records(self.root / name, self.buffer)
+                self.written.append(name)
+                self.buffer = []
+        elif self._ctx is not None:
+            self._ctx.close()
+            self._ctx = self._fh = None
+        self.count = 0
+
+    def abort(self) -> None:
+        if self._ctx is not None:
+            self._ctx.close(ok=False)
+            self._ctx = self._fh = None
+
+
+class _ShardFile:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def open(self) -> IO[bytes]:
+        self._aw = atomic_writer(self.path)
+        raw = self._aw.__enter__()
+        self._cw = _compressed(raw, self.path.name)
+        return self._cw.__enter__()
+
+    def close(self, ok: bool = True) -> None:
+        exc: tuple[Any, Any, Any] = (None, None, None) if ok else (RuntimeError, RuntimeError("aborted"), None)
+        try:
+            self._cw.__exit__(*exc)
+        finally:
+            try:
+                self._aw.__exit__(*exc)
+            except RuntimeError:
+                pass
+
+
+def _write_parquet_records(path: Path, records: list[dict[str, Any]]) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        table = pa.Table.from_struct_array(pa.array(records))
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        # fields of different types across inputs: keep them as JSON text
+        keys = list(dict.fromkeys(k for r in records for k in r))
+        table = pa.table({k: pa.array([None if r.get(k) is None else
+                                       (r[k] if isinstance(r[k], str) else json.dumps(_jsonable(r[k]), default=str))
+                                       for r in records], pa.string()) for k in keys})
+    with atomic_writer(path) as fh:
+        pq.write_table(table, fh)

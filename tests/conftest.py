@@ -80,15 +80,17 @@ _FUNCTION = ("the of and to in a is that for it as was with be by on not he this
 
 
 def prose(seed: int, sentences: int = 3) -> str:
-    """A deterministic paragraph of English-like prose (real function words, made-up
-    content words from a vocabulary of 2,000), different for each seed: two seeds
-    share almost no word 3-grams."""
+    """A deterministic paragraph of English-like prose: real function words (about
+    half the words, as in news text) and made-up content words. Seeds in the same
+    block of ten share a topic (a vocabulary of 60 content words), like the
+    paragraphs of one article; two different seeds share almost no word 3-grams."""
     import random
 
+    topic = random.Random(seed // 10).sample(_CONTENT, 60)
     rnd = random.Random(seed)
     out = []
     for _ in range(sentences):
         n = rnd.randint(12, 22)
-        words = [rnd.choice(_FUNCTION) if rnd.random() < 0.42 else rnd.choice(_CONTENT) for _ in range(n)]
+        words = [rnd.choice(_FUNCTION) if rnd.random() < 0.5 else rnd.choice(topic) for _ in range(n)]
         out.append(" ".join(words).capitalize() + ".")
     return " ".join(out)
