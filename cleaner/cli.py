@@ -47,6 +47,11 @@ def run(
     workers: Optional[int] = typer.Option(None, "--workers", "-j", metavar="N",
                                           help="Worker processes [default: number of cores]; 0 runs all in "
                                                "this process (no crash isolation)."),
+    engine: Optional[str] = typer.Option(None, "--engine", metavar="local|dask",
+                                         help="Run on worker processes here, or on a Dask cluster [default: local]."),
+    scheduler: Optional[str] = typer.Option(None, "--scheduler", metavar="ADDRESS",
+                                            help="Dask scheduler (tcp://host:8786); without it --engine dask "
+                                                 "starts a LocalCluster of --workers processes."),
     no_dedup: bool = typer.Option(False, "--no-dedup", help="Do not remove duplicate paragraphs or documents."),
     no_strip: bool = typer.Option(False, "--no-strip", help="Do not remove boilerplate (dedup only)."),
     threshold: Optional[float] = typer.Option(None, "--threshold", metavar="J",
@@ -101,7 +106,8 @@ def run(
                        ("template_min_docs", template_min_docs), ("text_field", text_field),
                        ("id_field", id_field), ("encoding", encoding), ("max_bytes", max_bytes),
                        ("doc_timeout", doc_timeout), ("max_ratio", max_ratio), ("max_memory", max_memory),
-                       ("output_format", output_format), ("shard_size", shard_size)):
+                       ("output_format", output_format), ("shard_size", shard_size), ("engine", engine),
+                       ("scheduler", scheduler)):
         if value is not None:
             options[key] = value
     if rules:

@@ -49,6 +49,8 @@ class Config:
     output_format: str = "same"
     shard_size: int = 100_000
     # running
+    engine: str = "local"
+    scheduler: str | None = None
     workers: int = field(default_factory=lambda: os.cpu_count() or 1)
     doc_timeout: float = 60.0
     # Per worker process (RLIMIT_DATA); 0 means no limit.
@@ -68,6 +70,8 @@ class Config:
 
         need(self.output_format in OUTPUT_FORMATS,
              f"--output-format must be one of {', '.join(OUTPUT_FORMATS)}, got {self.output_format!r}")
+        need(self.engine in ("local", "dask"), f"--engine must be local or dask, got {self.engine!r}")
+        need(self.scheduler is None or self.engine == "dask", "--scheduler goes with --engine dask")
         need(self.shard_size >= 1, f"--shard-size must be at least 1, got {self.shard_size}")
         need(self.keep in KEEP_CHOICES, f"--keep must be one of {', '.join(KEEP_CHOICES)}, got {self.keep!r}")
         need(1 <= self.shingle <= 8, f"--shingle must be between 1 and 8, got {self.shingle}")
@@ -105,7 +109,7 @@ class Config:
     def fingerprint(self) -> str:
         """Hash of every option that changes the output (not workers, not timeouts)."""
         d = self.as_dict()
-        for k in ("workers", "doc_timeout", "max_memory"):
+        for k in ("workers", "doc_timeout", "max_memory", "engine", "scheduler"):
             d.pop(k, None)
         rule_text = []
         for r in self.rules:

@@ -119,13 +119,24 @@ class Assignment:
 MAX_BUCKET = 256
 
 
+PairFinder = Callable[[np.ndarray, np.ndarray], np.ndarray]
+
+
+def local_pairs(keys: np.ndarray, idx: np.ndarray) -> np.ndarray:
+    """Candidate pairs from band keys, in this process (see dask_engine for a cluster)."""
+    return _pairs_from_keys(keys, idx)
+
+
 def cluster(sigs: np.ndarray, threshold: float, priority: Sequence[int] | np.ndarray,
             exact: Callable[[int, int], float] | None = None,
-            valid: np.ndarray | None = None, min_recall: float = 0.995) -> Assignment:
+            valid: np.ndarray | None = None, min_recall: float = 0.995,
+            find_pairs: PairFinder = local_pairs) -> Assignment:
     """Near-duplicate clusters with exactly one survivor each.
 
     priority: lower is kept first (sorted path order, or -length for --keep longest).
     exact(i, j): true Jaccard of items i and j; without it the estimate decides.
+    find_pairs(keys, idx): candidate pairs from the band keys of items idx (the
+    Dask engine groups band keys on its cluster; the result is the same).
 
     Candidate pairs (items sharing a band bucket) are grouped into components
     by union-find. Inside a component, items go in priority order; each is
@@ -144,7 +155,7 @@ def cluster(sigs: np.ndarray, threshold: float, priority: Sequence[int] | np.nda
     keys = band_keys(sigs[idx], bands, rows)
     row_of = np.full(n, -1, dtype=np.int64)
     row_of[idx] = np.arange(len(idx))
-    pairs = _pairs_from_keys(keys, idx)
+    pairs = find_pairs(keys, idx)
     prio = np.asarray(priority)
     checks = 0
     floor = threshold - VERIFY_MARGIN

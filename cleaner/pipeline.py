@@ -49,6 +49,7 @@ from .report import Report
 from .writers import TEMP_MARK, atomic_writer, json_line, remove_stale_temp
 
 ProgressFn = Callable[[str, int, int], None]
+PairFinder = Callable[[np.ndarray, np.ndarray], np.ndarray]
 SPILL_VERSION = 1
 
 
@@ -400,10 +401,13 @@ class _Texts:
         return docs[pos]
 
 
-def reduce(results: list[MapResult], cfg: Config, spills: dict[int, str]) -> Decisions:
+def reduce(results: list[MapResult], cfg: Config, spills: dict[int, str],
+           find_pairs: PairFinder | None = None) -> Decisions:
     """Corpus-wide decisions: near-duplicate documents, templates, repeated paragraphs."""
     from . import minhash as mh
-    from .dedup import cluster
+    from .dedup import cluster, local_pairs
+
+    find_pairs = find_pairs or local_pairs
 
     dec = Decisions()
     refs: list[tuple[int, int]] = []  # gid -> (file index, doc pos)
@@ -439,7 +443,7 @@ def reduce(results: list[MapResult], cfg: Config, spills: dict[int, str]) -> Dec
                     sets[g] = mh.shingle_sets([d.kept_text()], cfg.shingle)[0]
             return mh.jaccard_sets(sets[a], sets[b])
 
-        asg = cluster(sigs, cfg.threshold, rank, exact, valid=alive)
+        asg = cluster(sigs, cfg.threshold, rank, exact, valid=alive, find_pairs=find_pairs)
         sizes: Counter[int] = Counter()
         for g in np.flatnonzero(asg.survivor != np.arange(n)).tolist():
             sv = int(asg.survivor[g])
@@ -485,7 +489,7 @@ def reduce(results: list[MapResult], cfg: Config, spills: dict[int, str]) -> Dec
         dec.clusters["templates"] = templates
 
     if cfg.dedup:
-        _corpus_near_paragraphs(results, cfg, refs, summaries, alive, texts, dec, rel_of)
+        _corpus_near_paragraphs(results, cfg, refs, summaries, alive, texts, dec, rel_of, find_pairs)
     return dec
 
 
@@ -495,7 +499,7 @@ def texts_line(texts: _Texts, fi: int, pos: int, i: int) -> int:
 
 def _corpus_near_paragraphs(results: list[MapResult], cfg: Config, refs: list[tuple[int, int]],
                             summaries: list[DocSummary], alive: np.ndarray, texts: _Texts,
-                            dec: Decisions, rel_of: dict[int, str]) -> None:
+                            dec: Decisions, rel_of: dict[int, str], find_pairs: PairFinder) -> None:
     from . import minhash as mh
     from .dedup import cluster
 
@@ -523,7 +527,7 @@ def _corpus_near_paragraphs(results: list[MapResult], cfg: Config, refs: list[tu
                 sets[x] = mh.shingle_sets([texts.doc(*refs[g]).paragraphs[i]], cfg.paragraph_shingle)[0]
         return mh.jaccard_sets(sets[a], sets[b])
 
-    asg = cluster(sigs, cfg.paragraph_threshold, np.arange(len(items)), exact)
+    asg = cluster(sigs, cfg.paragraph_threshold, np.arange(len(items)), exact, find_pairs=find_pairs)
     removed = 0
     for x in np.flatnonzero(asg.survivor != np.arange(len(items))).tolist():
         s = int(asg.survivor[x])
@@ -754,13 +758,24 @@ class Run:
         return False
 
     def execute(self) -> Report:
+        self.dask: Any = None
         try:
+            if self.cfg.engine == "dask":
+                from .dask_engine import DaskEngine, DaskUnavailable
+
+                try:
+                    self.dask = DaskEngine(self.cfg.scheduler, self.cfg.workers or 1, self.cfg.max_memory or None)
+                except DaskUnavailable as e:
+                    raise RunError(str(e)) from None
             return self._execute()
         except KeyboardInterrupt:
             remove_stale_temp(self.output)
             remove_stale_temp(self.work)
             raise Interrupted(f"interrupted during {self.phase}; finished files are in place and no partial "
                               "file was left; run the same command again to resume") from None
+        finally:
+            if self.dask is not None:
+                self.dask.close()
 
     def _execute(self) -> Report:
         cfg = self.cfg
@@ -810,7 +825,7 @@ class Run:
         t = time.perf_counter()
         ok = [r for r in results if r.fatal is None or r.docs]
         spills = {r.index: tasks[r.index].spill for r in ok}
-        dec = reduce(ok, cfg, spills)
+        dec = reduce(ok, cfg, spills, self.dask.find_pairs if self.dask else None)
         timings["reduce"] = time.perf_counter() - t
 
         # write
@@ -841,6 +856,8 @@ class Run:
         if shards is not None:
             report.outputs = shards
         report.files["written"] = len(report.outputs)
+        if self.dask is not None:
+            report.engine.update(self.dask.describe())
         self.report_dir.mkdir(parents=True, exist_ok=True)
         with atomic_writer(str(self.report_dir / "removed.jsonl")) as out:
             for w in wres:
@@ -931,6 +948,13 @@ class Run:
         prog(phase, done, total)
         if not tasks:
             return []
+        def on_done(_: int, __: Any) -> None:
+            nonlocal done
+            done += 1
+            prog(phase, done, total)
+
+        if self.dask is not None:
+            return self.dask.run(fn, tasks, self._on_failure, on_done)
         if self.cfg.workers == 0:
             out = []
             for task in tasks:
@@ -938,11 +962,6 @@ class Run:
                 done += 1
                 prog(phase, done, total)
             return out
-
-        def on_done(_: int, __: Any) -> None:
-            nonlocal done
-            done += 1
-            prog(phase, done, total)
 
         with Pool(min(self.cfg.workers, len(tasks)), self.cfg.doc_timeout, self.cfg.max_memory or None) as pool:
             return pool.run(fn, tasks, retry, self._on_failure, on_done)
