@@ -13,6 +13,7 @@ wrapped as a ``LeanMinHash`` and inserted into a ``MinHashLSH``.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
@@ -146,6 +147,46 @@ def _tokens(encoded: Sequence[bytes]) -> tuple[np.ndarray, np.ndarray, np.ndarra
     return h, starts, ends, doc_of
 
 
+@dataclass(slots=True)
+class Tokens:
+    """The word tokens of a list of texts, concatenated: tokenize once, then take
+    keys, shingles and signatures of the texts or of groups of them."""
+
+    hashes: np.ndarray  # uint64, one per token
+    lengths: np.ndarray  # int64, bytes of each token
+    counts: np.ndarray  # int64, tokens of each text
+
+    def starts(self) -> np.ndarray:
+        return np.concatenate(([0], np.cumsum(self.counts)[:-1])).astype(np.int64)
+
+    def select(self, which: Sequence[int] | np.ndarray) -> Tokens:
+        """The tokens of texts `which`, in that order."""
+        w = np.asarray(which, dtype=np.int64)
+        if len(w) == 0:
+            return Tokens(self.hashes[:0], self.lengths[:0], np.zeros(0, dtype=np.int64))
+        idx = _ranges(self.starts()[w], self.counts[w])
+        return Tokens(self.hashes[idx], self.lengths[idx], self.counts[w])
+
+    def grouped(self, group_sizes: Sequence[int] | np.ndarray) -> Tokens:
+        """Consecutive texts joined into one per group (sizes sum to the number of texts)."""
+        sizes = np.asarray(group_sizes, dtype=np.int64)
+        ends = np.cumsum(sizes)
+        csum = np.concatenate(([0], np.cumsum(self.counts)))
+        counts = csum[ends] - csum[ends - sizes]
+        return Tokens(self.hashes, self.lengths, counts.astype(np.int64))
+
+
+def tokenize(texts: Sequence[str]) -> Tokens:
+    """Lower-cased word tokens of each text, hashed to 64 bits."""
+    if not texts:
+        z = np.zeros(0, dtype=np.int64)
+        return Tokens(np.zeros(0, dtype=_U64), z, z)
+    h, starts, ends, doc_of = _tokens(encode(texts))
+    counts = np.bincount(doc_of, minlength=len(texts)).astype(np.int64) if len(h) \
+        else np.zeros(len(texts), dtype=np.int64)
+    return Tokens(h, (ends - starts).astype(np.int64), counts)
+
+
 def token_hashes(encoded: Sequence[bytes]) -> tuple[np.ndarray, np.ndarray]:
     """64-bit hashes of the word tokens of each (lower-cased, UTF-8) text.
 
@@ -159,42 +200,44 @@ def token_hashes(encoded: Sequence[bytes]) -> tuple[np.ndarray, np.ndarray]:
     return h, counts
 
 
-def text_keys(texts: Sequence[str]) -> tuple[list[int], list[int]]:
+def keys_of(tok: Tokens) -> tuple[list[int], list[int]]:
     """A 64-bit key per text, equal for texts that differ only in case, spacing
     or punctuation, and the length of that normalised form (bytes of its words
     plus one space between words). Texts without words get key 0."""
-    if not texts:
-        return [], []
-    h, starts, ends, doc_of = _tokens(encode(texts))
-    ntext = len(texts)
-    if len(h) == 0:
-        return [0] * ntext, [0] * ntext
-    counts = np.bincount(doc_of, minlength=ntext)
-    first = np.concatenate(([0], np.cumsum(counts)[:-1]))
-    pos = np.arange(len(h)) - first[doc_of]
+    n = len(tok.counts)
+    if len(tok.hashes) == 0:
+        return [0] * n, [0] * n
+    counts = tok.counts
+    first = tok.starts()
+    text_of = np.repeat(np.arange(n), counts)
+    pos = np.arange(len(tok.hashes)) - first[text_of]
     # order-sensitive: each token's hash mixed with its position in the text
-    mixed = _fmix64(h + pos.astype(_U64) * _U64(_GRAM_MULT[0]))
-    sums = np.add.reduceat(np.append(mixed, _U64(0)), np.minimum(first, len(h)))
+    mixed = _fmix64(tok.hashes + pos.astype(_U64) * _U64(_GRAM_MULT[0]))
+    sums = np.add.reduceat(np.append(mixed, _U64(0)), np.minimum(first, len(tok.hashes)))
     keys = _fmix64(sums + counts.astype(_U64))
     keys = np.where(counts > 0, keys, _U64(0))
-    tok_len = np.bincount(doc_of, weights=ends - starts, minlength=ntext).astype(np.int64)
+    tok_len = np.bincount(text_of, weights=tok.lengths, minlength=n).astype(np.int64)
     norm = tok_len + np.maximum(counts - 1, 0)
     return keys.tolist(), norm.tolist()
 
 
-def shingle_hashes(encoded: Sequence[bytes], k: int = 5) -> tuple[np.ndarray, np.ndarray]:
-    """32-bit hashes of the word k-gram shingles of each text.
+def text_keys(texts: Sequence[str]) -> tuple[list[int], list[int]]:
+    """keys_of(tokenize(texts))."""
+    return keys_of(tokenize(texts))
+
+
+def shingles_of(tok: Tokens, k: int = 5) -> tuple[np.ndarray, np.ndarray]:
+    """32-bit hashes of the word k-gram shingles of each text, and their count per text.
 
     A text with fewer than k tokens (but at least one) yields one shingle of
-    all its tokens, so short texts still compare. Returns (hashes, counts).
+    all its tokens, so short texts still compare.
     """
     if not 1 <= k <= MAX_SHINGLE:
         raise ValueError(f"shingle size must be between 1 and {MAX_SHINGLE}")
-    th, tcounts = token_hashes(encoded)
-    ndocs = len(tcounts)
+    th, tcounts = tok.hashes, tok.counts
     if len(th) == 0:
-        return np.zeros(0, dtype=np.uint32), np.zeros(ndocs, dtype=np.int64)
-    tstarts = np.concatenate(([0], np.cumsum(tcounts)[:-1]))
+        return np.zeros(0, dtype=np.uint32), np.zeros(len(tcounts), dtype=np.int64)
+    tstarts = tok.starts()
     ntok = len(th)
     # Shingle j of a text of n >= k tokens covers its tokens j..j+k-1 (n-k+1 shingles);
     # compute the k-gram sum at every token position, then keep those inside one text.
@@ -202,27 +245,38 @@ def shingle_hashes(encoded: Sequence[bytes], k: int = 5) -> tuple[np.ndarray, np
     acc = np.zeros(m, dtype=_U64)
     for j in range(k):
         acc += th[j:j + m] * _U64(_GRAM_MULT[j])
-    scounts = np.where(tcounts >= k, tcounts - k + 1, np.minimum(tcounts, 1))
-    long_docs = tcounts >= k
-    if long_docs.all():
-        starts_ok = np.zeros(m, dtype=bool)
-        starts_ok_idx = _ranges(tstarts, scounts)
-        starts_ok[starts_ok_idx] = True
-        out = acc[starts_ok]
-    else:
-        pieces = []
-        for d in range(ndocs):
-            a, c = int(tstarts[d]), int(tcounts[d])
-            if c >= k:
-                pieces.append(acc[a:a + c - k + 1])
-            elif c:
-                short = np.zeros(1, dtype=_U64)
-                for j in range(c):
-                    short += th[a + j:a + j + 1] * _U64(_GRAM_MULT[j])
-                pieces.append(short)
-        out = np.concatenate(pieces) if pieces else np.zeros(0, dtype=_U64)
+    scounts = np.where(tcounts >= k, tcounts - k + 1, np.minimum(tcounts, 1)).astype(np.int64)
+    long_ = tcounts >= k
+    out = np.empty(int(scounts.sum()), dtype=_U64)
+    out_starts = np.concatenate(([0], np.cumsum(scounts)[:-1]))
+    if long_.any():
+        out[_ranges(out_starts[long_], scounts[long_])] = acc[_ranges(tstarts[long_], scounts[long_])]
+    short = (tcounts > 0) & ~long_
+    if short.any():
+        a, c = tstarts[short], tcounts[short]
+        val = np.zeros(len(a), dtype=_U64)
+        for j in range(k - 1):
+            inside = j < c
+            val += np.where(inside, th[np.minimum(a + j, ntok - 1)] * _U64(_GRAM_MULT[j]), _U64(0))
+        out[out_starts[short]] = val
     out = _fmix64(out)
-    return (out >> _U64(32)).astype(np.uint32), scounts.astype(np.int64)
+    return (out >> _U64(32)).astype(np.uint32), scounts
+
+
+def shingle_hashes(encoded: Sequence[bytes], k: int = 5) -> tuple[np.ndarray, np.ndarray]:
+    """shingles_of for already encoded (lower-cased UTF-8) texts."""
+    if not encoded:
+        return np.zeros(0, dtype=np.uint32), np.zeros(0, dtype=np.int64)
+    h, starts, ends, doc_of = _tokens(encoded)
+    counts = np.bincount(doc_of, minlength=len(encoded)).astype(np.int64) if len(h) \
+        else np.zeros(len(encoded), dtype=np.int64)
+    return shingles_of(Tokens(h, (ends - starts).astype(np.int64), counts), k)
+
+
+def signatures_of(tok: Tokens, k: int = 5, num_perm: int = 128, seed: int = 1) -> np.ndarray:
+    """MinHash signatures of the word k-gram shingles of each text in `tok`."""
+    h, c = shingles_of(tok, k)
+    return signatures_from_hashes(h, c, num_perm, seed)
 
 
 def _ranges(starts: np.ndarray, counts: np.ndarray) -> np.ndarray:

@@ -141,46 +141,51 @@ def plan(f: InputFile) -> list[Part]:
     return plan_parquet_parts(f) if f.kind == "parquet" else plan_parts(f)
 
 
-def repeats_inside(docs: list[Document], feats_all: list[list[ParaFeat]], cfg: Config
-                   ) -> tuple[dict[tuple[int, int], int], dict[tuple[int, int], np.ndarray]]:
-    """Drop exact and near repeats among the kept paragraphs of each document
-    (the first occurrence stays), for all documents of a file at once.
+@dataclass(slots=True)
+class FileKeys:
+    """What the corpus-wide steps need of a file's kept text (tokenised once)."""
 
-    Returns the normalised key of every kept paragraph and the MinHash
-    signature of every kept long one, by (document, paragraph), for the
-    corpus-wide steps.
+    para_key: dict[tuple[int, int], int]  # (doc, paragraph) -> normalised key, kept paragraphs
+    para_sig: dict[tuple[int, int], np.ndarray]  # long kept paragraphs -> MinHash (dedup only)
+    doc_key: list[int]  # per document: key of its kept text (0 if none)
+    doc_sig: np.ndarray | None  # per document: MinHash of its kept text (dedup only)
+
+
+def repeats_inside(docs: list[Document], words_all: list[list[int]], cfg: Config, dedup: bool = True) -> FileKeys:
+    """Drop exact and near repeats among the kept paragraphs of each document
+    (the first occurrence stays), for all documents of a file at once, and
+    compute the keys and signatures the corpus-wide steps need. The text is
+    tokenised once for paragraph keys, paragraph shingles and document shingles.
     """
     from . import minhash as mh
 
     items = [(d, i) for d, doc in enumerate(docs) for i in doc.kept()]
-    keys, norm_len = mh.text_keys([docs[d].paragraphs[i] for d, i in items])
-    first: dict[tuple[int, int], int] = {}
-    key_of: dict[tuple[int, int], int] = {}
-    for (d, i), k, nl in zip(items, keys, norm_len):
-        key_of[(d, i)] = k
-        if nl < cfg.min_inner_dup_chars:
-            continue
-        j = first.setdefault((d, k), i)
-        if j != i:
-            doc = docs[d]
-            doc.drops[i] = Drop(R.DUP_PARA, f"same as line {doc.lines[j]}", twin=doc.id,
-                                twin_line=doc.lines[j], twin_file=doc.source, similarity=1.0)
-    long_ = [(d, i) for d, i in items if i not in docs[d].drops and feats_all[d][i].words >= cfg.min_near_words]
-    sig_of: dict[tuple[int, int], np.ndarray] = {}
-    if not long_:
-        return {k: v for k, v in key_of.items() if k[1] not in docs[k[0]].drops}, sig_of
-    sigs = mh.signatures([docs[d].paragraphs[i] for d, i in long_], cfg.paragraph_shingle,
-                         cfg.paragraph_num_perm, cfg.seed)
+    tok = mh.tokenize([docs[d].paragraphs[i] for d, i in items])
+    keys, norm_len = mh.keys_of(tok)
+    if dedup:
+        first: dict[tuple[int, int], int] = {}
+        for (d, i), k, nl in zip(items, keys, norm_len):
+            if nl < cfg.min_inner_dup_chars:
+                continue
+            j = first.setdefault((d, k), i)
+            if j != i:
+                doc = docs[d]
+                doc.drops[i] = Drop(R.DUP_PARA, f"same as line {doc.lines[j]}", twin=doc.id,
+                                    twin_line=doc.lines[j], twin_file=doc.source, similarity=1.0)
+    long_rows = [r for r, (d, i) in enumerate(items)
+                 if dedup and i not in docs[d].drops and words_all[d][i] >= cfg.min_near_words]
+    sigs = mh.signatures_of(tok.select(long_rows), cfg.paragraph_shingle, cfg.paragraph_num_perm, cfg.seed) \
+        if long_rows else None
     by_doc: dict[int, list[int]] = {}
-    for row, (d, _) in enumerate(long_):
-        by_doc.setdefault(d, []).append(row)
+    for n, r in enumerate(long_rows):
+        by_doc.setdefault(items[r][0], []).append(n)
     t = cfg.paragraph_threshold
     for d, rows in by_doc.items():
-        if len(rows) < 2:
+        if len(rows) < 2 or sigs is None:
             continue
         doc = docs[d]
         sub = sigs[rows]
-        texts = [doc.paragraphs[long_[r][1]] for r in rows]
+        texts = [doc.paragraphs[items[long_rows[n]][1]] for n in rows]
         sets: dict[int, np.ndarray] = {}
 
         def exact(a: int, b: int, texts: list[str] = texts, sets: dict[int, np.ndarray] = sets) -> float:
@@ -189,6 +194,11 @@ def repeats_inside(docs: list[Document], feats_all: list[list[ParaFeat]], cfg: C
                     sets[x] = mh.shingle_sets([texts[x]], cfg.paragraph_shingle)[0]
             return mh.jaccard_sets(sets[a], sets[b])
 
+        def drop(a: int, b: int, sim: float, rows: list[int] = rows, doc: Document = doc) -> None:
+            i, i2 = items[long_rows[rows[a]]][1], items[long_rows[rows[b]]][1]
+            doc.drops[i] = Drop(R.NEAR_DUP_PARA, f"near line {doc.lines[i2]}", twin=doc.id,
+                                twin_line=doc.lines[i2], twin_file=doc.source, similarity=round(sim, 4))
+
         if len(rows) <= 64:
             # few paragraphs: compare every pair, in order, against the survivors so far
             est = (sub[:, None, :] == sub[None, :, :]).mean(axis=2)
@@ -196,10 +206,7 @@ def repeats_inside(docs: list[Document], feats_all: list[list[ParaFeat]], cfg: C
             for a in range(len(rows)):
                 for b in kept_rows:
                     if est[a, b] >= t - 0.2 and (jac := exact(a, b)) >= t:
-                        i, i2 = long_[rows[a]][1], long_[rows[b]][1]
-                        doc.drops[i] = Drop(R.NEAR_DUP_PARA, f"near line {doc.lines[i2]}", twin=doc.id,
-                                            twin_line=doc.lines[i2], twin_file=doc.source,
-                                            similarity=round(jac, 4))
+                        drop(a, b, jac)
                         break
                 else:
                     kept_rows.append(a)
@@ -208,23 +215,29 @@ def repeats_inside(docs: list[Document], feats_all: list[list[ParaFeat]], cfg: C
 
             asg = cluster(sub, t, np.arange(len(rows)), exact)
             for a in range(len(rows)):
-                b = int(asg.survivor[a])
-                if b != a:
-                    i, i2 = long_[rows[a]][1], long_[rows[b]][1]
-                    doc.drops[i] = Drop(R.NEAR_DUP_PARA, f"near line {doc.lines[i2]}", twin=doc.id,
-                                        twin_line=doc.lines[i2], twin_file=doc.source,
-                                        similarity=round(float(asg.similarity[a]), 4))
-    for row, (d, i) in enumerate(long_):
-        if i not in docs[d].drops:
-            sig_of[(d, i)] = sigs[row]
-    return {k: v for k, v in key_of.items() if k[1] not in docs[k[0]].drops}, sig_of
+                if int(asg.survivor[a]) != a:
+                    drop(a, int(asg.survivor[a]), float(asg.similarity[a]))
+    final = [r for r, (d, i) in enumerate(items) if i not in docs[d].drops]
+    para_key = {items[r]: keys[r] for r in final}
+    para_sig: dict[tuple[int, int], np.ndarray] = {}
+    if sigs is not None:
+        for n, r in enumerate(long_rows):
+            d, i = items[r]
+            if i not in docs[d].drops:
+                para_sig[(d, i)] = sigs[n]
+    per_doc = np.bincount([items[r][0] for r in final], minlength=len(docs)) if final \
+        else np.zeros(len(docs), dtype=np.int64)
+    doc_tok = tok.select(final).grouped(per_doc)
+    doc_key, _ = mh.keys_of(doc_tok)
+    doc_sig = mh.signatures_of(doc_tok, cfg.shingle, cfg.num_perm, cfg.seed) if dedup and docs else None
+    return FileKeys(para_key, para_sig, doc_key, doc_sig)
 
 
 def _inner_dups(doc: Document, kept: list[int], feats: list[ParaFeat], cfg: Config) -> dict[int, Drop]:
     """Repeats inside one document, among `kept` (see repeats_inside)."""
     probe = Document(doc.id, doc.source, doc.paragraphs, doc.lines, doc.record,
                      drops={i: Drop("") for i in range(len(doc.paragraphs)) if i not in set(kept)})
-    repeats_inside([probe], [feats], cfg)
+    repeats_inside([probe], [[f.words for f in feats]], cfg)  # marks repeats in probe.drops
     return {i: d for i, d in probe.drops.items() if d.reason}
 
 
@@ -250,20 +263,24 @@ def _inject_fault(doc: Document) -> None:
             pass
 
 
-def _clean_doc(doc: Document, eng: Engine, cfg: Config) -> tuple[list[ParaFeat], list[ItemError]]:
-    """Per-document work of the map phase: features, boilerplate, repeats inside."""
+def _clean_doc(doc: Document, eng: Engine, cfg: Config
+               ) -> tuple[list[ParaFeat] | None, list[int], list[ItemError]]:
+    """Per-document work of the map phase: features and boilerplate (when
+    stripping), and the word count of each paragraph."""
     if _FAULT:
         _inject_fault(doc)
+    if not cfg.strip:
+        # dedup only: the word counts that the length thresholds need, nothing more
+        return None, [len(p.split()) for p in doc.paragraphs], []
     errors = []
     feats, timeouts = eng.classifier.features(doc.paragraphs)
     for to in timeouts:
         errors.append(ItemError(doc.source, str(to), doc.record))
-    if cfg.strip:
-        infos = eng.classifier.settle(feats, None, doc.lines)
-        for i, info in enumerate(infos):
-            if info.reason is not None:
-                doc.drops[i] = Drop(info.reason, info.detail)
-    return feats, errors
+    infos = eng.classifier.settle(feats, None, doc.lines)
+    for i, info in enumerate(infos):
+        if info.reason is not None:
+            doc.drops[i] = Drop(info.reason, info.detail)
+    return feats, [f.words for f in feats], errors
 
 
 def map_file(task: MapTask) -> MapResult:
@@ -272,7 +289,6 @@ def map_file(task: MapTask) -> MapResult:
     Every document runs under --doc-timeout; one that fails is reported and
     left out, the others go on. A file that cannot be read at all is `fatal`.
     """
-    from . import minhash as mh
 
     cfg = task.cfg
     f = task.file
@@ -285,7 +301,8 @@ def map_file(task: MapTask) -> MapResult:
         pass
     t0 = time.perf_counter()
     docs: list[Document] = []
-    feats_all: list[list[ParaFeat]] = []
+    feats_all: list[list[ParaFeat] | None] = []
+    words_all: list[list[int]] = []
     t_read = t_strip = t_extract = 0.0
     beat((task.index, None))
     try:
@@ -309,7 +326,7 @@ def map_file(task: MapTask) -> MapResult:
                     if doc.html is not None:
                         extract_into(doc, eng.extractor)
                         t_extract += time.perf_counter() - t2
-                    feats, errs = _clean_doc(doc, eng, cfg)
+                    feats, words, errs = _clean_doc(doc, eng, cfg)
             except DocTimeout:
                 res.errors.append(ItemError(f.rel, f"took longer than --doc-timeout ({cfg.doc_timeout:g}s) "
                                                    "to clean; left out", doc.record))
@@ -327,6 +344,7 @@ def map_file(task: MapTask) -> MapResult:
             res.errors.extend(errs)
             docs.append(doc)
             feats_all.append(feats)
+            words_all.append(words)
     except ReadError as e:
         res.fatal = ItemError(f.rel, str(e), e.line)
     except OSError as e:
@@ -334,27 +352,20 @@ def map_file(task: MapTask) -> MapResult:
     except (MemoryError, RecursionError) as e:
         res.fatal = ItemError(f.rel, f"cannot read: {type(e).__name__}")
     t3 = time.perf_counter()
-    key_of: dict[tuple[int, int], int] = {}
-    sig_of: dict[tuple[int, int], np.ndarray] = {}
-    if cfg.dedup:
-        key_of, sig_of = repeats_inside(docs, feats_all, cfg)
-    elif docs:
-        items = [(d, i) for d, doc in enumerate(docs) for i in doc.kept()]
-        key_of = dict(zip(items, mh.text_keys([docs[d].paragraphs[i] for d, i in items])[0]))
-    kept_all = [doc.kept() for doc in docs]
-    texts = ["\n".join(doc.paragraphs[i] for i in kept) for doc, kept in zip(docs, kept_all)]
-    doc_keys, _ = mh.text_keys(texts)
-    for pos, (doc, kept) in enumerate(zip(docs, kept_all)):
-        words = [feats_all[pos][i].words for i in kept]
-        res.docs.append(DocSummary(pos, doc.id, len(doc.paragraphs), kept, [key_of[(pos, i)] for i in kept],
-                                   words, len(texts[pos]), doc_keys[pos] if kept else 0))
+    fk = repeats_inside(docs, words_all, cfg, cfg.dedup)
+    for pos, doc in enumerate(docs):
+        kept = doc.kept()
+        words = [words_all[pos][i] for i in kept]
+        res.docs.append(DocSummary(pos, doc.id, len(doc.paragraphs), kept, [fk.para_key[(pos, i)] for i in kept],
+                                   words, sum(len(doc.paragraphs[i]) for i in kept) + max(len(kept) - 1, 0),
+                                   fk.doc_key[pos] if kept else 0))
         res.paragraphs += len(doc.paragraphs)
         res.chars += sum(len(p) for p in doc.paragraphs)
     if cfg.dedup and docs:
-        res.sigs = mh.signatures(texts, cfg.shingle, cfg.num_perm, cfg.seed)
-        if sig_of:
-            res.para_index = sorted(sig_of)
-            res.para_sigs = np.stack([sig_of[k] for k in res.para_index])
+        res.sigs = fk.doc_sig
+        if fk.para_sig:
+            res.para_index = sorted(fk.para_sig)
+            res.para_sigs = np.stack([fk.para_sig[k] for k in res.para_index])
     t4 = time.perf_counter()
     res.seconds = {"read": t_read, "extract": t_extract, "strip": t_strip - t_extract, "signatures": t4 - t3}
     try:
@@ -368,7 +379,7 @@ def map_file(task: MapTask) -> MapResult:
     return res
 
 
-def load_spill(path: str) -> tuple[MapResult, list[Document], list[list[ParaFeat]]]:
+def load_spill(path: str) -> tuple[MapResult, list[Document], list[list[ParaFeat] | None]]:
     with open(path, "rb") as fh:
         version, res, docs, feats = pickle.load(fh)
     if version != SPILL_VERSION:
@@ -597,7 +608,7 @@ def _audit(doc: Document, i: int | None, drop: Drop, text: str) -> dict[str, Any
     return {k: v for k, v in rec.items() if v is not None}
 
 
-def _final(doc: Document, feats: list[ParaFeat], doc_drop: Drop | None, para_drops: dict[int, Drop],
+def _final(doc: Document, feats: list[ParaFeat] | None, doc_drop: Drop | None, para_drops: dict[int, Drop],
            eng: Engine, cfg: Config, res: WriteResult, audit: list[dict[str, Any]]) -> list[int] | None:
     """Final decision for one document: the kept paragraph indices, or None if it goes."""
     res.docs_in += 1
@@ -610,7 +621,7 @@ def _final(doc: Document, feats: list[ParaFeat], doc_drop: Drop | None, para_dro
     # duplicates and templates are decided; the classifier decides the rest again around them
     forced = {i: d for i, d in doc.drops.items() if d.twin is not None}
     forced.update(para_drops)
-    if cfg.strip:
+    if cfg.strip and feats is not None:
         infos = eng.classifier.settle(feats, forced, doc.lines)
         drops = {i: forced.get(i) or Drop(info.reason, info.detail)
                  for i, info in enumerate(infos) if info.reason is not None}
