@@ -130,13 +130,16 @@ def local_pairs(keys: np.ndarray, idx: np.ndarray) -> np.ndarray:
 def cluster(sigs: np.ndarray, threshold: float, priority: Sequence[int] | np.ndarray,
             exact: Callable[[int, int], float] | None = None,
             valid: np.ndarray | None = None, min_recall: float = 0.995,
-            find_pairs: PairFinder = local_pairs) -> Assignment:
+            find_pairs: PairFinder = local_pairs,
+            prepare: Callable[[np.ndarray], None] | None = None) -> Assignment:
     """Near-duplicate clusters with exactly one survivor each.
 
     priority: lower is kept first (sorted path order, or -length for --keep longest).
     exact(i, j): true Jaccard of items i and j; without it the estimate decides.
     find_pairs(keys, idx): candidate pairs from the band keys of items idx (the
     Dask engine groups band keys on its cluster; the result is the same).
+    prepare(items): called once with every item that may need an exact check,
+    so their texts can be loaded in one pass.
 
     Candidate pairs (items sharing a band bucket) are grouped into components
     by union-find. Inside a component, items go in priority order; each is
@@ -159,6 +162,9 @@ def cluster(sigs: np.ndarray, threshold: float, priority: Sequence[int] | np.nda
     prio = np.asarray(priority)
     checks = 0
     floor = threshold - VERIFY_MARGIN
+    if prepare is not None and exact is not None and len(pairs):
+        close = (sigs[pairs[:, 0]] == sigs[pairs[:, 1]]).mean(axis=1) >= floor
+        prepare(np.unique(pairs[close]))
     for comp in components(n, pairs):
         members = comp[np.lexsort((comp, prio[comp]))]
         buckets: list[dict[int, list[int]]] = [{} for _ in range(bands)]

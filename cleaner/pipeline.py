@@ -396,6 +396,32 @@ class Decisions:
     clusters: dict[str, Any] = field(default_factory=dict)
 
 
+class _ShingleSets:
+    """Exact shingle sets for verifying candidate pairs. `prepare` loads the
+    texts of many items in one pass over the spills; `jaccard` falls back to
+    loading one item at a time."""
+
+    def __init__(self, texts_of: Callable[[list[int]], list[str]], k: int) -> None:
+        self.texts_of = texts_of
+        self.k = k
+        self.sets: dict[int, np.ndarray] = {}
+
+    def prepare(self, items: np.ndarray) -> None:
+        from . import minhash as mh
+
+        need = [int(x) for x in items if int(x) not in self.sets]
+        for start in range(0, len(need), 20_000):
+            batch = need[start:start + 20_000]
+            for x, st in zip(batch, mh.shingle_sets(self.texts_of(batch), self.k)):
+                self.sets[x] = st
+
+    def jaccard(self, a: int, b: int) -> float:
+        from . import minhash as mh
+
+        self.prepare(np.array([a, b]))
+        return mh.jaccard_sets(self.sets[a], self.sets[b])
+
+
 class _Texts:
     """Kept texts of documents, loaded from spills on demand (a few files at a time)."""
 
@@ -411,11 +437,20 @@ class _Texts:
             docs = self.cache[file_index] = load_spill(self.spills[file_index])[1]
         return docs[pos]
 
+    def many(self, refs: list[tuple[int, int, int | None]]) -> list[str]:
+        """Texts of (unit, doc pos, paragraph or None for the kept text), each spill loaded once."""
+        out: list[str] = [""] * len(refs)
+        order = sorted(range(len(refs)), key=lambda k: refs[k][:2])
+        for k in order:
+            unit, pos, para = refs[k]
+            d = self.doc(unit, pos)
+            out[k] = d.kept_text() if para is None else d.paragraphs[para]
+        return out
+
 
 def reduce(results: list[MapResult], cfg: Config, spills: dict[int, str],
            find_pairs: PairFinder | None = None) -> Decisions:
     """Corpus-wide decisions: near-duplicate documents, templates, repeated paragraphs."""
-    from . import minhash as mh
     from .dedup import cluster, local_pairs
 
     find_pairs = find_pairs or local_pairs
@@ -445,16 +480,9 @@ def reduce(results: list[MapResult], cfg: Config, spills: dict[int, str],
             rank[prio] = np.arange(n)
         else:
             rank = np.arange(n)
-        sets: dict[int, np.ndarray] = {}
-
-        def exact(a: int, b: int) -> float:
-            for g in (a, b):
-                if g not in sets:
-                    d = texts.doc(*refs[g])
-                    sets[g] = mh.shingle_sets([d.kept_text()], cfg.shingle)[0]
-            return mh.jaccard_sets(sets[a], sets[b])
-
-        asg = cluster(sigs, cfg.threshold, rank, exact, valid=alive, find_pairs=find_pairs)
+        doc_sets = _ShingleSets(lambda gids: texts.many([(*refs[g], None) for g in gids]), cfg.shingle)
+        asg = cluster(sigs, cfg.threshold, rank, doc_sets.jaccard, valid=alive, find_pairs=find_pairs,
+                      prepare=doc_sets.prepare)
         sizes: Counter[int] = Counter()
         for g in np.flatnonzero(asg.survivor != np.arange(n)).tolist():
             sv = int(asg.survivor[g])
@@ -511,7 +539,6 @@ def texts_line(texts: _Texts, fi: int, pos: int, i: int) -> int:
 def _corpus_near_paragraphs(results: list[MapResult], cfg: Config, refs: list[tuple[int, int]],
                             summaries: list[DocSummary], alive: np.ndarray, texts: _Texts,
                             dec: Decisions, rel_of: dict[int, str], find_pairs: PairFinder) -> None:
-    from . import minhash as mh
     from .dedup import cluster
 
     gid_of = {ref: g for g, ref in enumerate(refs)}
@@ -529,16 +556,10 @@ def _corpus_near_paragraphs(results: list[MapResult], cfg: Config, refs: list[tu
     if len(items) < 2:
         return
     sigs = np.stack(rows)
-    sets: dict[int, np.ndarray] = {}
-
-    def exact(a: int, b: int) -> float:
-        for x in (a, b):
-            if x not in sets:
-                g, i = items[x]
-                sets[x] = mh.shingle_sets([texts.doc(*refs[g]).paragraphs[i]], cfg.paragraph_shingle)[0]
-        return mh.jaccard_sets(sets[a], sets[b])
-
-    asg = cluster(sigs, cfg.paragraph_threshold, np.arange(len(items)), exact, find_pairs=find_pairs)
+    para_sets = _ShingleSets(lambda xs: texts.many([(*refs[items[x][0]], items[x][1]) for x in xs]),
+                             cfg.paragraph_shingle)
+    asg = cluster(sigs, cfg.paragraph_threshold, np.arange(len(items)), para_sets.jaccard, find_pairs=find_pairs,
+                  prepare=para_sets.prepare)
     removed = 0
     for x in np.flatnonzero(asg.survivor != np.arange(len(items))).tolist():
         s = int(asg.survivor[x])
