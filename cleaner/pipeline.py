@@ -580,20 +580,24 @@ def _corpus_near_paragraphs(results: list[MapResult], cfg: Config, refs: list[tu
 
 @dataclass(frozen=True, slots=True)
 class WriteTask:
-    index: int  # file index
+    index: int  # the unit: map task, i.e. a file or a part of a large file
+    file_index: int
     file: InputFile
+    part: Part
     cfg: Config
-    units: tuple[tuple[int, str], ...]  # (map task index, spill path) of each part, in order
+    spill: str
     out_root: str
+    target: str  # where this unit's output goes: the final file, or a part to join (several units)
     audit_path: str
     records_path: str  # --output-format jsonl*/parquet: records for the shard writer
-    doc_drops: dict[int, dict[int, Drop]]  # unit -> doc pos -> drop
-    para_drops: dict[int, dict[tuple[int, int], Drop]]  # unit -> (doc pos, paragraph) -> drop
+    doc_drops: dict[int, Drop]  # doc pos -> drop
+    para_drops: dict[tuple[int, int], Drop]  # (doc pos, paragraph) -> drop
 
 
 @dataclass(slots=True)
 class WriteResult:
-    index: int
+    index: int  # unit
+    file_index: int = 0
     docs_in: int = 0
     docs_out: int = 0
     paras_in: int = 0
@@ -605,6 +609,7 @@ class WriteResult:
     seconds: float = 0.0
     error: ItemError | None = None
     outputs: list[str] = field(default_factory=list)  # files written, relative to the output root
+    target_written: bool = False  # the unit wrote its part (for the parent to join)
 
     @property
     def written(self) -> bool:
@@ -663,32 +668,34 @@ def _final(doc: Document, feats: list[ParaFeat] | None, doc_drop: Drop | None, p
 
 
 def write_file(task: WriteTask) -> WriteResult:
-    """Final decisions for one file, then its cleaned copy and audit (runs in a worker)."""
+    """Final decisions for one unit (a file, or a part of a large one), then its
+    cleaned output and audit (runs in a worker)."""
     from .writers import output_record, write_output, write_txt_per_document
 
     t0 = time.perf_counter()
     cfg = task.cfg
     eng = Engine.get(cfg)
-    res = WriteResult(task.index)
+    res = WriteResult(task.index, task.file_index)
     audit: list[dict[str, Any]] = []
     out_docs: list[tuple[Document, list[int]]] = []
     beat((task.index, None))
-    for unit, spill in task.units:
-        _, docs, feats_all = load_spill(spill)
-        ddrops = task.doc_drops.get(unit, {})
-        pdrops: dict[int, dict[int, Drop]] = {}
-        for (pos, i), d in task.para_drops.get(unit, {}).items():
-            pdrops.setdefault(pos, {})[i] = d
-        for pos, (doc, feats) in enumerate(zip(docs, feats_all)):
-            kept = _final(doc, feats, ddrops.get(pos), pdrops.get(pos, {}), eng, cfg, res, audit)
-            if kept is not None:
-                out_docs.append((doc, kept))
+    _, docs, feats_all = load_spill(task.spill)
+    pdrops: dict[int, dict[int, Drop]] = {}
+    for (pos, i), d in task.para_drops.items():
+        pdrops.setdefault(pos, {})[i] = d
+    for pos, (doc, feats) in enumerate(zip(docs, feats_all)):
+        kept = _final(doc, feats, task.doc_drops.get(pos), pdrops.get(pos, {}), eng, cfg, res, audit)
+        if kept is not None:
+            out_docs.append((doc, kept))
     root = Path(task.out_root)
     fmt = cfg.output_format
+    final = str(root / task.file.out_rel)
     try:
         if out_docs and fmt == "same":
-            write_output(str(root / task.file.out_rel), task.file, out_docs, cfg.text_field)
-            res.outputs = [task.file.out_rel]
+            write_output(task.target, task.file, out_docs, cfg.text_field, task.part)
+            res.target_written = True
+            if task.target == final:
+                res.outputs = [task.file.out_rel]
         elif out_docs and fmt == "txt":
             res.outputs = write_txt_per_document(root, task.file.out_rel, task.file, out_docs)
         elif fmt != "same" and fmt != "txt":
@@ -696,7 +703,8 @@ def write_file(task: WriteTask) -> WriteResult:
                 pickle.dump([output_record(task.file, d, k, cfg.text_field) for d, k in out_docs], fh,
                             protocol=pickle.HIGHEST_PROTOCOL)
     except OSError as e:
-        where = e.filename or str(root / task.file.out_rel)
+        where = e.filename if e.filename and not str(e.filename).startswith(str(Path(task.target).parent)) \
+            else final
         res.error = ItemError(task.file.rel, f"cannot write {where}: {e.strerror or e}; "
                                              "no partial file was left")
     try:
@@ -708,6 +716,28 @@ def write_file(task: WriteTask) -> WriteResult:
                                                           f"{e.strerror or e}")
     res.seconds = time.perf_counter() - t0
     return res
+
+
+def join_parts(final: Path, src: InputFile, parts: list[Path]) -> None:
+    """The output of a file written in parts, joined in order (atomically)."""
+    if src.kind == "parquet":
+        import pyarrow.parquet as pq
+
+        with atomic_writer(final) as fh:
+            writer = None
+            for p in parts:
+                table = pq.read_table(p)
+                if writer is None:
+                    writer = pq.ParquetWriter(fh, table.schema)
+                writer.write_table(table)
+            if writer is not None:
+                writer.close()
+        return
+    # JSONL (compressed parts are complete gzip members / zstd frames: they concatenate)
+    with atomic_writer(final) as out:
+        for p in parts:
+            with open(p, "rb") as fh:
+                shutil.copyfileobj(fh, out, 1 << 20)
 
 
 # --- the run ----------------------------------------------------------------------------
@@ -731,6 +761,15 @@ def _is_inside(child: Path, parent: Path) -> bool:
 def default_report_dir(output: str | Path) -> Path:
     out = Path(output)
     return out.parent / (out.name + ".report")
+
+
+def _part_suffix(f: InputFile) -> str:
+    """Suffix of a part file: the output's own compression, so parts join by concatenation."""
+    name = f.out_rel.lower()
+    for ext in (".gz", ".zst", ".zstd"):
+        if name.endswith(ext):
+            return ".jsonl" + ext
+    return ".parquet" if f.kind == "parquet" else ".jsonl"
 
 
 # Tasks that fail the same way this many times are given up (the rest of a part is reported).
@@ -865,18 +904,23 @@ class Run:
         t = time.perf_counter()
         audit_dir = self.work / "audit"
         audit_dir.mkdir(exist_ok=True)
-        units: dict[int, list[MapResult]] = {}
+        per_file: dict[int, list[MapResult]] = {}
         for r in ok:
-            units.setdefault(r.file_index, []).append(r)
-        wtasks = [WriteTask(fi, files[fi], cfg, tuple((r.index, spills[r.index]) for r in rs),
-                            str(self.output), str(audit_dir / f"{fi:06d}.jsonl"),
-                            str(self.work / f"records-{fi:06d}.pkl"),
-                            {r.index: dec.doc_drops.get(r.index, {}) for r in rs},
-                            {r.index: dec.para_drops.get(r.index, {}) for r in rs})
-                  for fi, rs in sorted(units.items())]
+            per_file.setdefault(r.file_index, []).append(r)
+        wtasks = []
+        for fi, rs in sorted(per_file.items()):
+            final = self.output / files[fi].out_rel
+            for r in rs:
+                target = final if len(rs) == 1 else \
+                    self.work / f"part-{r.index:06d}{_part_suffix(files[fi])}"
+                wtasks.append(WriteTask(r.index, fi, files[fi], tasks[r.index].part, cfg, spills[r.index],
+                                        str(self.output), str(target), str(audit_dir / f"{r.index:06d}.jsonl"),
+                                        str(self.work / f"records-{r.index:06d}.pkl"),
+                                        dec.doc_drops.get(r.index, {}), dec.para_drops.get(r.index, {})))
         wres = [w for w in self._run_tasks("write", write_file, wtasks, len(wtasks), 0, lambda *_: None)
                 if w is not None]
         wres.sort(key=lambda w: w.index)
+        self._join(files, per_file, wtasks, wres)
         shards = self._write_shards(wtasks, wres) if cfg.output_format not in ("same", "txt") else None
         timings["write"] = time.perf_counter() - t
 
@@ -905,6 +949,31 @@ class Run:
             fh.write(json.dumps(self._identity()).encode())
         shutil.rmtree(self.work, ignore_errors=True)
         return report
+
+    def _join(self, files: list[InputFile], per_file: dict[int, list[MapResult]], wtasks: list[WriteTask],
+              wres: list[WriteResult]) -> None:
+        """Files written in parts (large JSONL or Parquet): join the parts into the output."""
+        if self.cfg.output_format != "same":
+            return
+        by_unit = {w.index: w for w in wres}
+        targets = {t.index: Path(t.target) for t in wtasks}
+        for fi, rs in per_file.items():
+            if len(rs) < 2:
+                continue
+            results = [by_unit.get(r.index) for r in rs]
+            if any(w is None or w.error is not None for w in results):
+                continue  # reported already; a file with a failed part is not written
+            parts = [targets[r.index] for r, w in zip(rs, results) if w is not None and w.target_written]
+            if not parts:
+                continue
+            try:
+                join_parts(self.output / files[fi].out_rel, files[fi], parts)
+            except OSError as e:
+                self.failures.append(ItemError(files[fi].rel, f"cannot write {e.filename or files[fi].out_rel}: "
+                                                              f"{e.strerror or e}; no partial file was left"))
+                continue
+            first = by_unit[rs[0].index]
+            first.outputs = [files[fi].out_rel]
 
     def _write_shards(self, wtasks: list[WriteTask], wres: list[WriteResult]) -> list[str]:
         """--output-format jsonl*/parquet: all kept documents, in order, into part-NNNNN files."""

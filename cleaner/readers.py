@@ -432,8 +432,9 @@ class Part:
 PART_BYTES = 32 * 1024 * 1024
 
 
-def plan_parts(f: InputFile, part_bytes: int = PART_BYTES) -> list[Part]:
+def plan_parts(f: InputFile, part_bytes: int | None = None) -> list[Part]:
     """Split a large uncompressed JSONL file at line ends; one part otherwise."""
+    part_bytes = part_bytes or PART_BYTES
     if f.kind != "jsonl" or f.compression is not None:
         return [Part()]
     try:
@@ -512,8 +513,9 @@ def iter_jsonl(f: InputFile, max_bytes: int, text_field: str, id_field: str, par
 PARQUET_PART_ROWS = 50_000
 
 
-def plan_parquet_parts(f: InputFile, rows_per_part: int = PARQUET_PART_ROWS) -> list[Part]:
+def plan_parquet_parts(f: InputFile, rows_per_part: int | None = None) -> list[Part]:
     """Row-group ranges [start, end) of a Parquet file, first_line = first row (1-based)."""
+    rows_per_part = rows_per_part or PARQUET_PART_ROWS
     try:
         import pyarrow.parquet as pq
 

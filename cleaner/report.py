@@ -62,9 +62,24 @@ class Report:
         errors = [msg for _, _, msg in sorted(items)]
         para_reasons: Counter[str] = Counter()
         doc_reasons: Counter[str] = Counter()
-        by_file: dict[int, WriteResult] = {w.index: w for w in wres}
+        by_file: dict[int, WriteResult] = {}
+        for w in wres:
+            agg = by_file.get(w.file_index)
+            if agg is None:
+                agg = by_file[w.file_index] = type(w)(w.file_index, w.file_index)
+            agg.docs_in += w.docs_in
+            agg.docs_out += w.docs_out
+            agg.paras_in += w.paras_in
+            agg.paras_out += w.paras_out
+            agg.chars_in += w.chars_in
+            agg.chars_out += w.chars_out
+            agg.para_reasons.update(w.para_reasons)
+            agg.doc_reasons.update(w.doc_reasons)
+            agg.seconds += w.seconds
+            agg.outputs = agg.outputs + w.outputs
+            agg.error = agg.error or w.error
         failed_files = {r.file_index for r in results if r.fatal is not None} | \
-                       {w.index for w in wres if w.error is not None} | {e.file for e in failures or ()}
+                       {w.file_index for w in wres if w.error is not None} | {e.file for e in failures or ()}
         stage: dict[str, float] = {}
         for r in results:
             for k, v in r.seconds.items():

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from .document import Document
-from .readers import InputFile
+from .readers import InputFile, Part
 
 TEMP_MARK = ".cleaner-tmp"
 
@@ -105,11 +105,13 @@ def _jsonable(v: Any) -> Any:
     return str(v) if not isinstance(v, (str, int, float, bool, type(None), list, dict)) else v
 
 
-def write_output(path: str, src: InputFile, docs: Sequence[tuple[Document, list[int]]], text_field: str) -> None:
+def write_output(path: str, src: InputFile, docs: Sequence[tuple[Document, list[int]]], text_field: str,
+                 part: Part | None = None) -> None:
     """Write the kept paragraphs of `docs` to `path` in the input file's own format
-    (pages and WARC records become text or JSONL)."""
+    (pages and WARC records become text or JSONL). `part`: the row groups of a
+    Parquet file these documents come from."""
     if src.kind == "parquet":
-        _write_parquet_like_source(path, src, docs, text_field)
+        _write_parquet_like_source(path, src, docs, text_field, part)
         return
     as_jsonl = src.kind in ("jsonl", "warc")
     with atomic_writer(path) as raw, _compressed(raw, path if as_jsonl else "") as fh:
@@ -123,14 +125,21 @@ def write_output(path: str, src: InputFile, docs: Sequence[tuple[Document, list[
 
 
 def _write_parquet_like_source(path: str, src: InputFile, docs: Sequence[tuple[Document, list[int]]],
-                               text_field: str) -> None:
-    """The source table with removed rows left out and the text column replaced;
-    every other column keeps its type."""
+                               text_field: str, part: Part | None = None) -> None:
+    """The source table (or the row groups of `part`) with removed rows left out
+    and the text column replaced; every other column keeps its type."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    table = pq.read_table(src.path)
-    rows = [doc.record - 1 for doc, _ in docs if doc.record is not None]
+    first = 1
+    if part is not None and (part.start or part.end is not None):
+        pf = pq.ParquetFile(src.path)
+        end = pf.metadata.num_row_groups if part.end is None else part.end
+        table = pf.read_row_groups(list(range(part.start, end)))
+        first = part.first_line
+    else:
+        table = pq.read_table(src.path)
+    rows = [doc.record - first for doc, _ in docs if doc.record is not None]
     texts = [doc.separator.join(doc.paragraphs[i] for i in kept) for doc, kept in docs]
     table = table.take(pa.array(rows, type=pa.int64()))
     col = table.schema.get_field_index(text_field)

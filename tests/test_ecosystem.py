@@ -258,3 +258,26 @@ def test_bad_config_values_are_one_line_errors(cli, tmp_path):
         write(tmp_path, "c.toml", body + "\n")
         r = cli("--config", tmp_path / "c.toml", "--print-config")
         assert r.code == 2 and msg in r.err and r.err.count("\n") == 1, (body, r.err)
+
+
+def test_large_files_in_parts_give_the_same_output(tmp_path, monkeypatch):
+    """A JSONL or Parquet file read and written in parts (in parallel) gives the same bytes."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    import cleaner.readers
+    from cleaner.pipeline import clean_corpus
+
+    src = tmp_path / "in"
+    recs = [{"id": f"r{i}", "text": dirty(10 * (i % 40)) if i % 7 else GOOD, "n": i} for i in range(300)]
+    write(src, "big.jsonl", "".join(json.dumps(r) + "\n" for r in recs))
+    other = [{**r, "text": dirty(10 * (i % 40) + 1000)} for i, r in enumerate(recs)]
+    pq.write_table(pa.Table.from_pylist(other), src / "big.parquet", row_group_size=25)
+    whole = clean_corpus(src, tmp_path / "whole", workers=2)
+    monkeypatch.setattr(cleaner.readers, "PART_BYTES", 20_000)
+    monkeypatch.setattr(cleaner.readers, "PARQUET_PART_ROWS", 60)
+    parts = clean_corpus(src, tmp_path / "parts", workers=2)
+    assert (tmp_path / "whole/big.jsonl").read_bytes() == (tmp_path / "parts/big.jsonl").read_bytes()
+    assert pq.read_table(tmp_path / "whole/big.parquet").equals(pq.read_table(tmp_path / "parts/big.parquet"))
+    assert (tmp_path / "whole.report/removed.jsonl").read_bytes() == (tmp_path / "parts.report/removed.jsonl").read_bytes()
+    assert whole.documents == parts.documents and parts.documents["removed"]
