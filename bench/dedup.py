@@ -177,7 +177,7 @@ def run_measured(cmd: list[str], cwd: Path | None = None, log: Path | None = Non
 
 def ensure_corpus(args: argparse.Namespace, docs: int, check: bool | None) -> Path:
     pairs = args.pairs if args.pairs is not None else docs // 10
-    d = args.out / f"corpus-{docs}-p{pairs}-s{args.seed}"
+    d = args.out / (f"corpus-{docs}-p{pairs}-s{args.seed}" + (f"-sd{args.shard_docs}" if args.shard_docs != 2500 else ""))
     want = {"version": gc.GEN_VERSION, "docs": docs, "pairs": pairs, "seed": args.seed,
             "shard_docs": args.shard_docs}
     try:
@@ -495,7 +495,7 @@ def main(argv: list[str] | None = None) -> int:
     corpus = ensure_corpus(a, a.docs, None)
     meta = json.loads((corpus / "meta.json").read_text())
     truth = json.loads((corpus / "truth.json").read_text())
-    work = a.out / f"runs-{a.docs}"
+    work = a.out / (f"runs-{a.docs}" + (f"-sd{a.shard_docs}" if a.shard_docs != 2500 else ""))
     work.mkdir(parents=True, exist_ok=True)
     nbytes, ndocs = meta["bytes"], meta["docs"]
     texts = load_texts(corpus / "shards")
@@ -552,6 +552,20 @@ def main(argv: list[str] | None = None) -> int:
                       f"(without repeats {e['jaccard_dedup']:.4f})")
     if "datatrove" in runs and runs["datatrove"].get("orphans"):
         print(f"  datatrove: {runs['datatrove']['orphans']} removed documents whose cluster has no kept document")
+
+    empties = [r["id"] for r in runs["cleaner"]["records"]
+               if r.get("level") == "document" and r["reason"] == "empty-document"]
+    if empties:
+        best: dict[str, float] = {}
+        for p in truth["pairs"]:
+            for x in (p["a"], p["b"]):
+                best[x] = max(best.get(x, 0.0), p["jaccard"])
+        planted_e = [best[e] for e in empties if e in best]
+        print(f"  cleaner: {len(empties)} documents removed as empty-document (every paragraph removed as a "
+              f"duplicate of a paragraph elsewhere): {len(planted_e)} planted copies, their best document J in "
+              f"the cluster {min(planted_e, default=0):.3f}-{max(planted_e, default=0):.3f} "
+              f"({sum(1 for j in planted_e if j < 0.8)} below 0.8); not counted in the document metrics above")
+    results["empty_documents"] = len(empties)
 
     pm = para_metrics(runs["cleaner"]["records"], truth, texts)
     print(f"\n== duplicate paragraphs (cleaner): recall {pm['recall']:.4f} ({pm['found']}/{pm['planted_ge']} planted "
