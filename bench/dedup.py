@@ -543,8 +543,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  {n}: {len(q['misses'])} missed pairs ({q['both_kept']} with both kept, the others split "
                   f"between two survivors by the greedy clustering), {len(q['errors'])} removals with J < 0.8 "
                   f"({sum(1 for e in q['errors'] if not e['same_cluster'])} with an unrelated twin, "
-                  f"{sum(1 for e in q['errors'] if e['jaccard_dedup'] >= 0.8)} >= 0.8 once repeated paragraphs "
-                  "are dropped)")
+                  f"{sum(1 for e in q['errors'] if e['jaccard_dedup'] >= 0.8)} >= 0.8 once paragraphs repeated "
+                  "inside a document are dropped, as cleaner does before signing)")
             for p in q["misses"][:a.show]:
                 print(f"    miss  {p['a']} ~ {p['b']}  J {p['jaccard']:.4f} ({p['relation']}, {p['kind']}): {p['why']}")
             for e in sorted(q["errors"], key=lambda e: e["jaccard"])[:a.show]:

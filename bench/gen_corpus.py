@@ -55,8 +55,9 @@ Definitions (shared with bench/dedup.py):
 * a document's text is its paragraphs joined by "\\n" (no blank lines), so
   paragraph i is line i+1 of the text, as cleaner reports it.
 * ``jaccard`` of a pair is on the full texts; ``jaccard_dedup`` on the texts
-  after dropping paragraphs that repeat an earlier one exactly (what cleaner
-  signs: it removes repeats inside a document before MinHash).
+  after dropping paragraphs that repeat an earlier one of the same document
+  exactly, or nearly (12+ tokens, word-3-gram Jaccard >= 0.8): that is what
+  cleaner signs, since it removes repeats inside a document before MinHash.
 
 Output directory: ``shards/shard-NNNNN.jsonl`` (documents in random order,
 ``{"id", "text"}``), ``truth.json`` and ``meta.json``. Same arguments and
@@ -78,7 +79,7 @@ from pathlib import Path
 
 import numpy as np
 
-GEN_VERSION = 1
+GEN_VERSION = 2
 
 # cleaner's tokeniser as a regex (see module docstring)
 TOKEN_RE = re.compile("[0-9a-z_\u00c0-\u1fff\u2070-\u2fff\u3040-\U0010ffff]+")
@@ -117,15 +118,23 @@ def norm_key(text: str) -> str:
     return " ".join(tokens(text))
 
 
-def dedup_paragraphs(paras: list[str]) -> list[str]:
-    """Paragraphs without exact repeats (first stays), as cleaner signs a document."""
+def dedup_paragraphs(paras: list[str], near: float = 0.8, min_words: int = 12) -> list[str]:
+    """Paragraphs without repeats inside the document (first stays), as cleaner signs a
+    document: exact repeats (same tokens), and paragraphs of `min_words`+ tokens whose
+    word-3-gram Jaccard with an earlier kept one is >= `near`."""
     seen: set[str] = set()
+    kept_sets: list[set] = []
     out = []
     for p in paras:
         k = norm_key(p)
         if k and len(k) >= 10 and k in seen:
             continue
         seen.add(k)
+        if len(k.split()) >= min_words:
+            s3 = shingle_set(p, 3)
+            if any(jaccard_sets(s3, o) >= near for o in kept_sets):
+                continue
+            kept_sets.append(s3)
         out.append(p)
     return out
 
@@ -608,7 +617,8 @@ def generate(dragnet: Path | None, out: Path, docs: int, pairs: int | None = Non
             "tokens": "str.lower(), then runs of [0-9a-z_] and non-ASCII characters except "
                       "U+0080-U+00BF, U+2000-U+206F, U+3000-U+303F (cleaner's tokeniser)",
             "document_jaccard": "exact Jaccard of the sets of word 5-grams of the document texts",
-            "jaccard_dedup": "the same after dropping paragraphs that exactly repeat an earlier one",
+            "jaccard_dedup": "the same after dropping paragraphs that repeat an earlier one of the document "
+                             "(same tokens, or 12+ tokens and word-3-gram Jaccard >= 0.8)",
             "paragraph_jaccard3": "exact Jaccard of the sets of word 3-grams of the two paragraphs",
             "para": "0-based paragraph index = line - 1 of the document text",
         },
