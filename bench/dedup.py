@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import shutil
 import subprocess
@@ -119,6 +120,9 @@ def _become_subreaper() -> None:
         pass
 
 
+TIMEOUT = [0.0]  # seconds per tool run, 0 = none (set from --timeout)
+
+
 def run_measured(cmd: list[str], cwd: Path | None = None, log: Path | None = None) -> dict:
     """Run cmd; wall seconds, CPU seconds of the whole tree, peak summed PSS, max single RSS.
 
@@ -135,7 +139,20 @@ def run_measured(cmd: list[str], cwd: Path | None = None, log: Path | None = Non
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     out = open(log, "wb") if log else subprocess.DEVNULL
     t0 = time.perf_counter()
-    p = subprocess.Popen(cmd, cwd=cwd, stdout=out, stderr=subprocess.STDOUT)
+    p = subprocess.Popen(cmd, cwd=cwd, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+    timed_out = threading.Event()
+
+    def kill() -> None:
+        timed_out.set()
+        try:
+            os.killpg(p.pid, 9)
+        except OSError:
+            pass
+
+    timer = threading.Timer(TIMEOUT[0], kill) if TIMEOUT[0] > 0 else None
+    if timer:
+        timer.daemon = True
+        timer.start()
     peak = [0]
     done = threading.Event()
 
@@ -151,6 +168,8 @@ def run_measured(cmd: list[str], cwd: Path | None = None, log: Path | None = Non
     th.start()
     _, status, ru = os.wait4(p.pid, 0)
     wall = time.perf_counter() - t0
+    if timer:
+        timer.cancel()
     max_rss = ru.ru_maxrss
     deadline = time.monotonic() + 60
     while _SUBREAPER[0] and time.monotonic() < deadline:  # orphans that outlived the command
@@ -170,16 +189,16 @@ def run_measured(cmd: list[str], cwd: Path | None = None, log: Path | None = Non
         out.close()
     cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
     return {"wall": wall, "cpu": cpu, "peak_pss": peak[0], "max_rss": max_rss * 1024, "rc": p.returncode,
-            "cpu_complete": _SUBREAPER[0], "load_before": load}
+            "cpu_complete": _SUBREAPER[0], "load_before": load, "timed_out": timed_out.is_set()}
 
 
 # --- corpus ---------------------------------------------------------------------------------
 
-def ensure_corpus(args: argparse.Namespace, docs: int, check: bool | None) -> Path:
+def ensure_corpus(args: argparse.Namespace, docs: int, check: bool | None, shard_docs: int | None = None) -> Path:
     pairs = args.pairs if args.pairs is not None else docs // 10
-    d = args.out / (f"corpus-{docs}-p{pairs}-s{args.seed}" + (f"-sd{args.shard_docs}" if args.shard_docs != 2500 else ""))
-    want = {"version": gc.GEN_VERSION, "docs": docs, "pairs": pairs, "seed": args.seed,
-            "shard_docs": args.shard_docs}
+    sd = shard_docs or args.shard_docs
+    d = args.out / (f"corpus-{docs}-p{pairs}-s{args.seed}" + (f"-sd{sd}" if sd != 2500 else ""))
+    want = {"version": gc.GEN_VERSION, "docs": docs, "pairs": pairs, "seed": args.seed, "shard_docs": sd}
     try:
         meta = json.loads((d / "meta.json").read_text())
         if all(meta.get(k) == v for k, v in want.items()):
@@ -187,7 +206,7 @@ def ensure_corpus(args: argparse.Namespace, docs: int, check: bool | None) -> Pa
     except (OSError, ValueError):
         pass
     print(f"generating {docs:,} documents -> {d}", file=sys.stderr)
-    gc.generate(args.dragnet, d, docs, pairs, None, args.seed, args.shard_docs, check)
+    gc.generate(args.dragnet, d, docs, pairs, None, args.seed, sd, check)
     return d
 
 
@@ -363,6 +382,8 @@ def run_cleaner(corpus: Path, work: Path, workers: int, strip: bool, tag: str) -
     cmd = [sys.executable, str(HERE / "_clean_timed.py"), str(bd), "--", str(corpus / "shards"), str(out),
            "-q", "--report", str(rep), "-j", str(workers)] + ([] if strip else ["--no-strip"])
     m = run_measured(cmd, log=work / f"{tag}.log")
+    if m["timed_out"]:
+        raise TimeoutError(f"cleaner ({tag}) stopped after --timeout {TIMEOUT[0]:.0f} s")
     if m["rc"] not in (0, 1):
         raise SystemExit(f"cleaner failed ({m['rc']}), see {work / f'{tag}.log'}")
     report = json.loads((rep / "report.json").read_text())
@@ -378,6 +399,8 @@ def run_datasketch(corpus: Path, work: Path) -> dict:
     shutil.rmtree(out, ignore_errors=True)
     m = run_measured([sys.executable, str(HERE / "_datasketch_plain.py"), str(corpus / "shards"), str(out)],
                      log=work / "datasketch.log")
+    if m["timed_out"]:
+        raise TimeoutError(f"datasketch stopped after --timeout {TIMEOUT[0]:.0f} s")
     if m["rc"] != 0:
         raise SystemExit(f"datasketch run failed, see {work / 'datasketch.log'}")
     m["removed"] = {r["id"]: r["twin"] for r in map(json.loads, open(out / "removed.jsonl", encoding="utf-8"))}
@@ -412,6 +435,8 @@ def run_datatrove(corpus: Path, work: Path, workers: int) -> dict:
     # its progress bars and logs go to the log file; it runs from the work dir (it writes logs/ there)
     m = run_measured([str(py), str(HERE / "_datatrove_run.py"), str(corpus / "shards"), str(out),
                       "--workers", str(workers)], cwd=out, log=work / "datatrove.log")
+    if m["timed_out"]:
+        return {"error": f"stopped after --timeout {TIMEOUT[0]:.0f} s"}
     if m["rc"] != 0:
         return {"error": f"datatrove exited {m['rc']}, see {work / 'datatrove.log'}"}
     kept_of: dict[int, str] = {}
@@ -486,8 +511,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--scaling-sizes", default="50000,100000,200000")
     ap.add_argument("--json", type=Path, default=None, help="write all numbers here (default OUT/results.json)")
     ap.add_argument("--repeat", type=int, default=1, help="run each tool N times, keep the fastest (noisy machine)")
+    ap.add_argument("--timeout", type=float, default=7200,
+                    help="stop a tool run after this many seconds (0: never); default 2 h")
+    ap.add_argument("--scaling-shard-docs", type=int, default=None,
+                    help="documents per shard in the scaling corpora (default: --shard-docs)")
     ap.add_argument("--show", type=int, default=5, help="examples of misses and errors to print")
     a = ap.parse_args(argv)
+    TIMEOUT[0] = a.timeout
     a.out = a.out.resolve()
     a.out.mkdir(parents=True, exist_ok=True)
     a.dragnet = a.dragnet.resolve()
@@ -658,38 +688,52 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def scaling(a: argparse.Namespace, sizes: list[int]) -> list[dict]:
-    print(f"\n== scaling: cleaner --no-strip -j {a.workers} on {', '.join(f'{s:,}' for s in sizes)} documents")
-    print(f"  {'docs':>9}{'MB':>8}{'wall s':>9}{'CPU s':>9}{'MB/s':>8}{'peak PSS':>12}{'max RSS':>11}"
-          f"{'x time':>8}{'recall':>8}{'prec.':>8}   phases (wall s)")
+    sd = a.scaling_shard_docs or a.shard_docs
+    print(f"\n== scaling: cleaner --no-strip -j {a.workers} on {', '.join(f'{s:,}' for s in sizes)} documents "
+          f"({sd:,} documents per shard)")
+    print(f"  {'docs':>9}{'files':>6}{'MB':>6}{'wall s':>8}{'CPU s':>8}{'MB/s':>6}{'peak PSS':>11}{'max RSS':>10}"
+          f"{'x wall':>7}{'x CPU':>7}{'x map':>7}{'x red.':>7}{'recall':>8}{'prec.':>7}{'load':>6}   phases (wall s)")
     rows: list[dict] = []
     for n in sizes:
-        corpus = ensure_corpus(a, n, None)
+        corpus = ensure_corpus(a, n, None, sd)
         meta = json.loads((corpus / "meta.json").read_text())
         truth = json.loads((corpus / "truth.json").read_text())
-        work = a.out / f"runs-{n}"
+        work = a.out / (f"runs-{n}" + (f"-sd{sd}" if sd != 2500 else ""))
         work.mkdir(parents=True, exist_ok=True)
         print(f"-- cleaner on {n:,} ...", file=sys.stderr, flush=True)
-        r = run_cleaner(corpus, work, a.workers, strip=False, tag="cleaner")
+        try:
+            r = run_cleaner(corpus, work, a.workers, strip=False, tag="cleaner")
+        except TimeoutError as e:
+            print(f"  {n:>9,}{meta['shards']:>6}{meta['bytes'] / 1e6:>6.0f}  {e}; larger sizes skipped")
+            rows.append({"docs": n, "timeout": a.timeout})
+            break
         sh = Shingles(load_texts(corpus / "shards"))
         q = doc_metrics(r["removed"], truth, sh)
         tm = r["report"]["timings"]
-        row = {"docs": n, "bytes": meta["bytes"], "wall": r["wall"], "cpu": r["cpu"], "peak_pss": r["peak_pss"],
-               "max_rss": r["max_rss"], "recall": q["recall"], "precision": q["precision"],
+        row = {"docs": n, "files": meta["shards"], "bytes": meta["bytes"], "wall": r["wall"], "cpu": r["cpu"],
+               "peak_pss": r["peak_pss"], "max_rss": r["max_rss"], "recall": q["recall"],
+               "precision": q["precision"], "load_before": r["load_before"],
                "phases": {k: v for k, v in tm.items() if isinstance(v, (int, float))},
                "breakdown": r.get("breakdown", {}).get("seconds", {})}
-        growth = ""
-        if rows:
+        g = {"wall": "", "cpu": "", "map": "", "reduce": ""}
+        if rows and "wall" in rows[-1]:
             prev = rows[-1]
-            f = (r["wall"] / prev["wall"]) / (n / prev["docs"]) * 2  # normalised to a doubling
-            row["growth_per_doubling"] = f
-            growth = f"{f:.2f}"
+            doublings = math.log2(n / prev["docs"])
+            for k, cur, old in (("wall", r["wall"], prev["wall"]), ("cpu", r["cpu"], prev["cpu"]),
+                                ("map", row["phases"].get("map", 0), prev["phases"].get("map", 0)),
+                                ("reduce", row["phases"].get("reduce", 0), prev["phases"].get("reduce", 0))):
+                if old > 0 and doublings > 0:
+                    f = (cur / old) ** (1 / doublings)  # growth per doubling of the corpus
+                    row[f"growth_{k}"] = f
+                    g[k] = f"{f:.2f}"
         rows.append(row)
-        print(f"  {n:>9,}{meta['bytes'] / 1e6:>8.0f}{r['wall']:>9.1f}{r['cpu']:>9.1f}"
-              f"{meta['bytes'] / 1e6 / r['wall']:>8.2f}{mb(r['peak_pss']):>12}{mb(r['max_rss']):>11}{growth:>8}"
-              f"{q['recall']:>8.4f}{q['precision']:>8.4f}   "
+        print(f"  {n:>9,}{meta['shards']:>6}{meta['bytes'] / 1e6:>6.0f}{r['wall']:>8.1f}{r['cpu']:>8.1f}"
+              f"{meta['bytes'] / 1e6 / r['wall']:>6.2f}{mb(r['peak_pss']):>11}{mb(r['max_rss']):>10}"
+              f"{g['wall']:>7}{g['cpu']:>7}{g['map']:>7}{g['reduce']:>7}{q['recall']:>8.4f}{q['precision']:>7.4f}"
+              f"{r['load_before']:>6.1f}   "
               + ", ".join(f"{k} {v:.1f}" for k, v in row["phases"].items() if k in ("map", "reduce", "write", "total")),
               flush=True)
-    print("  (x time: wall time growth per doubling of the corpus; target <= 2.2)")
+    print("  (x: growth per doubling of the corpus, of wall time, CPU time, map and reduce phases; target <= 2.2)")
     return rows
 
 
