@@ -513,7 +513,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--skip-strip", action="store_true", help="skip the run with boilerplate stripping on")
     ap.add_argument("--scaling", action="store_true", help="also run cleaner (--no-strip) on --scaling-sizes")
     ap.add_argument("--scaling-sizes", default="50000,100000,200000")
-    ap.add_argument("--json", type=Path, default=None, help="write all numbers here (default OUT/results.json)")
+    ap.add_argument("--json", type=Path, default=None, help="write all numbers here (default OUT/results-DOCS.json)")
     ap.add_argument("--repeat", type=int, default=1, help="run each tool N times, keep the fastest (noisy machine)")
     ap.add_argument("--timeout", type=float, default=7200,
                     help="stop a tool run after this many seconds (0: never); default 2 h")
@@ -686,8 +686,8 @@ def main(argv: list[str] | None = None) -> int:
 
     if a.scaling:
         results["scaling"] = scaling(a, [int(x) for x in a.scaling_sizes.split(",")])
-    (a.json or a.out / "results.json").write_text(json.dumps(results, indent=1, default=str))
-    print(f"\n(all numbers: {a.json or a.out / 'results.json'}; runs in {work})")
+    (a.json or a.out / f"results-{a.docs}.json").write_text(json.dumps(results, indent=1, default=str))
+    print(f"\n(all numbers: {a.json or a.out / f'results-{a.docs}.json'}; runs in {work})")
     return 0
 
 
