@@ -199,16 +199,18 @@ def run_measured(cmd: list[str], cwd: Path | None = None, log: Path | None = Non
 def ensure_corpus(args: argparse.Namespace, docs: int, check: bool | None, shard_docs: int | None = None) -> Path:
     pairs = args.pairs if args.pairs is not None else docs // 10
     sd = shard_docs or args.shard_docs
-    d = args.out / (f"corpus-{docs}-p{pairs}-s{args.seed}" + (f"-sd{sd}" if sd != 2500 else ""))
-    want = {"version": gc.GEN_VERSION, "docs": docs, "pairs": pairs, "seed": args.seed, "shard_docs": sd}
+    d = args.out / (f"corpus-{docs}-p{pairs}-s{args.seed}" + (f"-sd{sd}" if sd != 2500 else "")
+                    + (f"-sp{args.splice:g}" if args.splice else ""))
+    want = {"version": gc.GEN_VERSION, "docs": docs, "pairs": pairs, "seed": args.seed, "shard_docs": sd,
+            "splice": args.splice}
     try:
         meta = json.loads((d / "meta.json").read_text())
-        if all(meta.get(k) == v for k, v in want.items()):
+        if all(meta.get(k, 0.0 if k == "splice" else None) == v for k, v in want.items()):
             return d
     except (OSError, ValueError):
         pass
     print(f"generating {docs:,} documents -> {d}", file=sys.stderr)
-    gc.generate(args.dragnet, d, docs, pairs, None, args.seed, sd, check)
+    gc.generate(args.dragnet, d, docs, pairs, None, args.seed, sd, check, splice=args.splice)
     return d
 
 
@@ -507,6 +509,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--pairs", type=int, default=None, help="planted copies (default docs/10)")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--shard-docs", type=int, default=2500)
+    ap.add_argument("--splice", type=float, default=0.0, help="gen_corpus.py --splice (default 0)")
     ap.add_argument("--workers", type=int, default=2, help="worker processes for cleaner and datatrove")
     ap.add_argument("--skip-datasketch", action="store_true")
     ap.add_argument("--skip-datatrove", action="store_true")
@@ -529,7 +532,8 @@ def main(argv: list[str] | None = None) -> int:
     corpus = ensure_corpus(a, a.docs, None)
     meta = json.loads((corpus / "meta.json").read_text())
     truth = json.loads((corpus / "truth.json").read_text())
-    work = a.out / (f"runs-{a.docs}" + (f"-sd{a.shard_docs}" if a.shard_docs != 2500 else ""))
+    work = a.out / (f"runs-{a.docs}" + (f"-sd{a.shard_docs}" if a.shard_docs != 2500 else "")
+                    + (f"-sp{a.splice:g}" if a.splice else ""))
     work.mkdir(parents=True, exist_ok=True)
     nbytes, ndocs = meta["bytes"], meta["docs"]
     texts = load_texts(corpus / "shards")
@@ -702,7 +706,7 @@ def scaling(a: argparse.Namespace, sizes: list[int]) -> list[dict]:
         corpus = ensure_corpus(a, n, None, sd)
         meta = json.loads((corpus / "meta.json").read_text())
         truth = json.loads((corpus / "truth.json").read_text())
-        work = a.out / (f"runs-{n}" + (f"-sd{sd}" if sd != 2500 else ""))
+        work = a.out / (f"runs-{n}" + (f"-sd{sd}" if sd != 2500 else "") + (f"-sp{a.splice:g}" if a.splice else ""))
         work.mkdir(parents=True, exist_ok=True)
         print(f"-- cleaner on {n:,} ...", file=sys.stderr, flush=True)
         try:

@@ -13,7 +13,12 @@ Only ~25k distinct sentences exist, so documents are not the gold texts:
   sentences get one or two words replaced by a word drawn from the corpus'
   unigram distribution. So a sentence is reused across documents (realistic
   word statistics) but two unrelated documents share almost no 5-gram, and
-  two paragraphs essentially never repeat by accident. The generator checks
+  two paragraphs essentially never repeat by accident. Whole sentences are
+  reused, though (each ~N/1,200 times for N documents), so unrelated
+  paragraphs share a sentence far more often than in real text: at 20k
+  documents the median word-3-gram Jaccard of cleaner's paragraph LSH
+  candidates is ~0.4. ``--splice P`` splices a share P of the sentences
+  from the head of one and the tail of another, which lowers that. The generator checks
   this (``--check-background``, see ``background_check``): all documents are
   MinHashed (our own 120-permutation numpy MinHash, 40 bands x 3 rows, which
   finds a pair at Jaccard 0.5 with probability 0.995 and at 0.4 with 0.93),
@@ -204,9 +209,10 @@ ORGS = ["Daily Ledger", "Metro Herald", "Valley Times", "Coastal Post", "Evening
 
 
 class Gen:
-    def __init__(self, pool: Pool, rng: random.Random) -> None:
+    def __init__(self, pool: Pool, rng: random.Random, splice: float = 0.0) -> None:
         self.pool = pool
         self.rng = rng
+        self.splice = splice
 
     def word(self) -> str:
         r = self.rng.randrange(self.pool.cum[-1])
@@ -219,6 +225,12 @@ class Gen:
             s = self.pool.sentences[ids[rng.randrange(len(ids))]]
         else:
             s = self.pool.sentences[rng.randrange(len(self.pool.sentences))]
+        if self.splice and rng.random() < self.splice:
+            # the head of this sentence and the tail of another: fewer whole sentences repeat
+            w1 = s.split(" ")
+            w2 = self.pool.sentences[rng.randrange(len(self.pool.sentences))].split(" ")
+            s = " ".join(w1[:max(2, int(len(w1) * rng.uniform(0.3, 0.7)))]
+                         + w2[int(len(w2) * rng.uniform(0.3, 0.7)):])
         if rng.random() < 0.6:
             w = s.split(" ")
             for _ in range(rng.randint(1, 2)):
@@ -491,7 +503,7 @@ def background_check(texts: list[str], planted: set[tuple[int, int]], sanity: li
 
 def generate(dragnet: Path | None, out: Path, docs: int, pairs: int | None = None, para_dups: int | None = None,
              seed: int = 1, shard_docs: int = 2500, check_background: bool | None = None,
-             pool: Pool | None = None, quiet: bool = False) -> dict:
+             pool: Pool | None = None, quiet: bool = False, splice: float = 0.0) -> dict:
     """Write the corpus and truth into `out`; return meta. `pool` replaces the gold texts (tests)."""
     t0 = time.perf_counter()
     if pool is None:
@@ -502,7 +514,7 @@ def generate(dragnet: Path | None, out: Path, docs: int, pairs: int | None = Non
     if check_background is None:
         check_background = docs <= 50000
     rng = random.Random(seed)
-    g = Gen(pool, rng)
+    g = Gen(pool, rng, splice)
 
     # planted clusters: sizes until `pairs` copies are planned
     cluster_copies: list[int] = []
@@ -631,6 +643,7 @@ def generate(dragnet: Path | None, out: Path, docs: int, pairs: int | None = Non
     }
     meta = {
         "version": GEN_VERSION, "seed": seed, "docs": docs, "pairs": pairs, "para_dups": len(para_truth),
+        "splice": splice,
         "clusters": len(clusters), "planted_docs": n_planted_docs, "pair_count": len(pair_truth),
         "pairs_ge_0.8": sum(1 for p in pair_truth if p["jaccard"] >= 0.8),
         "shards": (docs + shard_docs - 1) // shard_docs, "shard_docs": shard_docs, "bytes": nbytes,
@@ -658,12 +671,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--para-dups", type=int, default=None, help="planted duplicate paragraphs (default docs/20)")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--shard-docs", type=int, default=2500, help="documents per JSONL shard")
+    ap.add_argument("--splice", type=float, default=0.0,
+                    help="share of sentences spliced from two source sentences (0-1; default 0): fewer "
+                         "whole sentences shared between unrelated paragraphs")
     bgc = ap.add_mutually_exclusive_group()
     bgc.add_argument("--check-background", dest="check", action="store_true", default=None,
                      help="verify that unplanted pairs are not near-duplicates (default: on up to 50k docs)")
     bgc.add_argument("--no-check-background", dest="check", action="store_false")
     a = ap.parse_args(argv)
-    meta = generate(a.dragnet, a.out, a.docs, a.pairs, a.para_dups, a.seed, a.shard_docs, a.check)
+    meta = generate(a.dragnet, a.out, a.docs, a.pairs, a.para_dups, a.seed, a.shard_docs, a.check, splice=a.splice)
     print(json.dumps(meta, indent=1))
     return 0
 
