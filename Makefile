@@ -38,8 +38,11 @@ bench: bench-quality bench-dedup bench-scale
 bench-quality: install
 	$(BIN)/python bench/quality.py --dragnet $(DRAGNET)
 
+# BENCH_DEDUP_ARGS: e.g. "--docs 5000 --skip-datatrove", or "--scaling" (50k/100k/200k, slow).
+# datatrove runs from its own venv, .venv-bench (created by the script on first use).
+BENCH_DEDUP_ARGS ?=
 bench-dedup: install
-	$(BIN)/python bench/dedup.py --dragnet $(DRAGNET)
+	$(BIN)/python bench/dedup.py --dragnet $(DRAGNET) $(BENCH_DEDUP_ARGS)
 
 bench-scale: install
 	$(BIN)/python bench/scale.py --dragnet $(DRAGNET)

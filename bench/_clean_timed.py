@@ -1,0 +1,121 @@
+"""Run the `clean` command with timers around the reduce phase's parts.
+
+    python bench/_clean_timed.py BREAKDOWN_JSON -- CLEAN_ARGS...
+
+cleaner's report.json times whole phases (map, reduce, write) and the map
+stages; the reduce phase runs in the main process, so this wrapper times its
+parts by wrapping module functions (cleaner itself is not changed):
+
+* ``doc_cluster``: near-duplicate documents (``dedup.cluster`` on document
+  signatures), split into ``doc_candidates`` (LSH banding),
+  ``doc_components`` (union-find) and the rest = verification and
+  assignment, of which ``doc_exact_shingles`` re-shingles texts for exact
+  Jaccard and ``doc_spill_loads`` reloads map spills to get those texts;
+* ``para_near``: corpus near-duplicate paragraphs (``_corpus_near_paragraphs``),
+  with its ``dedup.cluster`` call split the same way;
+* ``tmpl_*``: site templates and exact corpus paragraph duplicates, between
+  the two (spill loads there look up twin line numbers).
+
+Only the main process is instrumented: with ``-j 1`` the map phase also
+runs here, and its calls (inner-document dedup) are excluded by only
+counting calls made while ``reduce`` runs. The overhead is one
+``perf_counter`` pair per wrapped call.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from collections import defaultdict
+
+from cleaner import cli, dedup, minhash, pipeline
+
+T: dict[str, float] = defaultdict(float)
+N: dict[str, int] = defaultdict(int)
+_state = {"in_reduce": False, "section": "doc"}
+
+
+def _wrap(mod, name: str, label, only_reduce: bool = True):
+    fn = getattr(mod, name)
+
+    def wrapper(*args, **kwargs):
+        if only_reduce and not _state["in_reduce"]:
+            return fn(*args, **kwargs)
+        key = label() if callable(label) else label
+        t = time.perf_counter()
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            T[key] += time.perf_counter() - t
+            N[key] += 1
+
+    setattr(mod, name, wrapper)
+
+
+def _reduce_wrapper():
+    fn = pipeline.reduce
+
+    def wrapper(*args, **kwargs):
+        _state["in_reduce"] = True
+        _state["section"] = "doc"
+        t = time.perf_counter()
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            T["reduce"] += time.perf_counter() - t
+            _state["in_reduce"] = False
+
+    pipeline.reduce = wrapper
+
+
+def _para_wrapper():
+    fn = pipeline._corpus_near_paragraphs
+
+    def wrapper(*args, **kwargs):
+        _state["section"] = "para"
+        t = time.perf_counter()
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            T["para_near"] += time.perf_counter() - t
+            _state["section"] = "after"
+
+    pipeline._corpus_near_paragraphs = wrapper
+
+
+def sec(suffix: str):
+    return lambda: f"{_state['section']}_{suffix}"
+
+
+def main() -> int:
+    argv = sys.argv[1:]
+    out = argv[0]
+    assert argv[1] == "--"
+    _wrap(dedup, "candidate_pairs", sec("candidates"))
+    _wrap(dedup, "components", sec("components"))
+    _wrap(dedup, "cluster", sec("cluster"))
+    inner = dedup.cluster
+
+    def cluster_then_templates(*args, **kwargs):
+        try:
+            return inner(*args, **kwargs)
+        finally:
+            if _state["in_reduce"] and _state["section"] == "doc":
+                _state["section"] = "tmpl"  # templates and exact corpus paragraphs come next
+
+    dedup.cluster = cluster_then_templates
+    _wrap(minhash, "shingle_sets", sec("exact_shingles"))
+    _wrap(minhash, "jaccard_sets", sec("exact_jaccard"))
+    _wrap(pipeline, "load_spill", sec("spill_loads"))
+    _para_wrapper()
+    _reduce_wrapper()
+    code = cli.main(argv[2:])
+    with open(out, "w") as fh:
+        json.dump({"seconds": {k: round(v, 4) for k, v in sorted(T.items())}, "calls": dict(sorted(N.items()))},
+                  fh, indent=1)
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())
