@@ -80,27 +80,29 @@ class Engine:
 
 # --- map ------------------------------------------------------------------------------
 
-@dataclass(slots=True)
-class DocSummary:
-    pos: int
-    id: str
-    n_paras: int
-    kept: list[int]  # paragraph indices kept after the map phase
-    keys: list[int]  # normalised hash of each kept paragraph
-    words: list[int]  # word count of each kept paragraph
-    chars: int  # characters of kept text
-    text_key: int  # hash of the whole kept text, normalised
+_I32 = np.int32
 
 
 @dataclass(slots=True)
 class MapResult:
-    index: int  # the map task (one file, or one part of a large JSONL file)
+    """What the corpus-wide steps need of one map task, in compact arrays
+    (the texts stay in the spill). Paragraph arrays list kept paragraphs."""
+
+    index: int  # the map task (one file, or one part of a large file)
     rel: str
     file_index: int = 0
-    docs: list[DocSummary] = field(default_factory=list)
-    sigs: np.ndarray | None = None  # one row per doc
-    para_sigs: np.ndarray | None = None  # long kept paragraphs
-    para_index: list[tuple[int, int]] = field(default_factory=list)  # (doc pos, paragraph idx)
+    ids: list[str] = field(default_factory=list)  # per document
+    doc_chars: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))  # characters kept
+    doc_key: np.ndarray = field(default_factory=lambda: np.zeros(0, np.uint64))  # key of the kept text
+    doc_kept: np.ndarray = field(default_factory=lambda: np.zeros(0, _I32))  # paragraphs kept
+    p_doc: np.ndarray = field(default_factory=lambda: np.zeros(0, _I32))  # per kept paragraph: its document
+    p_idx: np.ndarray = field(default_factory=lambda: np.zeros(0, _I32))  # its index in the document
+    p_key: np.ndarray = field(default_factory=lambda: np.zeros(0, np.uint64))  # normalised key
+    p_words: np.ndarray = field(default_factory=lambda: np.zeros(0, _I32))
+    p_line: np.ndarray = field(default_factory=lambda: np.zeros(0, _I32))
+    sigs: np.ndarray | None = None  # MinHash per document
+    para_rows: np.ndarray = field(default_factory=lambda: np.zeros(0, _I32))  # kept paragraphs with a MinHash
+    para_sigs: np.ndarray | None = None  # their MinHashes
     errors: list[ItemError] = field(default_factory=list)
     fatal: ItemError | None = None
     paragraphs: int = 0
@@ -108,6 +110,10 @@ class MapResult:
     seconds: dict[str, float] = field(default_factory=dict)
     stamp: tuple[int, int] = (0, 0)  # input size and mtime, for --resume
     not_documents: dict[str, int] = field(default_factory=dict)  # WARC records that are not pages
+
+    @property
+    def ndocs(self) -> int:
+        return len(self.ids)
 
 
 @dataclass(frozen=True, slots=True)
@@ -283,6 +289,31 @@ def _clean_doc(doc: Document, eng: Engine, cfg: Config
     return feats, [f.words for f in feats], errors
 
 
+def _summarise(res: MapResult, docs: list[Document], words_all: list[list[int]], fk: FileKeys) -> None:
+    res.ids = [d.id for d in docs]
+    kept_all = [d.kept() for d in docs]
+    res.doc_kept = np.array([len(k) for k in kept_all], dtype=_I32)
+    res.doc_chars = np.array([sum(len(d.paragraphs[i]) for i in k) + max(len(k) - 1, 0)
+                              for d, k in zip(docs, kept_all)], dtype=np.int64)
+    res.doc_key = np.array([fk.doc_key[p] if k else 0 for p, k in enumerate(kept_all)], dtype=np.uint64)
+    rows = [(p, i) for p, k in enumerate(kept_all) for i in k]
+    res.p_doc = np.array([p for p, _ in rows], dtype=_I32)
+    res.p_idx = np.array([i for _, i in rows], dtype=_I32)
+    res.p_key = np.array([fk.para_key[r] for r in rows], dtype=np.uint64)
+    res.p_words = np.array([words_all[p][i] for p, i in rows], dtype=_I32)
+    res.p_line = np.array([docs[p].lines[i] for p, i in rows], dtype=_I32)
+    res.paragraphs = sum(len(d.paragraphs) for d in docs)
+    res.chars = sum(len(x) for d in docs for x in d.paragraphs)
+    res.sigs = fk.doc_sig if docs else None
+    if fk.para_sig:
+        row_of = {r: n for n, r in enumerate(rows)}
+        keys = sorted(fk.para_sig)
+        res.para_rows = np.array([row_of[k] for k in keys], dtype=_I32)
+        res.para_sigs = np.stack([fk.para_sig[k] for k in keys])
+    else:
+        res.para_rows, res.para_sigs = np.zeros(0, dtype=_I32), None
+
+
 def map_file(task: MapTask) -> MapResult:
     """Read one input file (or part) and do the per-document work (runs in a worker).
 
@@ -299,7 +330,7 @@ def map_file(task: MapTask) -> MapResult:
         res.stamp = (st.st_size, st.st_mtime_ns)
     except OSError:
         pass
-    t0 = time.perf_counter()
+    t0 = time.process_time()
     docs: list[Document] = []
     feats_all: list[list[ParaFeat] | None] = []
     words_all: list[list[int]] = []
@@ -308,24 +339,24 @@ def map_file(task: MapTask) -> MapResult:
     try:
         it = iter(_read(f, cfg, eng, task.part, task.skip, res.not_documents))
         while True:
-            t1 = time.perf_counter()
+            t1 = time.process_time()
             try:
                 item = next(it)
             except StopIteration:
                 break
             finally:
-                t_read += time.perf_counter() - t1
+                t_read += time.process_time() - t1
             if isinstance(item, ItemError):
                 res.errors.append(item)
                 continue
             doc = item
             beat((task.index, doc.record))
-            t2 = time.perf_counter()
+            t2 = time.process_time()
             try:
                 with time_limit(cfg.doc_timeout):
                     if doc.html is not None:
                         extract_into(doc, eng.extractor)
-                        t_extract += time.perf_counter() - t2
+                        t_extract += time.process_time() - t2
                     feats, words, errs = _clean_doc(doc, eng, cfg)
             except DocTimeout:
                 res.errors.append(ItemError(f.rel, f"took longer than --doc-timeout ({cfg.doc_timeout:g}s) "
@@ -340,7 +371,7 @@ def map_file(task: MapTask) -> MapResult:
                 res.errors.append(ItemError(f.rel, f"cannot extract text: {type(e).__name__}: {e}", doc.record))
                 continue
             finally:
-                t_strip += time.perf_counter() - t2
+                t_strip += time.process_time() - t2
             res.errors.extend(errs)
             docs.append(doc)
             feats_all.append(feats)
@@ -351,31 +382,19 @@ def map_file(task: MapTask) -> MapResult:
         res.fatal = ItemError(f.rel, f"cannot read: {e.strerror or e}")
     except (MemoryError, RecursionError) as e:
         res.fatal = ItemError(f.rel, f"cannot read: {type(e).__name__}")
-    t3 = time.perf_counter()
+    t3 = time.process_time()
     fk = repeats_inside(docs, words_all, cfg, cfg.dedup)
-    for pos, doc in enumerate(docs):
-        kept = doc.kept()
-        words = [words_all[pos][i] for i in kept]
-        res.docs.append(DocSummary(pos, doc.id, len(doc.paragraphs), kept, [fk.para_key[(pos, i)] for i in kept],
-                                   words, sum(len(doc.paragraphs[i]) for i in kept) + max(len(kept) - 1, 0),
-                                   fk.doc_key[pos] if kept else 0))
-        res.paragraphs += len(doc.paragraphs)
-        res.chars += sum(len(p) for p in doc.paragraphs)
-    if cfg.dedup and docs:
-        res.sigs = fk.doc_sig
-        if fk.para_sig:
-            res.para_index = sorted(fk.para_sig)
-            res.para_sigs = np.stack([fk.para_sig[k] for k in res.para_index])
-    t4 = time.perf_counter()
+    _summarise(res, docs, words_all, fk)
+    t4 = time.process_time()
     res.seconds = {"read": t_read, "extract": t_extract, "strip": t_strip - t_extract, "signatures": t4 - t3}
     try:
         with atomic_writer(task.spill) as fh:
             pickle.dump((SPILL_VERSION, res, docs, feats_all), fh, protocol=pickle.HIGHEST_PROTOCOL)
     except OSError as e:
-        res.docs, res.sigs, res.para_sigs, res.para_index = [], None, None, []
+        _summarise(res, [], [], FileKeys({}, {}, [], None))
         res.fatal = ItemError(f.rel, f"cannot write the work file {task.spill}: {e.strerror or e}")
-    res.seconds["spill"] = time.perf_counter() - t4
-    res.seconds["total"] = time.perf_counter() - t0
+    res.seconds["spill"] = time.process_time() - t4
+    res.seconds["total"] = time.process_time() - t0
     return res
 
 
@@ -450,47 +469,47 @@ class _Texts:
 
 def reduce(results: list[MapResult], cfg: Config, spills: dict[int, str],
            find_pairs: PairFinder | None = None) -> Decisions:
-    """Corpus-wide decisions: near-duplicate documents, templates, repeated paragraphs."""
+    """Corpus-wide decisions: near-duplicate documents, templates, repeated paragraphs.
+
+    Documents are numbered in corpus order (gid); all steps go in that order,
+    so the first occurrence is the one that stays.
+    """
     from .dedup import cluster, local_pairs
 
     find_pairs = find_pairs or local_pairs
-
     dec = Decisions()
-    refs: list[tuple[int, int]] = []  # gid -> (file index, doc pos)
-    summaries: list[DocSummary] = []
-    for r in results:
-        for s in r.docs:
-            refs.append((r.index, s.pos))
-            summaries.append(s)
-    n = len(refs)
-    texts = _Texts(spills)
+    n_of = [r.ndocs for r in results]
+    offset = np.concatenate(([0], np.cumsum(n_of))).astype(np.int64)
+    n = int(offset[-1])
+    unit = np.repeat(np.array([r.index for r in results], dtype=np.int64), n_of)
+    pos = np.concatenate([np.arange(k) for k in n_of]) if n else np.zeros(0, dtype=np.int64)
+    ids = [i for r in results for i in r.ids]
+    doc_key = np.concatenate([r.doc_key for r in results]) if n else np.zeros(0, np.uint64)
+    alive = (np.concatenate([r.doc_kept for r in results]) > 0) if n else np.zeros(0, bool)
     rel_of = {r.index: r.rel for r in results}
+    texts = _Texts(spills)
 
-    def doc_drop(gid: int, drop: Drop) -> None:
-        fi, pos = refs[gid]
-        dec.doc_drops.setdefault(fi, {})[pos] = drop
-
-    alive = np.array([bool(s.kept) for s in summaries], dtype=bool)
     if cfg.dedup and n:
-        sigs = np.concatenate([r.sigs for r in results if r.sigs is not None]) if n else None
-        assert sigs is not None and len(sigs) == n
+        sigs = np.concatenate([r.sigs for r in results if r.sigs is not None])
+        assert len(sigs) == n
         if cfg.keep == "longest":
-            prio = np.lexsort((np.arange(n), -np.array([s.chars for s in summaries])))
+            chars = np.concatenate([r.doc_chars for r in results])
+            order = np.lexsort((np.arange(n), -chars))
             rank = np.empty(n, dtype=np.int64)
-            rank[prio] = np.arange(n)
+            rank[order] = np.arange(n)
         else:
             rank = np.arange(n)
-        doc_sets = _ShingleSets(lambda gids: texts.many([(*refs[g], None) for g in gids]), cfg.shingle)
+        doc_sets = _ShingleSets(lambda gids: texts.many([(int(unit[g]), int(pos[g]), None) for g in gids]),
+                                cfg.shingle)
         asg = cluster(sigs, cfg.threshold, rank, doc_sets.jaccard, valid=alive, find_pairs=find_pairs,
                       prepare=doc_sets.prepare)
         sizes: Counter[int] = Counter()
         for g in np.flatnonzero(asg.survivor != np.arange(n)).tolist():
             sv = int(asg.survivor[g])
-            same = summaries[g].text_key == summaries[sv].text_key
-            fi, _ = refs[sv]
-            doc_drop(g, Drop(R.DUP_DOC if same else R.NEAR_DUP_DOC,
-                             f"similar to {summaries[sv].id}", twin=summaries[sv].id,
-                             twin_file=rel_of[fi], similarity=round(float(asg.similarity[g]), 4)))
+            reason = R.DUP_DOC if doc_key[g] == doc_key[sv] else R.NEAR_DUP_DOC
+            dec.doc_drops.setdefault(int(unit[g]), {})[int(pos[g])] = Drop(
+                reason, f"similar to {ids[sv]}", twin=ids[sv], twin_file=rel_of[int(unit[sv])],
+                similarity=round(float(asg.similarity[g]), 4))
             alive[g] = False
         for size in asg.cluster_sizes().values():
             sizes[size] += 1
@@ -499,78 +518,93 @@ def reduce(results: list[MapResult], cfg: Config, spills: dict[int, str],
             "sizes": {str(k): v for k, v in sorted(sizes.items())},
             "candidate_pairs": asg.candidate_pairs, "exact_checks": asg.exact_checks}
 
-    # templates and repeated paragraphs, over surviving documents in order
-    para_drops = dec.para_drops
-    if cfg.strip or cfg.dedup:
-        doc_count: Counter[int] = Counter()
-        for g in np.flatnonzero(alive).tolist():
-            doc_count.update(set(summaries[g].keys))
-        first: dict[int, tuple[int, int]] = {}
-        templates = 0
-        for g in np.flatnonzero(alive).tolist():
-            s = summaries[g]
-            fi, pos = refs[g]
-            for i, k, w in zip(s.kept, s.keys, s.words):
-                if cfg.strip and doc_count[k] >= cfg.template_min_docs:
-                    para_drops.setdefault(fi, {})[(pos, i)] = Drop(
-                        R.TEMPLATE, f"in {doc_count[k]} documents")
-                    templates += 1
-                elif cfg.dedup and w >= cfg.min_dup_words:
-                    if k in first:
-                        tg, ti = first[k]
-                        tf, tpos = refs[tg]
-                        if tg != g:
-                            para_drops.setdefault(fi, {})[(pos, i)] = Drop(
-                                R.CORPUS_DUP_PARA, f"same as in {summaries[tg].id}", twin=summaries[tg].id,
-                                twin_file=rel_of[tf], twin_line=texts_line(texts, tf, tpos, ti), similarity=1.0)
-                    else:
-                        first[k] = (g, i)
-        dec.clusters["templates"] = templates
+    # kept paragraphs of the whole corpus, in order
+    p_gid = np.concatenate([r.p_doc.astype(np.int64) + offset[k] for k, r in enumerate(results)]) if n \
+        else np.zeros(0, np.int64)
+    p_idx = np.concatenate([r.p_idx for r in results]) if n else np.zeros(0, _I32)
+    p_key = np.concatenate([r.p_key for r in results]) if n else np.zeros(0, np.uint64)
+    p_words = np.concatenate([r.p_words for r in results]) if n else np.zeros(0, _I32)
+    p_line = np.concatenate([r.p_line for r in results]) if n else np.zeros(0, _I32)
+    dropped = np.zeros(len(p_gid), dtype=bool)
+
+    def para_drop(row: int, drop: Drop) -> None:
+        g = int(p_gid[row])
+        dec.para_drops.setdefault(int(unit[g]), {})[(int(pos[g]), int(p_idx[row]))] = drop
+        dropped[row] = True
+
+    live = np.flatnonzero(alive[p_gid]) if len(p_gid) else np.zeros(0, np.int64)
+    # templates: a key in template_min_docs or more surviving documents
+    templates = 0
+    is_template = np.zeros(len(p_gid), dtype=bool)
+    if cfg.strip and len(live):
+        keys, gids = p_key[live], p_gid[live]
+        order = np.lexsort((gids, keys))
+        ks, gs = keys[order], gids[order]
+        new_pair = np.ones(len(ks), dtype=bool)
+        new_pair[1:] = (ks[1:] != ks[:-1]) | (gs[1:] != gs[:-1])
+        uniq, ndocs = np.unique(ks[new_pair], return_counts=True)
+        count = ndocs[np.searchsorted(uniq, keys)]
+        for row, c in zip(live[count >= cfg.template_min_docs].tolist(),
+                          count[count >= cfg.template_min_docs].tolist()):
+            para_drop(row, Drop(R.TEMPLATE, f"in {c} documents"))
+            is_template[row] = True
+            templates += 1
+    # repeats of a paragraph of an earlier document (exact, after normalising)
+    if cfg.dedup and len(live):
+        elig = live[(~is_template[live]) & (p_words[live] >= cfg.min_dup_words)]
+        if len(elig):
+            _, first_at, inverse = np.unique(p_key[elig], return_index=True, return_inverse=True)
+            twin = elig[first_at[inverse]]
+            for row, tw in zip(elig.tolist(), twin.tolist()):
+                if tw != row and p_gid[tw] != p_gid[row]:
+                    tg = int(p_gid[tw])
+                    para_drop(row, Drop(R.CORPUS_DUP_PARA, f"same as in {ids[tg]}", twin=ids[tg],
+                                        twin_file=rel_of[int(unit[tg])], twin_line=int(p_line[tw]),
+                                        similarity=1.0))
+    dec.clusters["templates"] = templates
 
     if cfg.dedup:
-        _corpus_near_paragraphs(results, cfg, refs, summaries, alive, texts, dec, rel_of, find_pairs)
+        _corpus_near_paragraphs(results, cfg, offset, unit, pos, ids, alive, p_gid, p_idx, p_line, dropped,
+                                texts, dec, rel_of, find_pairs, para_drop)
     return dec
 
 
-def texts_line(texts: _Texts, fi: int, pos: int, i: int) -> int:
-    return texts.doc(fi, pos).lines[i]
-
-
-def _corpus_near_paragraphs(results: list[MapResult], cfg: Config, refs: list[tuple[int, int]],
-                            summaries: list[DocSummary], alive: np.ndarray, texts: _Texts,
-                            dec: Decisions, rel_of: dict[int, str], find_pairs: PairFinder) -> None:
+def _corpus_near_paragraphs(results: list[MapResult], cfg: Config, offset: np.ndarray, unit: np.ndarray,
+                            pos: np.ndarray, ids: list[str], alive: np.ndarray, p_gid: np.ndarray,
+                            p_idx: np.ndarray, p_line: np.ndarray, dropped: np.ndarray, texts: _Texts,
+                            dec: Decisions, rel_of: dict[int, str], find_pairs: PairFinder,
+                            para_drop: Callable[[int, Drop], None]) -> None:
+    """Near-duplicate paragraphs across documents (MinHash on word 3-grams)."""
     from .dedup import cluster
 
-    gid_of = {ref: g for g, ref in enumerate(refs)}
-    items: list[tuple[int, int]] = []  # (gid, paragraph idx)
-    rows = []
-    for r in results:
-        if r.para_sigs is None:
+    row_base = np.concatenate(([0], np.cumsum([len(r.p_doc) for r in results]))).astype(np.int64)
+    items: list[int] = []  # global paragraph rows
+    sig_parts = []
+    for k, r in enumerate(results):
+        if r.para_sigs is None or not len(r.para_rows):
             continue
-        taken = dec.para_drops.get(r.index, {})
-        for row, (pos, i) in enumerate(r.para_index):
-            g = gid_of[(r.index, pos)]
-            if alive[g] and (pos, i) not in taken:
-                items.append((g, i))
-                rows.append(r.para_sigs[row])
+        rows = r.para_rows.astype(np.int64) + row_base[k]
+        ok = alive[p_gid[rows]] & ~dropped[rows]
+        items.extend(rows[ok].tolist())
+        sig_parts.append(r.para_sigs[ok])
     if len(items) < 2:
         return
-    sigs = np.stack(rows)
-    para_sets = _ShingleSets(lambda xs: texts.many([(*refs[items[x][0]], items[x][1]) for x in xs]),
-                             cfg.paragraph_shingle)
+    sigs = np.concatenate(sig_parts)
+
+    def text_refs(xs: list[int]) -> list[tuple[int, int, int | None]]:
+        return [(int(unit[p_gid[items[x]]]), int(pos[p_gid[items[x]]]), int(p_idx[items[x]])) for x in xs]
+
+    para_sets = _ShingleSets(lambda xs: texts.many(text_refs(xs)), cfg.paragraph_shingle)
     asg = cluster(sigs, cfg.paragraph_threshold, np.arange(len(items)), para_sets.jaccard, find_pairs=find_pairs,
                   prepare=para_sets.prepare)
     removed = 0
     for x in np.flatnonzero(asg.survivor != np.arange(len(items))).tolist():
-        s = int(asg.survivor[x])
-        g, i = items[x]
-        tg, ti = items[s]
-        fi, pos = refs[g]
-        tf, tpos = refs[tg]
+        row, tw = items[x], items[int(asg.survivor[x])]
+        g, tg = int(p_gid[row]), int(p_gid[tw])
         reason = R.NEAR_DUP_PARA if tg == g else R.CORPUS_NEAR_DUP_PARA
-        dec.para_drops.setdefault(fi, {})[(pos, i)] = Drop(
-            reason, f"near a paragraph of {summaries[tg].id}", twin=summaries[tg].id, twin_file=rel_of[tf],
-            twin_line=texts.doc(tf, tpos).lines[ti], similarity=round(float(asg.similarity[x]), 4))
+        para_drop(row, Drop(reason, f"near a paragraph of {ids[tg]}", twin=ids[tg],
+                            twin_file=rel_of[int(unit[tg])], twin_line=int(p_line[tw]),
+                            similarity=round(float(asg.similarity[x]), 4)))
         removed += 1
     dec.clusters["paragraphs"] = {"removed": removed, "candidate_pairs": asg.candidate_pairs,
                                   "exact_checks": asg.exact_checks}
@@ -672,7 +706,7 @@ def write_file(task: WriteTask) -> WriteResult:
     cleaned output and audit (runs in a worker)."""
     from .writers import output_record, write_output, write_txt_per_document
 
-    t0 = time.perf_counter()
+    t0 = time.process_time()
     cfg = task.cfg
     eng = Engine.get(cfg)
     res = WriteResult(task.index, task.file_index)
@@ -714,7 +748,7 @@ def write_file(task: WriteTask) -> WriteResult:
     except OSError as e:
         res.error = res.error or ItemError(task.file.rel, f"cannot write the audit {task.audit_path}: "
                                                           f"{e.strerror or e}")
-    res.seconds = time.perf_counter() - t0
+    res.seconds = time.process_time() - t0
     return res
 
 
@@ -894,7 +928,7 @@ class Run:
         # reduce
         self.phase = "deduplication"
         t = time.perf_counter()
-        ok = [r for r in results if r.fatal is None or r.docs]
+        ok = [r for r in results if r.fatal is None or r.ndocs]
         spills = {r.index: tasks[r.index].spill for r in ok}
         dec = reduce(ok, cfg, spills, self.dask.find_pairs if self.dask else None)
         timings["reduce"] = time.perf_counter() - t

@@ -53,7 +53,7 @@ class Report:
                 items.append((e.file, e.line or 0, str(e)))
             if r.fatal is not None:
                 items.append((r.fatal.file, r.fatal.line or 0,
-                              str(r.fatal) + ("" if r.docs else " (file skipped)")))
+                              str(r.fatal) + ("" if r.ndocs else " (file skipped)")))
         for w in wres:
             if w.error is not None:
                 items.append((w.error.file, 0, str(w.error)))
