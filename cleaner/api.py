@@ -109,7 +109,7 @@ class Cleaner:
 
                     doc.drops[i] = Drop(info.reason, info.detail)
         if cfg.dedup:
-            repeats_inside([doc], [[f.words for f in feats]], cfg)
+            repeats_inside([doc], cfg)
         kept = doc.kept()
         removed = [Removed(doc.lines[i], doc.paragraphs[i], d.reason, d.detail) for i, d in sorted(doc.drops.items())]
         kept_text = [doc.paragraphs[i] for i in kept]

@@ -31,6 +31,7 @@ class Document:
     separator: str = "\n"  # what joins kept paragraphs in a JSONL text field
     drops: dict[int, Drop] = field(default_factory=dict)  # paragraph index -> why it went
     html: bytes | None = None  # a page still to extract (paragraphs are empty until then)
+    strict_json: bool = True  # False: the record needed the standard library's JSON (NaN, big ints)
 
     def kept(self) -> list[int]:
         return [i for i in range(len(self.paragraphs)) if i not in self.drops]

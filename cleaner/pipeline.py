@@ -152,12 +152,13 @@ class FileKeys:
     """What the corpus-wide steps need of a file's kept text (tokenised once)."""
 
     para_key: dict[tuple[int, int], int]  # (doc, paragraph) -> normalised key, kept paragraphs
+    para_words: dict[tuple[int, int], int]  # their number of word tokens
     para_sig: dict[tuple[int, int], np.ndarray]  # long kept paragraphs -> MinHash (dedup only)
     doc_key: list[int]  # per document: key of its kept text (0 if none)
     doc_sig: np.ndarray | None  # per document: MinHash of its kept text (dedup only)
 
 
-def repeats_inside(docs: list[Document], words_all: list[list[int]], cfg: Config, dedup: bool = True) -> FileKeys:
+def repeats_inside(docs: list[Document], cfg: Config, dedup: bool = True) -> FileKeys:
     """Drop exact and near repeats among the kept paragraphs of each document
     (the first occurrence stays), for all documents of a file at once, and
     compute the keys and signatures the corpus-wide steps need. The text is
@@ -178,8 +179,9 @@ def repeats_inside(docs: list[Document], words_all: list[list[int]], cfg: Config
                 doc = docs[d]
                 doc.drops[i] = Drop(R.DUP_PARA, f"same as line {doc.lines[j]}", twin=doc.id,
                                     twin_line=doc.lines[j], twin_file=doc.source, similarity=1.0)
+    ntok = tok.counts.tolist()
     long_rows = [r for r, (d, i) in enumerate(items)
-                 if dedup and i not in docs[d].drops and words_all[d][i] >= cfg.min_near_words]
+                 if dedup and i not in docs[d].drops and ntok[r] >= cfg.min_near_words]
     sigs = mh.signatures_of(tok.select(long_rows), cfg.paragraph_shingle, cfg.paragraph_num_perm, cfg.seed) \
         if long_rows else None
     by_doc: dict[int, list[int]] = {}
@@ -225,6 +227,7 @@ def repeats_inside(docs: list[Document], words_all: list[list[int]], cfg: Config
                     drop(a, int(asg.survivor[a]), float(asg.similarity[a]))
     final = [r for r, (d, i) in enumerate(items) if i not in docs[d].drops]
     para_key = {items[r]: keys[r] for r in final}
+    para_words = {items[r]: ntok[r] for r in final}
     para_sig: dict[tuple[int, int], np.ndarray] = {}
     if sigs is not None:
         for n, r in enumerate(long_rows):
@@ -236,14 +239,14 @@ def repeats_inside(docs: list[Document], words_all: list[list[int]], cfg: Config
     doc_tok = tok.select(final).grouped(per_doc)
     doc_key, _ = mh.keys_of(doc_tok)
     doc_sig = mh.signatures_of(doc_tok, cfg.shingle, cfg.num_perm, cfg.seed) if dedup and docs else None
-    return FileKeys(para_key, para_sig, doc_key, doc_sig)
+    return FileKeys(para_key, para_words, para_sig, doc_key, doc_sig)
 
 
 def _inner_dups(doc: Document, kept: list[int], feats: list[ParaFeat], cfg: Config) -> dict[int, Drop]:
     """Repeats inside one document, among `kept` (see repeats_inside)."""
     probe = Document(doc.id, doc.source, doc.paragraphs, doc.lines, doc.record,
                      drops={i: Drop("") for i in range(len(doc.paragraphs)) if i not in set(kept)})
-    repeats_inside([probe], [[f.words for f in feats]], cfg)  # marks repeats in probe.drops
+    repeats_inside([probe], cfg)  # marks repeats in probe.drops
     return {i: d for i, d in probe.drops.items() if d.reason}
 
 
@@ -269,15 +272,12 @@ def _inject_fault(doc: Document) -> None:
             pass
 
 
-def _clean_doc(doc: Document, eng: Engine, cfg: Config
-               ) -> tuple[list[ParaFeat] | None, list[int], list[ItemError]]:
-    """Per-document work of the map phase: features and boilerplate (when
-    stripping), and the word count of each paragraph."""
+def _clean_doc(doc: Document, eng: Engine, cfg: Config) -> tuple[list[ParaFeat] | None, list[ItemError]]:
+    """Per-document work of the map phase: features and boilerplate (when stripping)."""
     if _FAULT:
         _inject_fault(doc)
     if not cfg.strip:
-        # dedup only: the word counts that the length thresholds need, nothing more
-        return None, [len(p.split()) for p in doc.paragraphs], []
+        return None, []
     errors = []
     feats, timeouts = eng.classifier.features(doc.paragraphs)
     for to in timeouts:
@@ -286,10 +286,10 @@ def _clean_doc(doc: Document, eng: Engine, cfg: Config
     for i, info in enumerate(infos):
         if info.reason is not None:
             doc.drops[i] = Drop(info.reason, info.detail)
-    return feats, [f.words for f in feats], errors
+    return feats, errors
 
 
-def _summarise(res: MapResult, docs: list[Document], words_all: list[list[int]], fk: FileKeys) -> None:
+def _summarise(res: MapResult, docs: list[Document], fk: FileKeys) -> None:
     res.ids = [d.id for d in docs]
     kept_all = [d.kept() for d in docs]
     res.doc_kept = np.array([len(k) for k in kept_all], dtype=_I32)
@@ -300,7 +300,7 @@ def _summarise(res: MapResult, docs: list[Document], words_all: list[list[int]],
     res.p_doc = np.array([p for p, _ in rows], dtype=_I32)
     res.p_idx = np.array([i for _, i in rows], dtype=_I32)
     res.p_key = np.array([fk.para_key[r] for r in rows], dtype=np.uint64)
-    res.p_words = np.array([words_all[p][i] for p, i in rows], dtype=_I32)
+    res.p_words = np.array([fk.para_words[r] for r in rows], dtype=_I32)
     res.p_line = np.array([docs[p].lines[i] for p, i in rows], dtype=_I32)
     res.paragraphs = sum(len(d.paragraphs) for d in docs)
     res.chars = sum(len(x) for d in docs for x in d.paragraphs)
@@ -333,9 +333,8 @@ def map_file(task: MapTask) -> MapResult:
     t0 = time.process_time()
     docs: list[Document] = []
     feats_all: list[list[ParaFeat] | None] = []
-    words_all: list[list[int]] = []
     t_read = t_strip = t_extract = 0.0
-    beat((task.index, None))
+    beat(None)
     try:
         it = iter(_read(f, cfg, eng, task.part, task.skip, res.not_documents))
         while True:
@@ -350,14 +349,14 @@ def map_file(task: MapTask) -> MapResult:
                 res.errors.append(item)
                 continue
             doc = item
-            beat((task.index, doc.record))
+            beat(doc.record)
             t2 = time.process_time()
             try:
                 with time_limit(cfg.doc_timeout):
                     if doc.html is not None:
                         extract_into(doc, eng.extractor)
                         t_extract += time.process_time() - t2
-                    feats, words, errs = _clean_doc(doc, eng, cfg)
+                    feats, errs = _clean_doc(doc, eng, cfg)
             except DocTimeout:
                 res.errors.append(ItemError(f.rel, f"took longer than --doc-timeout ({cfg.doc_timeout:g}s) "
                                                    "to clean; left out", doc.record))
@@ -375,7 +374,6 @@ def map_file(task: MapTask) -> MapResult:
             res.errors.extend(errs)
             docs.append(doc)
             feats_all.append(feats)
-            words_all.append(words)
     except ReadError as e:
         res.fatal = ItemError(f.rel, str(e), e.line)
     except OSError as e:
@@ -383,15 +381,15 @@ def map_file(task: MapTask) -> MapResult:
     except (MemoryError, RecursionError) as e:
         res.fatal = ItemError(f.rel, f"cannot read: {type(e).__name__}")
     t3 = time.process_time()
-    fk = repeats_inside(docs, words_all, cfg, cfg.dedup)
-    _summarise(res, docs, words_all, fk)
+    fk = repeats_inside(docs, cfg, cfg.dedup)
+    _summarise(res, docs, fk)
     t4 = time.process_time()
     res.seconds = {"read": t_read, "extract": t_extract, "strip": t_strip - t_extract, "signatures": t4 - t3}
     try:
         with atomic_writer(task.spill) as fh:
             pickle.dump((SPILL_VERSION, res, docs, feats_all), fh, protocol=pickle.HIGHEST_PROTOCOL)
     except OSError as e:
-        _summarise(res, [], [], FileKeys({}, {}, [], None))
+        _summarise(res, [], FileKeys({}, {}, {}, [], None))
         res.fatal = ItemError(f.rel, f"cannot write the work file {task.spill}: {e.strerror or e}")
     res.seconds["spill"] = time.process_time() - t4
     res.seconds["total"] = time.process_time() - t0
@@ -712,7 +710,7 @@ def write_file(task: WriteTask) -> WriteResult:
     res = WriteResult(task.index, task.file_index)
     audit: list[dict[str, Any]] = []
     out_docs: list[tuple[Document, list[int]]] = []
-    beat((task.index, None))
+    beat(None)
     _, docs, feats_all = load_spill(task.spill)
     pdrops: dict[int, dict[int, Drop]] = {}
     for (pos, i), d in task.para_drops.items():
@@ -1057,7 +1055,7 @@ class Run:
 
     def _retry_map(self, task: MapTask, label: Any, message: str) -> MapTask | None:
         """After a worker died or hung on a document: run the task again without it."""
-        record = label[1] if isinstance(label, tuple) else None
+        record = label
         if record is None or record in task.skip or task.attempt + 1 >= MAX_ATTEMPTS:
             return None
         return MapTask(task.index, task.file_index, task.file, task.cfg, task.spill, task.part,
@@ -1065,7 +1063,7 @@ class Run:
 
     def _on_failure(self, f: Failure) -> None:
         task = f.task
-        record = f.label[1] if isinstance(f.label, tuple) else None
+        record = f.label if isinstance(task, MapTask) else None
         if isinstance(task, WriteTask):
             msg = f"{f.message} while writing; file left out"
         elif record is not None:

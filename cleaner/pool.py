@@ -18,7 +18,7 @@ import time
 import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
 from typing import Any
 
@@ -33,41 +33,53 @@ class DocTimeout(Exception):
     """The current document ran out of time."""
 
 
-_beat: Callable[[Any], None] | None = None
+_current: Any = None  # in a worker: shared integer, the record being cleaned (-1: none)
+_in_worker = False
+_limit = 0.0
 
 
-def beat(label: Any) -> None:
-    """Tell the parent which document this worker starts (no-op outside workers)."""
-    if _beat is not None:
-        _beat(label)
+def beat(record: int | None) -> None:
+    """Tell the parent which record this worker starts (no-op outside workers).
+    A shared integer, not a message: it costs nothing per document."""
+    if _current is not None:
+        _current.value = -1 if record is None else record
+
+
+def _on_alarm(signum: int, frame: object) -> None:
+    raise DocTimeout(f"took longer than {_limit:g}s")
 
 
 @contextmanager
 def time_limit(seconds: float | None) -> Iterator[None]:
-    """Raise DocTimeout in this block after `seconds` (main thread, POSIX only)."""
+    """Raise DocTimeout in this block after `seconds` (main thread, POSIX only).
+
+    In a worker the SIGALRM handler stays installed; elsewhere (cleaning in
+    the caller's process) it is put back after the block.
+    """
     import threading
 
+    global _limit
     usable = (seconds and hasattr(signal, "setitimer")
               and threading.current_thread() is threading.main_thread())
     if not usable:
         yield
         return
-
-    def on_alarm(signum: int, frame: object) -> None:
-        raise DocTimeout(f"took longer than {seconds:g}s")
-
-    old = signal.signal(signal.SIGALRM, on_alarm)
-    signal.setitimer(signal.ITIMER_REAL, float(seconds))  # type: ignore[arg-type]
+    _limit = float(seconds)  # type: ignore[arg-type]
+    old = None if _in_worker else signal.signal(signal.SIGALRM, _on_alarm)
+    signal.setitimer(signal.ITIMER_REAL, _limit)
     try:
         yield
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, old)
+        if old is not None:
+            signal.signal(signal.SIGALRM, old)
 
 
-def _worker(conn: Connection, max_memory: int | None) -> None:
-    global _beat
+def _worker(conn: Connection, current: Any, max_memory: int | None) -> None:
+    global _current, _in_worker
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides about Ctrl-C
+    if hasattr(signal, "SIGALRM"):
+        signal.signal(signal.SIGALRM, _on_alarm)
     if max_memory:
         try:
             import resource
@@ -75,11 +87,7 @@ def _worker(conn: Connection, max_memory: int | None) -> None:
             resource.setrlimit(resource.RLIMIT_DATA, (max_memory, max_memory))
         except (ImportError, ValueError, OSError):
             pass
-
-    def send_beat(label: Any) -> None:
-        conn.send(("beat", label))
-
-    _beat = send_beat
+    _current, _in_worker = current, True
     while True:
         try:
             msg = conn.recv()
@@ -100,11 +108,16 @@ def _worker(conn: Connection, max_memory: int | None) -> None:
 class _Slot:
     proc: Any
     conn: Connection
+    current: Any  # shared integer: the record the worker is on
     task: Any = None
     index: int = -1
-    label: Any = None
     started: float = 0.0
-    beats: list[Any] = field(default_factory=list)
+    last: int = -2  # last value of `current` seen, to notice progress
+
+    @property
+    def label(self) -> int | None:
+        v = int(self.current.value)
+        return None if v < 0 else v
 
 
 @dataclass
@@ -134,10 +147,11 @@ class Pool:
 
     def _spawn(self) -> _Slot:
         parent, child = self.ctx.Pipe()
-        proc = self.ctx.Process(target=_worker, args=(child, self.max_memory), daemon=True)
+        current = self.ctx.Value("q", -1, lock=False)
+        proc = self.ctx.Process(target=_worker, args=(child, current, self.max_memory), daemon=True)
         proc.start()
         child.close()
-        return _Slot(proc, parent)
+        return _Slot(proc, parent, current)
 
     def __enter__(self) -> Pool:
         return self
@@ -178,7 +192,8 @@ class Pool:
             if not pending:
                 return
             slot.index, slot.task = pending.pop()
-            slot.label, slot.started = None, time.monotonic()
+            slot.current.value = -1
+            slot.started, slot.last = time.monotonic(), -1
             slot.conn.send((fn, slot.task))
             busy += 1
 
@@ -209,13 +224,13 @@ class Pool:
             for s in list(self.slots):
                 if s.task is None:
                     continue
+                if s.current.value != s.last:  # the worker moved on to another record
+                    s.last, s.started = int(s.current.value), now
                 if s.conn in ready:
                     try:
                         while s.conn.poll():
                             msg = s.conn.recv()
-                            if msg[0] == "beat":
-                                s.label, s.started = msg[1], time.monotonic()
-                            elif msg[0] == "done":
+                            if msg[0] == "done":
                                 results[s.index] = msg[1]
                                 if on_done:
                                     on_done(s.index, msg[1])
