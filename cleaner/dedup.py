@@ -162,6 +162,7 @@ def cluster(sigs: np.ndarray, threshold: float, priority: Sequence[int] | np.nda
     prio = np.asarray(priority)
     checks = 0
     floor = threshold - VERIFY_MARGIN
+    width = sigs.shape[1]
     if prepare is not None and exact is not None and len(pairs):
         close = (sigs[pairs[:, 0]] == sigs[pairs[:, 1]]).mean(axis=1) >= floor
         prepare(np.unique(pairs[close]))
@@ -180,8 +181,8 @@ def cluster(sigs: np.ndarray, threshold: float, priority: Sequence[int] | np.nda
             joined = False
             if cands:
                 cands.sort(key=lambda x: (prio[x], x))
-                est = (sigs[cands] == sigs[m]).mean(axis=1)
-                for s_, e in zip(cands, est.tolist()):
+                same = np.count_nonzero(sigs[cands] == sigs[m], axis=1)
+                for s_, e in zip(cands, (same / width).tolist()):
                     if e < floor:
                         continue
                     if exact is not None:

@@ -339,12 +339,14 @@ def signatures(texts: Sequence[str], k: int = 5, num_perm: int = 128, seed: int 
 def shingle_sets(texts: Sequence[str], k: int = 5) -> list[np.ndarray]:
     """Sorted unique shingle hashes of each text (for exact Jaccard)."""
     h, c = shingle_hashes(encode(texts), k)
-    out = []
-    pos = 0
-    for n in c.tolist():
-        out.append(np.unique(h[pos:pos + n]))
-        pos += n
-    return out
+    if len(h) == 0:
+        return [h[:0] for _ in c]
+    # one sort for all texts: (text, hash) packed in 64 bits
+    text_of = np.repeat(np.arange(len(c), dtype=_U64), c)
+    packed = np.unique((text_of << _U64(32)) | h.astype(_U64))
+    bounds = np.searchsorted(packed >> _U64(32), np.arange(len(c) + 1, dtype=_U64))
+    low = (packed & _U64(0xFFFFFFFF)).astype(np.uint32)
+    return [low[bounds[t]:bounds[t + 1]] for t in range(len(c))]
 
 
 def jaccard_sets(a: np.ndarray, b: np.ndarray) -> float:

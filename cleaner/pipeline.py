@@ -388,6 +388,8 @@ def map_file(task: MapTask) -> MapResult:
     try:
         with atomic_writer(task.spill) as fh:
             pickle.dump((SPILL_VERSION, res, docs, feats_all), fh, protocol=pickle.HIGHEST_PROTOCOL)
+        if cfg.dedup:
+            write_text_store(task.spill, docs)
     except OSError as e:
         _summarise(res, [], FileKeys({}, {}, {}, [], None))
         res.fatal = ItemError(f.rel, f"cannot write the work file {task.spill}: {e.strerror or e}")
@@ -439,30 +441,58 @@ class _ShingleSets:
         return mh.jaccard_sets(self.sets[a], self.sets[b])
 
 
+def write_text_store(path: str, docs: list[Document]) -> None:
+    """All paragraphs of a map task as one UTF-8 blob plus offsets, so the
+    reduce can read the texts of a few documents without unpickling a spill."""
+    blobs = [p.encode("utf-8", "surrogatepass") for d in docs for p in d.paragraphs]
+    para_off = np.zeros(len(blobs) + 1, dtype=np.int64)
+    if blobs:
+        np.cumsum([len(b) for b in blobs], out=para_off[1:])
+    doc_first = np.zeros(len(docs) + 1, dtype=np.int64)
+    if docs:
+        np.cumsum([len(d.paragraphs) for d in docs], out=doc_first[1:])
+    with atomic_writer(path + ".offs") as fh:
+        np.save(fh, para_off)
+        np.save(fh, doc_first)
+    with atomic_writer(path + ".text") as fh:
+        for b in blobs:
+            fh.write(b)
+
+
 class _Texts:
-    """Kept texts of documents, loaded from spills on demand (a few files at a time)."""
+    """Texts of documents and paragraphs for exact verification, read from the
+    text stores of the map tasks (see write_text_store)."""
 
-    def __init__(self, spills: dict[int, str]) -> None:
+    def __init__(self, spills: dict[int, str], results: list[MapResult]) -> None:
         self.spills = spills
-        self.cache: dict[int, list[Document]] = {}
+        self.results = {r.index: r for r in results}
+        self.open: dict[int, tuple[np.ndarray, np.ndarray, Any]] = {}
 
-    def doc(self, file_index: int, pos: int) -> Document:
-        docs = self.cache.get(file_index)
-        if docs is None:
-            if len(self.cache) >= 8:
-                self.cache.pop(next(iter(self.cache)))
-            docs = self.cache[file_index] = load_spill(self.spills[file_index])[1]
-        return docs[pos]
+    def _store(self, unit: int) -> tuple[np.ndarray, np.ndarray, Any]:
+        st = self.open.get(unit)
+        if st is None:
+            import mmap
+
+            with open(self.spills[unit] + ".offs", "rb") as fh:
+                para_off, doc_first = np.load(fh), np.load(fh)
+            with open(self.spills[unit] + ".text", "rb") as fh:
+                blob = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) if para_off[-1] else b""
+            st = self.open[unit] = (para_off, doc_first, blob)
+        return st
+
+    def paragraph(self, unit: int, pos: int, i: int) -> str:
+        para_off, doc_first, blob = self._store(unit)
+        k = int(doc_first[pos]) + i
+        return bytes(blob[para_off[k]:para_off[k + 1]]).decode("utf-8", "surrogatepass")
+
+    def kept_text(self, unit: int, pos: int) -> str:
+        r = self.results[unit]
+        lo, hi = np.searchsorted(r.p_doc, [pos, pos + 1])
+        return "\n".join(self.paragraph(unit, pos, int(i)) for i in r.p_idx[lo:hi])
 
     def many(self, refs: list[tuple[int, int, int | None]]) -> list[str]:
-        """Texts of (unit, doc pos, paragraph or None for the kept text), each spill loaded once."""
-        out: list[str] = [""] * len(refs)
-        order = sorted(range(len(refs)), key=lambda k: refs[k][:2])
-        for k in order:
-            unit, pos, para = refs[k]
-            d = self.doc(unit, pos)
-            out[k] = d.kept_text() if para is None else d.paragraphs[para]
-        return out
+        """Texts of (unit, doc pos, paragraph, or None for the document's kept text)."""
+        return [self.kept_text(u, p) if i is None else self.paragraph(u, p, i) for u, p, i in refs]
 
 
 def reduce(results: list[MapResult], cfg: Config, spills: dict[int, str],
@@ -485,7 +515,7 @@ def reduce(results: list[MapResult], cfg: Config, spills: dict[int, str],
     doc_key = np.concatenate([r.doc_key for r in results]) if n else np.zeros(0, np.uint64)
     alive = (np.concatenate([r.doc_kept for r in results]) > 0) if n else np.zeros(0, bool)
     rel_of = {r.index: r.rel for r in results}
-    texts = _Texts(spills)
+    texts = _Texts(spills, results)
 
     if cfg.dedup and n:
         sigs = np.concatenate([r.sigs for r in results if r.sigs is not None])
