@@ -11,8 +11,8 @@ class ExtractSettings:
     """trafilatura options; defaults chosen on the dragnet dev set (see bench/quality.py)."""
 
     favor_precision: bool = False
-    favor_recall: bool = False
-    include_comments: bool = False
+    favor_recall: bool = True
+    include_comments: bool = True
     include_tables: bool = True
     fast: bool = False
 
