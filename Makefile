@@ -36,6 +36,7 @@ typecheck: install
 bench: bench-quality bench-dedup bench-scale
 
 bench-quality: install
+	$(BIN)/python -m pip install --quiet -e '.[bench]'
 	$(BIN)/python bench/quality.py --dragnet $(DRAGNET)
 
 bench-dedup: install
@@ -44,8 +45,10 @@ bench-dedup: install
 bench-scale: install
 	$(BIN)/python bench/scale.py --dragnet $(DRAGNET)
 
+# Refit cleaner/data/model.json on the dev set (deterministic); CV=5 also reports k-fold scores.
+CV ?= 0
 train: install
-	$(BIN)/python bench/train.py --dragnet $(DRAGNET)
+	$(BIN)/python bench/train.py --dragnet $(DRAGNET) --cv $(CV)
 
 clean-build:
 	rm -rf build dist *.egg-info out out.report

@@ -30,6 +30,7 @@ import collections
 import gzip
 import hashlib
 import json
+import os
 import re
 import statistics
 import sys
@@ -51,8 +52,11 @@ from cleaner.textutil import para_key  # noqa: E402
 
 TOKEN = re.compile(r"\w+", re.UNICODE)
 CONTEXT_STAGES = 1
-THRESHOLDS = [round(0.30 + 0.05 * i, 2) for i in range(9)]
+THRESHOLDS = [round(0.15 + 0.05 * i, 2) for i in range(9)]
 TREES, DEPTH, LR, LAMBDA, MIN_HESS, BINS = 120, 3, 0.15, 1.0, 20.0, 32
+if os.environ.get("CLEANER_TRAIN_HP"):  # experiments: TREES,DEPTH,LR,MIN_HESS
+    _t, _d, _l, _m = os.environ["CLEANER_TRAIN_HP"].split(",")
+    TREES, DEPTH, LR, MIN_HESS = int(_t), int(_d), float(_l), float(_m)
 
 
 # --- data -------------------------------------------------------------------------------
@@ -287,12 +291,29 @@ def fmt(scores: dict[str, tuple[float, float, float]]) -> str:
     return "  ".join(f"{s}: P {p:.3f} R {r:.3f} F1 {f:.3f}" for s, (p, r, f) in scores.items())
 
 
+def dump_model(model: B.Model) -> str:
+    """model.json with one line per tree array row (readable diffs, small file)."""
+    def dumps(v: object, indent: str) -> str:
+        if isinstance(v, dict):
+            inner = indent + " "
+            items = [f"{inner}{json.dumps(k)}: {dumps(x, inner)}" for k, x in v.items()]
+            return "{\n" + ",\n".join(items) + "\n" + indent + "}"
+        if isinstance(v, list) and v and isinstance(v[0], list):
+            inner = indent + " "
+            return "[\n" + ",\n".join(inner + json.dumps(x, separators=(",", ":")) for x in v) + "\n" + indent + "]"
+        return json.dumps(v, separators=(",", ":"))
+
+    return dumps(model.to_json(), "") + "\n"
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--dragnet", required=True, type=Path)
     ap.add_argument("--out", type=Path, default=ROOT / "cleaner" / "data" / "model.json")
     ap.add_argument("--cv", type=int, default=0, help="also report K-fold cross-validated scores")
     ap.add_argument("--cache", type=Path, default=None, help="cache trafilatura output here")
+    ap.add_argument("--threshold", type=float, default=None,
+                    help="use this keep threshold instead of searching for it (faster; also in the folds)")
     ap.add_argument("--no-write", action="store_true")
     a = ap.parse_args(argv)
     t0 = time.time()
@@ -300,7 +321,7 @@ def main(argv: list[str] | None = None) -> int:
     docs = load(a.dragnet, B.Classifier(rules, model=placeholder()), a.cache)
     print(f"{len(docs)} documents, {sum(len(d.paragraphs) for d in docs)} paragraphs "
           f"({time.time() - t0:.0f}s)", flush=True)
-    model = train(docs, rules)
+    model = train(docs, rules, a.threshold)
     clf = B.Classifier(rules, model=model)
     dev = evaluate(docs, clf)
     print(f"dev set (threshold {model.threshold}): {fmt(dev)}", flush=True)
@@ -314,7 +335,7 @@ def main(argv: list[str] | None = None) -> int:
         for k in range(a.cv):
             tr = [d for d in docs if fold[d.id] != k]
             te = [d for d in docs if fold[d.id] == k]
-            m = train(tr, rules)
+            m = train(tr, rules, a.threshold)
             c = B.Classifier(rules, model=m)
             for d in te:
                 outs[d.source].append(prf(d.gold, kept_text(c, d)))
@@ -324,7 +345,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{a.cv}-fold cross-validated: {fmt(cv)}", flush=True)
         model.meta["cv"] = {s: [round(v, 4) for v in x] for s, x in cv.items()}
     if not a.no_write:
-        a.out.write_text(json.dumps(model.to_json(), indent=1) + "\n", encoding="utf-8")
+        a.out.write_text(dump_model(model), encoding="utf-8")
         print(f"wrote {a.out} ({time.time() - t0:.0f}s)")
     return 0
 

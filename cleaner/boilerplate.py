@@ -175,15 +175,16 @@ class Stage:
     value: np.ndarray  # (trees, nodes) float
 
     def _paths(self, x: np.ndarray) -> list[np.ndarray]:
+        """Node index per (row, tree) at each level, root to leaf."""
         n, t = len(x), self.feature.shape[0]
-        trees = np.arange(t)[None, :]
-        rows = np.arange(n)[:, None]
+        inner = 2 ** self.depth - 1
+        # every split of every tree at once: (rows, trees, inner nodes)
+        right = (x[:, self.feature[:, :inner].ravel()] > self.threshold[:, :inner].ravel()).reshape(n, t, inner)
         idx = np.zeros((n, t), dtype=np.int64)
         path = [idx]
         for _ in range(self.depth):
-            f = self.feature[trees, idx]
-            right = x[rows, f] > self.threshold[trees, idx]
-            idx = 2 * idx + 1 + right
+            go = np.take_along_axis(right, idx[:, :, None], axis=2)[:, :, 0]
+            idx = 2 * idx + 1 + go
             path.append(idx)
         return path
 
@@ -349,7 +350,8 @@ class ParaInfo:
     hit: Hit | None = None  # the pattern hit that decides, if any
     own_prob: float = 0.0
     prob: float = 0.0  # final probability of being article text
-    contributions: list[tuple[str, float]] = field(default_factory=list)  # main terms of the last stage
+    # main terms of the last stage: (feature, its value, what it added to the log-odds)
+    contributions: list[tuple[str, float, float]] = field(default_factory=list)
 
     def feature_dict(self) -> dict[str, object]:
         f = self.feat
@@ -357,7 +359,7 @@ class ParaInfo:
                 "overlap": round(self.overlap, 3), "urls": f.urls, "social": f.social,
                 "list": f.list_item, "class": self.initial, "own": round(self.own_prob, 3),
                 "prob": round(self.prob, 3), "rules": [h.rule for h in f.hits],
-                "top": [(name, round(v, 2)) for name, v in self.contributions]}
+                "top": [(name, round(x, 3), round(v, 2)) for name, x, v in self.contributions]}
 
 
 class Classifier:
@@ -496,7 +498,7 @@ class Classifier:
         for row, i in enumerate(show.tolist()):
             c = contrib[row]
             order = np.argsort(c if keep[i] else -c, kind="stable")[::-1][:4]
-            infos[i].contributions = [(last.features[j], float(c[j])) for j in order]
+            infos[i].contributions = [(last.features[j], float(x[i, j]), float(c[j])) for j in order]
             if not keep[i]:
                 neg = [feature_label(last.features[j]) for j in order[:3] if c[j] < 0]
                 why = ", ".join(dict.fromkeys(neg)) or "low score"
