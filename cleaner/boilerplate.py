@@ -69,6 +69,10 @@ class Params:
     # this share (of the kept words before it) after it.
     block_after_share: float = 1.0
     heading_max_words: int = 14
+    # In a run of at least list_run list items of which most go, items of up to
+    # list_item_words words go too (a menu entry next to the headline).
+    list_run: int = 3
+    list_item_words: int = 4
     # Documents where function words make up less than this are in a language
     # without a stoplist; stopword density is then not used.
     min_doc_stop_density: float = 0.05
@@ -272,10 +276,10 @@ def own_matrix(feats: Sequence[ParaFeat], best: int, use_stop: bool) -> np.ndarr
     return np.array(rows, dtype=float).reshape(len(feats), len(OWN_FEATURES))
 
 
-def _window_mean(s: np.ndarray, k: int) -> np.ndarray:
-    """Mean score of the k paragraphs on each side (not the paragraph itself), edges padded."""
+def _window_mean(s: np.ndarray, k: int, edge: float = EDGE_SCORE) -> np.ndarray:
+    """Mean of the k values on each side (not the paragraph's own), past the edges `edge`."""
     n = len(s)
-    pad = np.concatenate([np.full(k, EDGE_SCORE), s, np.full(k, EDGE_SCORE)])
+    pad = np.concatenate([np.full(k, edge), s, np.full(k, edge)])
     c = np.concatenate([[0.0], np.cumsum(pad)])
     total = c[2 * k + 1:2 * k + 1 + n] - c[:n]
     return (total - s) / (2 * k)
@@ -350,6 +354,7 @@ class ParaInfo:
     hit: Hit | None = None  # the pattern hit that decides, if any
     own_prob: float = 0.0
     prob: float = 0.0  # final probability of being article text
+    ruled: bool = False  # decided by a rule or forced (the model's scores are not used)
     # main terms of the last stage: (feature, its value, what it added to the log-odds)
     contributions: list[tuple[str, float, float]] = field(default_factory=list)
 
@@ -358,7 +363,7 @@ class ParaInfo:
         return {"words": f.words, "chars": f.chars, "stop": round(self.stop, 3),
                 "overlap": round(self.overlap, 3), "urls": f.urls, "social": f.social,
                 "list": f.list_item, "class": self.initial, "own": round(self.own_prob, 3),
-                "prob": round(self.prob, 3), "rules": [h.rule for h in f.hits],
+                "prob": round(self.prob, 3), "ruled": self.ruled, "rules": [h.rule for h in f.hits],
                 "top": [(name, round(x, 3), round(v, 2)) for name, x, v in self.contributions]}
 
 
@@ -466,6 +471,7 @@ class Classifier:
         """One pass of the decision. `forced` paragraphs (duplicates, templates)
         are bad whatever their features and count as bad context. `lines` name
         the paragraphs in details (their line numbers; default: position)."""
+        p = self.p
         line = (lambda i: lines[i]) if lines is not None else (lambda i: i + 1)
         forced = forced or {}
         n = len(feats)
@@ -483,7 +489,7 @@ class Classifier:
                 info.reason, info.detail = info.hit.reason, f"rule {info.hit.rule}"
             elif self.mostly_links(f):
                 info.reason, info.detail = R.LOW_CONTENT, "mostly links"
-            blocked[i] = info.reason is not None
+            blocked[i] = info.ruled = info.reason is not None
 
         stages, x, ov = self.scores(feats, blocked)
         own_p, prob = _sigmoid(stages[0]), _sigmoid(stages[-1])
@@ -504,6 +510,21 @@ class Classifier:
                 why = ", ".join(dict.fromkeys(neg)) or "low score"
                 infos[i].reason = R.LOW_CONTENT
                 infos[i].detail = f"score {prob[i]:.2f} < {self.model.threshold:.2f} ({why})"
+
+        # a run of list items that is mostly boilerplate (a menu) takes its short items along
+        i = 0
+        while i < n:
+            j = i
+            while j < n and feats[j].list_item:
+                j += 1
+            if j - i >= p.list_run:
+                gone = sum(1 for k in range(i, j) if infos[k].reason is not None)
+                if 2 * gone > j - i:
+                    for k in range(i, j):
+                        if infos[k].reason is None and feats[k].words <= p.list_item_words:
+                            infos[k].reason = R.LOW_CONTENT
+                            infos[k].detail = f"short item of a list that is mostly boilerplate (from line {line(i)})"
+            i = max(j, i + 1)
 
         # block cut: a block marker after the start of the article cuts what follows it,
         # unless article text comes back after it (long, and on the topic of what came before)

@@ -65,8 +65,8 @@ def explain_file(path: Path, cfg: Config) -> int:
         console.print(f"[bold]{escape(doc.id)}[/bold]  {kept} of {len(rows)} paragraphs kept")
         for r in rows:
             f = r["features"]
-            feats = (f"w={f['words']:<3} stop={f['stop']:.2f} ov={f['overlap']:.2f} p={f['prob']:.2f} "
-                     f"own={f['own']:.2f}" if f else "")
+            probs = "p=rule" if f.get("ruled") else f"p={f['prob']:.2f} own={f['own']:.2f}" if f else ""
+            feats = f"w={f['words']:<3} stop={f['stop']:.2f} ov={f['overlap']:.2f} {probs}" if f else ""
             text = str(r["text"])
             short = text if len(text) <= 100 else text[:97] + "..."
             if r["keep"]:
