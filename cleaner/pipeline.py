@@ -475,7 +475,10 @@ def write_file(task: WriteTask) -> WriteResult:
             res.doc_reasons[ddrop.reason] += 1
             audit.append(_audit(doc, None, ddrop, "\n".join(doc.paragraphs)))
             continue
-        forced = {i: d for i, d in doc.drops.items() if d.twin is not None}
+        # Everything the map phase removed stays removed (also what the classifier dropped there):
+        # with templates and corpus duplicates gone the context changes, and a paragraph kept only
+        # now would have escaped the corpus-wide duplicate checks.
+        forced = dict(doc.drops)
         for (p, i), d in task.para_drops.items():
             if p == pos:
                 forced[i] = d
