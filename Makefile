@@ -36,6 +36,7 @@ typecheck: install
 bench: bench-quality bench-dedup bench-scale
 
 bench-quality: install
+	$(BIN)/python -m pip install --quiet -e '.[bench]'
 	$(BIN)/python bench/quality.py --dragnet $(DRAGNET)
 
 # BENCH_DEDUP_ARGS: e.g. "--docs 5000 --skip-datatrove", or "--scaling" (50k/100k/200k, slow).
@@ -47,8 +48,12 @@ bench-dedup: install
 bench-scale: install
 	$(BIN)/python bench/scale.py --dragnet $(DRAGNET)
 
+# Refit cleaner/data/model.json on the dev set (deterministic); CV=5 also reports k-fold scores,
+# TRAIN_ARGS='--threshold 0.3' skips the threshold search (as for the numbers in model.json).
+CV ?= 0
+TRAIN_ARGS ?=
 train: install
-	$(BIN)/python bench/train.py --dragnet $(DRAGNET)
+	$(BIN)/python bench/train.py --dragnet $(DRAGNET) --cv $(CV) $(TRAIN_ARGS)
 
 clean-build:
 	rm -rf build dist *.egg-info out out.report

@@ -1,62 +1,83 @@
-"""Paragraph classifier: features, pattern hits and context smoothing decide keep/drop.
+"""Paragraph classifier: features, pattern hits, a small linear model and context decide keep/drop.
 
-The scheme follows jusText: each paragraph first gets a class from its own
-features (good, near-good, short, bad), then short and near-good paragraphs
-take the class of their neighbours, with the document edges counting as bad.
-On top of that: prose that shares the vocabulary of the document's core moves
-up a class; a title-like line before good text counts as a heading; pattern
-hits that open a block (comment sections, "More from ...", pitches) cut what
-follows them when no article text comes after; and an embedded post takes
-the paragraph before it along when that one carries social markers.
+Each paragraph gets features from its own text (`paragraph_features`, the
+costly part, cached in the spill): length, share of function words, terminal
+punctuation, capitalisation, digits, punctuation, separators, links, handles,
+emoji, list markers and the hits of the pattern library.
 
-Features of a paragraph depend on its text alone (`paragraph_features`, the
-costly part); decisions depend on the sequence (`Classifier.decide`, cheap).
+The decision (`Classifier.decide`, cheap) runs in stages, each a logistic
+regression whose weights ship in `cleaner/data/model.json` (trained on a dev
+set by `bench/train.py`, reproducible with `make train`):
+
+1. the *own* stage scores each paragraph from its own features;
+2. the *context* stages score it again from its own score, the scores of its
+   neighbours (jusText-style smoothing: a short or uncertain paragraph takes
+   the class of what surrounds it), where it sits relative to the article text
+   (before all of it, after all of it: head and tail blocks of junk go as a
+   block), its lexical overlap with the document's core, and whether it looks
+   like a heading of the text that follows.
+
+Rules stay on top of the model: a decisive pattern hit (an ad label, a
+comment prompt, a share bar...) removes the paragraph with that reason; a
+block marker (a comment section, "More from ...", a pitch) after the last
+stretch of article text cuts what follows it; an embedded post takes the
+paragraph before it along when that one carries emoji, handles or hashtags.
+
 `Classifier.settle` repeats the decision on what is kept until nothing more
 goes, so cleaning the output again removes nothing.
 """
 
 from __future__ import annotations
 
+import json
+import math
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
 
+import numpy as np
 import regex
 
 from . import reasons as R
 from .document import Drop
 from .rules import Hit, RuleSet, RuleTimeout
 from .rules import decide as decide_hits
-from .textutil import EMOJI_RE, HANDLE_RE, HASHTAG_RE, URL_RE, stoplists, words
+from .textutil import EMOJI_RE, HANDLE_RE, HASHTAG_RE, URL_RE, WORD_RE, stoplists
 
 GOOD, NEARGOOD, SHORT, BAD = "good", "neargood", "short", "bad"
 
 _LIST_MARKER = regex.compile(r"^\s*(?:[*+•·▪►|>-]|\d{1,2}[.)])\s")
 _TERMINAL = regex.compile(r"[.!?…:;\"”'’)\]]\s*$")
+_PUNCT = regex.compile(r"\p{P}")
+_SEPS = regex.compile(r"(?:^|\s)[|•·»›/\\–—-](?=\s|$)")
+_SENTENCE_END = regex.compile(r"[.!?…][\"”’')\]]?\s+(?=[\"“‘']?\p{Lu})")
 
 
 @dataclass(slots=True)
 class Params:
-    """Thresholds of the classifier (see README, "How boilerplate is found")."""
+    """Thresholds of the rules around the model (see README, "How boilerplate is found")."""
 
-    # jusText's defaults for English are 70/200 characters and 0.30/0.32 stopword
-    # density with its 300-word list; our lists are shorter, hence the lower bounds.
-    length_low: int = 70
-    length_high: int = 200
-    stop_low: float = 0.22
-    stop_high: float = 0.30
-    # A paragraph is "article text" (an anchor that stops block cutting) when it
-    # is long and shares this share of its content words with the rest of the core.
+    # A paragraph is "article text" (an anchor that stops block cutting) when it is
+    # kept, this long, and shares this share of its content words with the core.
     anchor_words: int = 20
     anchor_overlap: float = 0.35
+    # A block marker is not the end of the article when the model keeps more than
+    # this share (of the kept words before it) after it.
+    block_after_share: float = 1.0
     heading_max_words: int = 14
-    # On-topic prose (overlap with the core) moves up one class.
-    promote_words: int = 12
-    promote_overlap: float = 0.25
+    # In a run of at least list_run list items of which most go, items of up to
+    # list_item_words words go too (a menu entry next to the headline).
+    list_run: int = 3
+    list_item_words: int = 4
     # Documents where function words make up less than this are in a language
     # without a stoplist; stopword density is then not used.
     min_doc_stop_density: float = 0.05
+    # Core paragraphs (for the overlap feature): own-stage probability at least this.
+    core_prob: float = 0.5
 
 
 @lru_cache(maxsize=1)
@@ -84,6 +105,12 @@ class ParaFeat:
     heading_start: bool
     hits: tuple[Hit, ...]
     vocab: frozenset[str]  # stemmed words of 3+ letters
+    caps: int = 0  # words that start with a capital letter
+    digits: int = 0  # words with a digit
+    punct: int = 0  # punctuation characters
+    seps: int = 0  # free-standing separators ("|", "•", "»", "/", "-" between spaces)
+    sentences: int = 0  # sentence ends followed by a capital
+    link_words: int = 0  # words inside links
 
 
 def _stem(w: str) -> str:
@@ -96,7 +123,8 @@ def _stem(w: str) -> str:
 
 def paragraph_features(text: str, rules: RuleSet) -> tuple[ParaFeat, list[RuleTimeout]]:
     langs, table = _lang_table()
-    toks = [w.replace("’", "'") for w in words(text)]
+    raw = WORD_RE.findall(text)
+    toks = [w.lower().replace("’", "'") for w in raw]
     masks = Counter(table[w] for w in toks if w in table)
     stops = tuple(sum(c for m, c in masks.items() if m >> b & 1) for b in range(len(langs)))
     urls = len(URL_RE.findall(text)) if ("/" in text or "www" in text) else 0
@@ -108,7 +136,208 @@ def paragraph_features(text: str, rules: RuleSet) -> tuple[ParaFeat, list[RuleTi
         list_item=bool(_LIST_MARKER.match(text)), terminal=bool(_TERMINAL.search(text)),
         heading_start=first.isupper() or first.isdigit() or first in "\"“'‘",
         hits=tuple(hits), vocab=frozenset(_stem(w) for w in toks if len(w) > 2),
+        caps=sum(1 for w in raw if w[0].isupper()), digits=sum(1 for w in raw if any(c.isdigit() for c in w)),
+        punct=len(_PUNCT.findall(text)), seps=len(_SEPS.findall(text)),
+        sentences=len(_SENTENCE_END.findall(text)),
+        link_words=len(toks) - len(WORD_RE.findall(URL_RE.sub(" ", text))) if urls else 0,
     ), timeouts
+
+
+# --- the model --------------------------------------------------------------------------
+
+OWN_FEATURES = (
+    "log_words", "log_chars", "stop", "stop_x_log_words", "no_stoplist", "terminal", "heading_start",
+    "list_item", "urls", "social", "caps_share", "digit_share", "punct_per_char", "separators",
+    "log_sentences", "words_le_3", "words_le_8", "words_le_15", "word_length", "weak_hits",
+)
+CONTEXT_FEATURES = (
+    "own", "prev", "next", "mean_2", "mean_6", "first", "last", "before_text", "after_text",
+    "inside_text", "position", "overlap", "short_x_mean_2", "short_x_prev", "short_x_next",
+    "heading_before_text", "after_marker", "doc_text_share", "log_paragraphs",
+)
+EDGE_SCORE = -3.0  # the score of the space beyond the document's edges
+SCORE_CLIP = 8.0
+
+
+@dataclass(slots=True)
+class Stage:
+    """Boosted regression trees on log-odds: a base score plus one leaf value per tree.
+
+    Trees are complete binary trees of a fixed depth stored level by level
+    (node k has children 2k+1 and 2k+2); a node sends a row right when its
+    feature is above the node's threshold. Every node keeps the value the tree
+    would give if it stopped there, so the change along the path can be
+    credited to the feature of each split (a per-feature contribution that
+    adds up to the logit, shown by --explain).
+    """
+
+    features: tuple[str, ...]
+    depth: int
+    base: float
+    feature: np.ndarray  # (trees, nodes) int
+    threshold: np.ndarray  # (trees, nodes) float
+    value: np.ndarray  # (trees, nodes) float
+
+    def _paths(self, x: np.ndarray) -> list[np.ndarray]:
+        """Node index per (row, tree) at each level, root to leaf."""
+        n, t = len(x), self.feature.shape[0]
+        inner = 2 ** self.depth - 1
+        # every split of every tree at once: (rows, trees, inner nodes)
+        right = (x[:, self.feature[:, :inner].ravel()] > self.threshold[:, :inner].ravel()).reshape(n, t, inner)
+        idx = np.zeros((n, t), dtype=np.int64)
+        path = [idx]
+        for _ in range(self.depth):
+            go = np.take_along_axis(right, idx[:, :, None], axis=2)[:, :, 0]
+            idx = 2 * idx + 1 + go
+            path.append(idx)
+        return path
+
+    def logits(self, x: np.ndarray) -> np.ndarray:
+        if len(x) == 0:
+            return np.zeros(0)
+        leaf = self._paths(x)[-1]
+        return self.base + self.value[np.arange(self.feature.shape[0])[None, :], leaf].sum(axis=1)
+
+    def contributions(self, x: np.ndarray) -> np.ndarray:
+        """(rows, features): what each feature's splits added to the logit."""
+        n = len(x)
+        out = np.zeros((n, len(self.features)))
+        if n == 0:
+            return out
+        trees = np.arange(self.feature.shape[0])[None, :]
+        rows = np.broadcast_to(np.arange(n)[:, None], (n, self.feature.shape[0]))
+        path = self._paths(x)
+        for a, b in zip(path, path[1:]):
+            delta = self.value[trees, b] - self.value[trees, a]
+            np.add.at(out, (rows, self.feature[trees, a]), delta)
+        return out
+
+    def to_json(self) -> dict[str, Any]:
+        return {"features": list(self.features), "depth": self.depth, "base": round(self.base, 6),
+                "feature": self.feature.tolist(), "threshold": [[round(float(v), 6) if math.isfinite(v) else None for v in row]
+                                                  for row in self.threshold],
+                "value": np.round(self.value, 6).tolist()}
+
+    @classmethod
+    def from_json(cls, d: Mapping[str, Any]) -> Stage:
+        thr = np.array([[math.inf if v is None else v for v in row] for row in d["threshold"]], dtype=float)
+        return cls(tuple(d["features"]), int(d["depth"]), float(d["base"]),
+                   np.array(d["feature"], dtype=np.int64), thr, np.array(d["value"], dtype=float))
+
+
+@dataclass(slots=True)
+class Model:
+    """An own stage, context stages, and the probability from which a paragraph is kept."""
+
+    own: Stage
+    context: list[Stage]
+    threshold: float = 0.5
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"version": 1, "threshold": round(self.threshold, 4), "own": self.own.to_json(),
+                "context": [s.to_json() for s in self.context], "meta": self.meta}
+
+    @classmethod
+    def from_json(cls, d: Mapping[str, Any]) -> Model:
+        own = Stage.from_json(d["own"])
+        ctx = [Stage.from_json(s) for s in d["context"]]
+        if own.features != OWN_FEATURES or any(s.features != CONTEXT_FEATURES + OWN_FEATURES for s in ctx):
+            raise ValueError("model features do not match this version of cleaner; run `make train`")
+        return cls(own, ctx, float(d["threshold"]), dict(d.get("meta", {})))
+
+    @classmethod
+    def load(cls, path: str | Path | None = None) -> Model:
+        if path is None:
+            return default_model()
+        return cls.from_json(json.loads(Path(path).read_text(encoding="utf-8")))
+
+
+@lru_cache(maxsize=1)
+def default_model() -> Model:
+    raw = resources.files("cleaner").joinpath("data/model.json").read_text(encoding="utf-8")
+    return Model.from_json(json.loads(raw))
+
+
+def own_matrix(feats: Sequence[ParaFeat], best: int, use_stop: bool) -> np.ndarray:
+    """One row of OWN_FEATURES per paragraph (`best`: index of the document's stoplist)."""
+    rows = []
+    for f in feats:
+        w = max(f.words, 1)
+        lw = math.log1p(f.words)
+        stop = f.stops[best] / w if use_stop and f.stops else 0.0
+        rows.append((
+            lw, math.log1p(f.chars), stop, stop * lw, 0.0 if use_stop else 1.0, float(f.terminal),
+            float(f.heading_start), float(f.list_item), float(min(f.urls, 3)), float(min(f.social, 3)),
+            f.caps / w, f.digits / w, f.punct / max(f.chars, 1), float(min(f.seps, 5)),
+            math.log1p(f.sentences), float(f.words <= 3), float(f.words <= 8), float(f.words <= 15),
+            min(max(f.chars / w, 2.0), 12.0), float(min(len(f.hits), 3)),
+        ))
+    return np.array(rows, dtype=float).reshape(len(feats), len(OWN_FEATURES))
+
+
+def _window_mean(s: np.ndarray, k: int, edge: float = EDGE_SCORE) -> np.ndarray:
+    """Mean of the k values on each side (not the paragraph's own), past the edges `edge`."""
+    n = len(s)
+    pad = np.concatenate([np.full(k, edge), s, np.full(k, edge)])
+    c = np.concatenate([[0.0], np.cumsum(pad)])
+    total = c[2 * k + 1:2 * k + 1 + n] - c[:n]
+    return (total - s) / (2 * k)
+
+
+def context_matrix(scores: np.ndarray, feats: Sequence[ParaFeat], overlap: np.ndarray,
+                   heading_like: np.ndarray, after_marker: np.ndarray) -> np.ndarray:
+    """One row of CONTEXT_FEATURES per paragraph, from the previous stage's logits."""
+    n = len(feats)
+    if n == 0:
+        return np.zeros((0, len(CONTEXT_FEATURES)))
+    s = np.clip(scores, -SCORE_CLIP, SCORE_CLIP)
+    prev = np.concatenate([[EDGE_SCORE], s[:-1]])
+    nxt = np.concatenate([s[1:], [EDGE_SCORE]])
+    m2, m6 = _window_mean(s, 2), _window_mean(s, 6)
+    words = np.array([f.words for f in feats], dtype=float)
+    good_words = np.where(s > 0, words, 0.0)
+    total = good_words.sum()
+    before = np.concatenate([[0.0], np.cumsum(good_words)[:-1]])
+    after = total - before - good_words
+    if total > 0:
+        before, after = before / total, after / total
+    first = np.zeros(n)
+    first[0] = 1.0
+    last = np.zeros(n)
+    last[-1] = 1.0
+    short = (words <= 8).astype(float)
+    pos = np.arange(n) / max(n - 1, 1)
+    doc_share = np.full(n, total / max(words.sum(), 1.0))
+    return np.column_stack([
+        s, prev, nxt, m2, m6, first, last, (before == 0).astype(float), (after == 0).astype(float),
+        np.minimum(before, after), pos, overlap, short * m2, short * prev, short * nxt,
+        heading_like * (nxt > 0), after_marker, doc_share, np.full(n, math.log1p(n)),
+    ])
+
+
+def _sigmoid(x: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-np.clip(x, -30, 30)))
+
+
+_LABELS = {
+    "log_words": "length", "log_chars": "length", "stop": "function words", "stop_x_log_words": "function words",
+    "no_stoplist": "no stoplist", "terminal": "sentence end", "heading_start": "capital start",
+    "list_item": "list marker", "urls": "links", "social": "handles/emoji", "caps_share": "capitalised words",
+    "digit_share": "digits", "punct_per_char": "punctuation", "separators": "separators",
+    "log_sentences": "sentences", "words_le_3": "very short", "words_le_8": "short", "words_le_15": "short",
+    "word_length": "word length", "weak_hits": "pattern hits", "own": "own text", "prev": "previous paragraph",
+    "next": "next paragraph", "mean_2": "neighbours", "mean_6": "surroundings", "first": "first line",
+    "last": "last line", "before_text": "before the article", "after_text": "after the article",
+    "inside_text": "inside the article", "position": "position", "overlap": "topic overlap",
+    "short_x_mean_2": "short among neighbours", "short_x_prev": "short after", "short_x_next": "short before",
+    "heading_before_text": "heading", "after_marker": "after a block marker", "doc_text_share": "document",
+    "log_paragraphs": "document length",
+}
+
+
+def feature_label(name: str) -> str:
+    return _LABELS.get(name, name)
 
 
 @dataclass(slots=True)
@@ -118,26 +347,35 @@ class ParaInfo:
     feat: ParaFeat
     stop: float = 0.0
     overlap: float = 0.0
-    initial: str = ""
+    initial: str = ""  # class from the own stage: good (p >= 0.5) or bad
     final: str = ""
     reason: str | None = None
     detail: str = ""
     hit: Hit | None = None  # the pattern hit that decides, if any
+    own_prob: float = 0.0
+    prob: float = 0.0  # final probability of being article text
+    ruled: bool = False  # decided by a rule or forced (the model's scores are not used)
+    # main terms of the last stage: (feature, its value, what it added to the log-odds)
+    contributions: list[tuple[str, float, float]] = field(default_factory=list)
 
     def feature_dict(self) -> dict[str, object]:
         f = self.feat
         return {"words": f.words, "chars": f.chars, "stop": round(self.stop, 3),
                 "overlap": round(self.overlap, 3), "urls": f.urls, "social": f.social,
-                "list": f.list_item, "class": self.initial,
-                "rules": [h.rule for h in f.hits]}
+                "list": f.list_item, "class": self.initial, "own": round(self.own_prob, 3),
+                "prob": round(self.prob, 3), "ruled": self.ruled, "rules": [h.rule for h in f.hits],
+                "top": [(name, round(x, 3), round(v, 2)) for name, x, v in self.contributions]}
 
 
 class Classifier:
     """Decides, for the paragraphs of one document, which are boilerplate."""
 
-    def __init__(self, rules: RuleSet, params: Params | None = None) -> None:
+    def __init__(self, rules: RuleSet, params: Params | None = None, model: Model | None = None,
+                 explain: bool = False) -> None:
         self.rules = rules
         self.p = params or Params()
+        self.model = model or default_model()
+        self.explain = explain  # keep feature contributions of every paragraph, not only dropped ones
 
     def features(self, paragraphs: Sequence[str]) -> tuple[list[ParaFeat], list[RuleTimeout]]:
         feats, timeouts = [], []
@@ -151,6 +389,83 @@ class Classifier:
         """Features and decision in one call (for --explain and tests)."""
         return self.settle(self.features(paragraphs)[0])
 
+    # --- pieces shared with training (bench/train.py) -------------------------------------
+
+    def language(self, feats: Sequence[ParaFeat]) -> tuple[int, bool, frozenset[str]]:
+        """The document's stoplist: its index, whether it is used, its words."""
+        langs, _ = _lang_table()
+        if not langs:
+            return 0, False, frozenset()
+        totals = [sum(f.stops[b] for f in feats) for b in range(len(langs))]
+        best = max(range(len(langs)), key=lambda b: (totals[b], -b))
+        total_words = sum(f.words for f in feats) or 1
+        use = totals[best] / total_words >= self.p.min_doc_stop_density
+        return best, use, stoplists()[langs[best]]
+
+    def overlap(self, feats: Sequence[ParaFeat], core: Sequence[int], stopset: frozenset[str]) -> np.ndarray:
+        """Share of each paragraph's content words found in the core (leave-one-out)."""
+        content = [f.vocab - stopset for f in feats]
+        counts: Counter[str] = Counter()
+        for i in core:
+            counts.update(content[i])
+        core_set = set(core)
+        out = np.zeros(len(feats))
+        if len(core) >= 2:
+            for i, c in enumerate(content):
+                if c:
+                    own = 1 if i in core_set else 0
+                    out[i] = sum(1 for w in c if counts[w] - own >= 1) / len(c)
+        return out
+
+    @staticmethod
+    def mostly_links(f: ParaFeat) -> bool:
+        """Links and hardly a word besides (a link list, a bare URL)."""
+        return f.urls > 0 and f.words - f.link_words <= f.urls + 3
+
+    def ruled_out(self, feats: Sequence[ParaFeat]) -> np.ndarray:
+        """Paragraphs that rules remove whatever the model says (pattern hits, link lists)."""
+        return np.array([decide_hits(f.hits) is not None or self.mostly_links(f) for f in feats], dtype=bool)
+
+    def heading_like(self, f: ParaFeat) -> bool:
+        return (0 < f.words <= self.p.heading_max_words and not f.list_item and not f.urls
+                and f.heading_start and not f.hits)
+
+    def stage_inputs(self, feats: Sequence[ParaFeat], blocked: np.ndarray
+                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Own features, own logits, overlap, heading flags and the marker flag of a document.
+
+        `blocked` marks paragraphs that are bad whatever the model says (forced,
+        pattern hits); their own logit is set to the edge score."""
+        best, use_stop, stopset = self.language(feats)
+        x1 = own_matrix(feats, best, use_stop)
+        s1 = self.model.own.logits(x1) if len(feats) else np.zeros(0)
+        s1 = np.where(blocked, EDGE_SCORE, s1)
+        core = [i for i in range(len(feats)) if s1[i] >= math.log(self.p.core_prob / (1 - self.p.core_prob))]
+        ov = self.overlap(feats, core, stopset)
+        heading = np.array([self.heading_like(f) for f in feats], dtype=float)
+        marker = np.zeros(len(feats))
+        seen = False
+        for i, f in enumerate(feats):
+            if seen:
+                marker[i] = 1.0
+            if any(h.block and h.decisive for h in f.hits):
+                seen = True
+        return x1, s1, ov, heading, marker
+
+    def scores(self, feats: Sequence[ParaFeat], blocked: np.ndarray
+               ) -> tuple[list[np.ndarray], np.ndarray, np.ndarray]:
+        """Logits of every stage, the last stage's input rows, and the overlap feature."""
+        x1, s, ov, heading, marker = self.stage_inputs(feats, blocked)
+        out = [s]
+        x = x1
+        for st in self.model.context:
+            x = np.hstack([context_matrix(s, feats, ov, heading, marker), x1])
+            s = np.where(blocked, EDGE_SCORE, st.logits(x))
+            out.append(s)
+        return out, x, ov
+
+    # --- the decision ----------------------------------------------------------------------
+
     def decide(self, feats: Sequence[ParaFeat], forced: Mapping[int, Drop] | None = None,
                lines: Sequence[int] | None = None) -> list[ParaInfo]:
         """One pass of the decision. `forced` paragraphs (duplicates, templates)
@@ -161,123 +476,115 @@ class Classifier:
         forced = forced or {}
         n = len(feats)
         infos = [ParaInfo(f) for f in feats]
-        langs, _ = _lang_table()
-        totals = [sum(f.stops[b] for f in feats) for b in range(len(langs))]
-        best = max(range(len(langs)), key=lambda b: (totals[b], -b)) if langs else 0
-        total_words = sum(f.words for f in feats) or 1
-        use_stop = bool(langs) and totals[best] / total_words >= p.min_doc_stop_density
-        stopset = stoplists()[langs[best]] if langs else frozenset()
-
-        # 1. classes from the paragraph alone
+        if n == 0:
+            return infos
+        best, use_stop, stopset = self.language(feats)
+        blocked = np.zeros(n, dtype=bool)
         for i, (f, info) in enumerate(zip(feats, infos)):
-            info.stop = f.stops[best] / f.words if f.words and langs else 0.0
-            hit = decide_hits(f.hits)
-            info.hit = hit
+            info.stop = f.stops[best] / f.words if f.words and use_stop else 0.0
+            info.hit = decide_hits(f.hits)
             if i in forced:
-                info.initial = BAD
-                info.reason = forced[i].reason
-                info.detail = forced[i].detail
-            elif hit is not None:
-                info.initial = BAD
-                info.reason = hit.reason
-                info.detail = f"rule {hit.rule}"
-            elif f.urls and f.words <= 2 * f.urls + 3:
-                info.initial = BAD
-                info.reason = R.LOW_CONTENT
-                info.detail = "mostly links"
-            elif f.chars < p.length_low:
-                info.initial = SHORT
-            elif not use_stop:
-                info.initial = GOOD if f.chars >= p.length_high else NEARGOOD
-            elif info.stop >= p.stop_high and f.chars >= p.length_high:
-                info.initial = GOOD
-            elif info.stop >= p.stop_low:
-                info.initial = NEARGOOD
-            else:
-                info.initial = BAD
-                info.reason = R.LOW_CONTENT
-                info.detail = f"few function words ({info.stop:.2f})"
+                info.reason, info.detail = forced[i].reason, forced[i].detail
+            elif info.hit is not None:
+                info.reason, info.detail = info.hit.reason, f"rule {info.hit.rule}"
+            elif self.mostly_links(f):
+                info.reason, info.detail = R.LOW_CONTENT, "mostly links"
+            blocked[i] = info.ruled = info.reason is not None
 
-        # A short article of medium paragraphs has no "good" one, and smoothing would
-        # then drop all of it; its densest prose stands in for the missing good class.
-        if not any(info.initial == GOOD for info in infos):
-            for info in infos:
-                if info.initial == NEARGOOD and (info.stop >= p.stop_high or not use_stop):
-                    info.initial = GOOD
+        stages, x, ov = self.scores(feats, blocked)
+        own_p, prob = _sigmoid(stages[0]), _sigmoid(stages[-1])
+        last = self.model.context[-1] if self.model.context else self.model.own
+        keep = prob >= self.model.threshold
+        # what moved the score, for the dropped ones (details) or all of them (--explain)
+        show = np.flatnonzero(~blocked) if self.explain else np.flatnonzero(~blocked & ~keep)
+        contrib = last.contributions(x[show])
+        for i, info in enumerate(infos):
+            info.own_prob, info.prob, info.overlap = float(own_p[i]), float(prob[i]), float(ov[i])
+            info.initial = GOOD if own_p[i] >= 0.5 else BAD
+        for row, i in enumerate(show.tolist()):
+            c = contrib[row]
+            order = np.argsort(c if keep[i] else -c, kind="stable")[::-1][:4]
+            infos[i].contributions = [(last.features[j], float(x[i, j]), float(c[j])) for j in order]
+            if not keep[i]:
+                neg = [feature_label(last.features[j]) for j in order[:3] if c[j] < 0]
+                why = ", ".join(dict.fromkeys(neg)) or "low score"
+                infos[i].reason = R.LOW_CONTENT
+                infos[i].detail = f"score {prob[i]:.2f} < {self.model.threshold:.2f} ({why})"
 
-        # 2. lexical overlap with the document's core (leave-one-out)
-        content = [f.vocab - stopset for f in feats]
-        core = [i for i, info in enumerate(infos) if info.initial == GOOD]
-        counts: Counter[str] = Counter()
-        for i in core:
-            counts.update(content[i])
-        core_set = set(core)
-        if len(core) >= 2:
-            for i, info in enumerate(infos):
-                c = content[i]
-                if c:
-                    own = 1 if i in core_set else 0
-                    info.overlap = sum(1 for w in c if counts[w] - own >= 1) / len(c)
-
-        # 3. on-topic prose moves up one class; a title-like line before good text is a heading
-        cls = [info.initial for info in infos]
-        if len(core) >= 3:
-            for i, info in enumerate(infos):
-                density_bad = info.reason == R.LOW_CONTENT and info.detail.startswith("few")
-                if (density_bad or cls[i] == NEARGOOD) and info.feat.words >= p.promote_words \
-                        and info.overlap >= p.promote_overlap:
-                    cls[i] = NEARGOOD if cls[i] == BAD else GOOD
-        # Headings: a title-like line before good text (past pattern junk such as an ad
-        # under a subheading), or before such a heading (title + byline); no deeper.
-        depth = [0] * n
-        for i in range(n - 1, -1, -1):
-            info = infos[i]
-            if cls[i] not in (SHORT, BAD) or i in forced or info.feat.hits or not self._heading_like(info.feat):
-                continue
-            j = i + 1
-            while j < n and j - i <= 3 and (infos[j].hit is not None or j in forced):
+        # a run of list items that is mostly boilerplate (a menu) takes its short items along
+        i = 0
+        while i < n:
+            j = i
+            while j < n and feats[j].list_item:
                 j += 1
-            if j < n and cls[j] == GOOD:
-                depth[i] = 1
-            elif j < n and depth[j] == 1:
-                depth[i] = 2
-            if depth[i]:
-                cls[i] = NEARGOOD
+            if j - i >= p.list_run:
+                gone = sum(1 for k in range(i, j) if infos[k].reason is not None)
+                if 2 * gone > j - i:
+                    for k in range(i, j):
+                        if infos[k].reason is None and feats[k].words <= p.list_item_words:
+                            infos[k].reason = R.LOW_CONTENT
+                            infos[k].detail = f"short item of a list that is mostly boilerplate (from line {line(i)})"
+            i = max(j, i + 1)
 
-        # 4. context: short paragraphs, then near-good ones, follow their neighbours
-        cls = self._smooth(cls)
-
-        # 5. block cut after the last anchor (article text) when a block marker follows it
-        anchors = [i for i, info in enumerate(infos)
-                   if cls[i] == GOOD and info.reason is None and info.feat.words >= p.anchor_words
-                   and (len(core) < 3 or info.overlap >= p.anchor_overlap)]
-        last_anchor = anchors[-1] if anchors else -1
-        marker = next((i for i in range(last_anchor + 1, n)
-                       if i not in forced and (h := infos[i].hit) is not None and h.block), None)
-        if marker is not None:
-            for i in range(marker + 1, n):
-                if cls[i] != BAD or infos[i].reason is None:
+        # block cut: a block marker after the start of the article cuts what follows it,
+        # unless article text comes back after it (long, and on the topic of what came before)
+        cut = self._block_start(infos, forced, stopset)
+        if cut is not None:
+            for i in range(cut + 1, n):
+                if infos[i].reason is None or infos[i].reason == R.LOW_CONTENT:
                     infos[i].reason = R.TAIL_BLOCK
-                    infos[i].detail = f"after the block marker on line {line(marker)}"
-                cls[i] = BAD
+                    infos[i].detail = f"after the block marker on line {line(cut)}"
 
-        # 6. an embedded post takes along the paragraph before it if that looks social
+        # an embedded post takes along the paragraph before it if that looks social
         for i in range(1, n):
             prev = infos[i - 1]
-            if infos[i].reason == R.SOCIAL and cls[i - 1] != BAD and prev.feat.social and prev.feat.words <= 80:
+            if infos[i].reason == R.SOCIAL and prev.reason is None and prev.feat.social and prev.feat.words <= 80:
                 prev.reason = R.SOCIAL
                 prev.detail = f"social markers, before the embed on line {line(i)}"
-                cls[i - 1] = BAD
 
-        for i, info in enumerate(infos):
-            info.final = cls[i]
-            if cls[i] == BAD and info.reason is None:
-                info.reason = R.LOW_CONTENT
-                info.detail = f"{info.initial} paragraph among boilerplate"
-            elif cls[i] != BAD:
-                info.reason = None
-                info.detail = ""
+        for info in infos:
+            info.final = GOOD if info.reason is None else BAD
         return infos
+
+    def _block_start(self, infos: Sequence[ParaInfo], forced: Mapping[int, Drop],
+                     stopset: frozenset[str]) -> int | None:
+        """The block marker from which the rest of the document is boilerplate, if any."""
+        p = self.p
+
+        def anchor(i: int) -> bool:
+            info = infos[i]
+            return info.reason is None and info.feat.words >= p.anchor_words and info.prob >= 0.5
+
+        n = len(infos)
+        start = next((i for i in range(n) if anchor(i)), None)
+        if start is None:
+            return None
+        vocab: set[str] = set()
+        i = start
+        while i < n:
+            info = infos[i]
+            if i not in forced and info.hit is not None and info.hit.block:
+                back = None
+                for j in range(i + 1, n):
+                    if anchor(j):
+                        c = infos[j].feat.vocab - stopset
+                        if c and len(c & vocab) / len(c) >= p.anchor_overlap:
+                            back = j
+                words_before = sum(infos[j].feat.words for j in range(i) if infos[j].reason is None)
+                words_after = sum(infos[j].feat.words for j in range(i + 1, n) if infos[j].reason is None)
+                if back is None and words_after < p.block_after_share * words_before:
+                    return i
+                if back is None:  # more text after the marker than before: not the end of the article
+                    back = i
+                for j in range(i, back + 1):
+                    if infos[j].reason is None:
+                        vocab |= infos[j].feat.vocab - stopset
+                i = back + 1
+                continue
+            if info.reason is None:
+                vocab |= info.feat.vocab - stopset
+            i += 1
+        return None
 
     def settle(self, feats: Sequence[ParaFeat], forced: Mapping[int, Drop] | None = None,
                lines: Sequence[int] | None = None) -> list[ParaInfo]:
@@ -294,50 +601,11 @@ class Classifier:
             sub = self.decide([feats[i] for i in kept], None, [lines[i] for i in kept])
             gone = [(k, s) for k, s in zip(kept, sub) if s.reason is not None]
             if not gone:
+                for k, s in zip(kept, sub):
+                    infos[k] = s
                 break
             for k, s in gone:
                 s.detail = (s.detail + "; " if s.detail else "") + "once the rest was removed"
                 infos[k] = s
             kept = [k for k in kept if infos[k].reason is None]
         return infos
-
-    def _heading_like(self, f: ParaFeat) -> bool:
-        return (0 < f.words <= self.p.heading_max_words and not f.list_item and not f.urls
-                and f.heading_start)
-
-    @staticmethod
-    def _smooth(cls: list[str]) -> list[str]:
-        n = len(cls)
-        cur = list(cls)
-
-        def neighbour(i: int, step: int, ignore_neargood: bool) -> str:
-            j = i + step
-            while 0 <= j < n:
-                c = cur[j]
-                if c in (GOOD, BAD) or (c == NEARGOOD and not ignore_neargood):
-                    return c
-                j += step
-            return BAD
-
-        new: dict[int, str] = {}
-        for i in range(n):
-            if cur[i] != SHORT:
-                continue
-            prev, nxt = neighbour(i, -1, True), neighbour(i, 1, True)
-            if prev == nxt:
-                new[i] = prev
-            elif (prev == BAD and neighbour(i, -1, False) == NEARGOOD) or \
-                    (nxt == BAD and neighbour(i, 1, False) == NEARGOOD):
-                new[i] = GOOD
-            else:
-                new[i] = BAD
-        for i, c in new.items():
-            cur[i] = c
-        new = {}
-        for i in range(n):
-            if cur[i] == NEARGOOD:
-                both_bad = neighbour(i, -1, True) == BAD and neighbour(i, 1, True) == BAD
-                new[i] = BAD if both_bad else GOOD
-        for i, c in new.items():
-            cur[i] = c
-        return cur

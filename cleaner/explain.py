@@ -12,6 +12,7 @@ from .readers import InputFile, ReadError, classify_name, extract_into, output_n
 
 def explain_docs(path: Path, cfg: Config) -> list[tuple[Document, list[dict[str, Any]]]]:
     """Per document, one row per paragraph: line, decision, reason, detail, features, text."""
+    from .boilerplate import Classifier
     from .pipeline import Engine, _inner_dups, _read
 
     kind = classify_name(path.name)
@@ -19,14 +20,15 @@ def explain_docs(path: Path, cfg: Config) -> list[tuple[Document, list[dict[str,
         raise ReadError(f"unsupported file type: {path.name}")
     f = InputFile(path.name, str(path), kind[0], kind[1], output_name(path.name, kind[0], kind[1]))
     eng = Engine.get(cfg)
+    clf = Classifier(eng.rules, explain=True)
     out = []
     for item in _read(f, cfg, eng):
         if isinstance(item, ItemError):
             raise ReadError(item.message, item.line)
         doc = item
         extract_into(doc, eng.extractor)
-        feats, _ = eng.classifier.features(doc.paragraphs)
-        infos = eng.classifier.settle(feats, None, doc.lines) if cfg.strip else []
+        feats, _ = clf.features(doc.paragraphs)
+        infos = clf.settle(feats, None, doc.lines) if cfg.strip else []
         kept = [i for i in range(len(doc.paragraphs)) if not infos or infos[i].reason is None]
         dups = _inner_dups(doc, kept, feats, cfg) if cfg.dedup else {}
         rows: list[dict[str, Any]] = []
@@ -56,21 +58,33 @@ def explain_file(path: Path, cfg: Config) -> int:
     except OSError as e:
         err.print(f"clean: error: {escape(str(path))}: {escape(e.strerror or str(e))}")
         return 1
+    from .boilerplate import default_model, feature_label
+
+    thr = default_model().threshold
     for doc, rows in docs:
         kept = sum(1 for r in rows if r["keep"])
         console.print(f"[bold]{escape(doc.id)}[/bold]  {kept} of {len(rows)} paragraphs kept")
         for r in rows:
             f = r["features"]
-            feats = (f"w={f['words']:<3} stop={f['stop']:.2f} ov={f['overlap']:.2f} {f['class']:<8}"
-                     if f else "")
+            probs = "p=rule" if f.get("ruled") else f"p={f['prob']:.2f} own={f['own']:.2f}" if f else ""
+            feats = f"w={f['words']:<3} stop={f['stop']:.2f} ov={f['overlap']:.2f} {probs}" if f else ""
             text = str(r["text"])
             short = text if len(text) <= 100 else text[:97] + "..."
             if r["keep"]:
-                console.print(f"[green]L{r['line']:<4} keep[/green]  {feats:<36} {'':<26} {escape(short)}")
+                console.print(f"[green]L{r['line']:<4} keep[/green]  {feats:<46} {'':<26} {escape(short)}")
             else:
                 why = str(r["reason"])
-                console.print(f"[red]L{r['line']:<4} DROP[/red]  {feats:<36} [red]{escape(why):<26}[/red] "
+                console.print(f"[red]L{r['line']:<4} DROP[/red]  {feats:<46} [red]{escape(why):<26}[/red] "
                               f"{escape(short)}")
                 if r["detail"]:
                     console.print(f"[dim]{'':12}{escape(str(r['detail']))}[/dim]")
+            top = f.get("top") if f else None
+            if top:
+                parts = [f"[{'green' if v >= 0 else 'red'}]{v:+.2f}[/] {escape(feature_label(name))} "
+                         f"[dim]({name}={x:.3g})[/dim]" for name, x, v in top]
+                rules = f" [dim]rules: {escape(', '.join(f['rules']))}[/dim]" if f.get("rules") else ""
+                console.print(f"{'':12}{'  '.join(parts)}{rules}")
+    console.print(f"\n[dim]p = model's probability of article text (kept from {thr:.2f}); own = from the paragraph "
+                  "alone; then the features that moved p most ([green]+[/green] towards keep, [red]-[/red] towards "
+                  "drop, in log-odds)[/dim]")
     return 0

@@ -706,8 +706,10 @@ def _final(doc: Document, feats: list[ParaFeat] | None, doc_drop: Drop | None, p
         res.doc_reasons[doc_drop.reason] += 1
         audit.append(_audit(doc, None, doc_drop, "\n".join(doc.paragraphs)))
         return None
-    # duplicates and templates are decided; the classifier decides the rest again around them
-    forced = {i: d for i, d in doc.drops.items() if d.twin is not None}
+    # Everything the map phase removed stays removed (also what the classifier dropped there):
+    # with templates and corpus duplicates gone the context changes, and a paragraph kept only
+    # now would have escaped the corpus-wide duplicate checks.
+    forced = dict(doc.drops)
     forced.update(para_drops)
     if cfg.strip and feats is not None:
         infos = eng.classifier.settle(feats, forced, doc.lines)

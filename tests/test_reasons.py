@@ -161,3 +161,30 @@ def test_duplicate_near_duplicate_and_empty_documents(cli, tmp_path):
 def test_every_reason_code_is_described():
     codes = {v for k, v in vars(R).items() if k.isupper() and isinstance(v, str)}
     assert codes <= set(R.DESCRIPTIONS)
+
+
+def test_comment_prompt_goes_but_the_reader_comments_after_it_stay(clf):
+    comments = ["12 Comments",
+                "I have lived next to that bridge for thirty years and I am glad the council finally decided to fix "
+                "it before it falls down into the harbour.",
+                "Forty million euros is a lot of money for a town of this size, and I hope the council keeps an eye "
+                "on the budget while the work goes on."]
+    d = decisions(clf, ARTICLE + comments)
+    assert d[comments[0]] == R.COMMENT_PROMPT
+    assert d[comments[1]] is None and d[comments[2]] is None
+    assert_article_kept(d)
+
+
+def test_a_related_box_inside_the_article_does_not_cut_the_rest(clf):
+    box = ["Related:", "Council delays vote on bus lanes"]
+    paras = ARTICLE[:3] + box + ARTICLE[3:]
+    d = decisions(clf, paras)
+    assert d["Related:"] == R.TEASER
+    assert_article_kept(d)
+
+
+def test_bare_link_lines_are_low_content(clf):
+    links = ["https://example.org/harbour-bridge-plan", "Source: www.example.org/news/bridge-report.pdf"]
+    d = decisions(clf, ARTICLE + links)
+    assert all(d[x] == R.LOW_CONTENT for x in links)
+    assert_article_kept(d)
