@@ -53,6 +53,9 @@ GOOD, NEARGOOD, SHORT, BAD = "good", "neargood", "short", "bad"
 _LIST_MARKER = regex.compile(r"^\s*(?:[*+•·▪►|>-]|\d{1,2}[.)])\s")
 _TERMINAL = regex.compile(r"[.!?…:;\"”'’)\]]\s*$")
 _PUNCT = regex.compile(r"\p{P}")
+# A word (as WORD_RE finds them) that starts with a capital; one that contains a digit.
+_CAP_WORD = regex.compile(r"(?<![\p{L}\p{N}\p{M}'’_-])\p{Lu}")
+_DIGIT_WORD = regex.compile(r"(?<![\p{L}\p{N}\p{M}'’_-])[\p{L}\p{M}'’_-]*\p{Nd}")
 _SEPS = regex.compile(r"(?:^|\s)[|•·»›/\\–—-](?=\s|$)")
 _SENTENCE_END = regex.compile(r"[.!?…][\"”’')\]]?\s+(?=[\"“‘']?\p{Lu})")
 
@@ -123,8 +126,7 @@ def _stem(w: str) -> str:
 
 def paragraph_features(text: str, rules: RuleSet) -> tuple[ParaFeat, list[RuleTimeout]]:
     langs, table = _lang_table()
-    raw = WORD_RE.findall(text)
-    toks = [w.lower().replace("’", "'") for w in raw]
+    toks = WORD_RE.findall(text.lower().replace("’", "'"))
     masks = Counter(table[w] for w in toks if w in table)
     stops = tuple(sum(c for m, c in masks.items() if m >> b & 1) for b in range(len(langs)))
     urls = len(URL_RE.findall(text)) if ("/" in text or "www" in text) else 0
@@ -135,8 +137,8 @@ def paragraph_features(text: str, rules: RuleSet) -> tuple[ParaFeat, list[RuleTi
         words=len(toks), chars=len(text), stops=stops, urls=urls, social=social,
         list_item=bool(_LIST_MARKER.match(text)), terminal=bool(_TERMINAL.search(text)),
         heading_start=first.isupper() or first.isdigit() or first in "\"“'‘",
-        hits=tuple(hits), vocab=frozenset(_stem(w) for w in toks if len(w) > 2),
-        caps=sum(1 for w in raw if w[0].isupper()), digits=sum(1 for w in raw if any(c.isdigit() for c in w)),
+        hits=tuple(hits), vocab=frozenset(_stem(w) for w in set(toks) if len(w) > 2),
+        caps=len(_CAP_WORD.findall(text)), digits=len(_DIGIT_WORD.findall(text)),
         punct=len(_PUNCT.findall(text)), seps=len(_SEPS.findall(text)),
         sentences=len(_SENTENCE_END.findall(text)),
         link_words=len(toks) - len(WORD_RE.findall(URL_RE.sub(" ", text))) if urls else 0,
@@ -156,6 +158,8 @@ CONTEXT_FEATURES = (
     "heading_before_text", "after_marker", "doc_text_share", "log_paragraphs",
 )
 EDGE_SCORE = -3.0  # the score of the space beyond the document's edges
+# settle() stops after this many rounds (each removes something; real documents need 1-3).
+SETTLE_ROUNDS = 32
 SCORE_CLIP = 8.0
 
 
@@ -259,21 +263,42 @@ def default_model() -> Model:
     return Model.from_json(json.loads(raw))
 
 
-def own_matrix(feats: Sequence[ParaFeat], best: int, use_stop: bool) -> np.ndarray:
-    """One row of OWN_FEATURES per paragraph (`best`: index of the document's stoplist)."""
-    rows = []
-    for f in feats:
-        w = max(f.words, 1)
-        lw = math.log1p(f.words)
-        stop = f.stops[best] / w if use_stop and f.stops else 0.0
-        rows.append((
-            lw, math.log1p(f.chars), stop, stop * lw, 0.0 if use_stop else 1.0, float(f.terminal),
-            float(f.heading_start), float(f.list_item), float(min(f.urls, 3)), float(min(f.social, 3)),
-            f.caps / w, f.digits / w, f.punct / max(f.chars, 1), float(min(f.seps, 5)),
-            math.log1p(f.sentences), float(f.words <= 3), float(f.words <= 8), float(f.words <= 15),
-            min(max(f.chars / w, 2.0), 12.0), float(min(len(f.hits), 3)),
-        ))
-    return np.array(rows, dtype=float).reshape(len(feats), len(OWN_FEATURES))
+def _static_row(f: ParaFeat) -> tuple[float, ...]:
+    """The OWN_FEATURES that do not depend on the document's stoplist, in order, with
+    placeholders (0.0) at the stop columns (2, 3, 4)."""
+    w = max(f.words, 1)
+    return (
+        math.log1p(f.words), math.log1p(f.chars), 0.0, 0.0, 0.0, float(f.terminal),
+        float(f.heading_start), float(f.list_item), float(min(f.urls, 3)), float(min(f.social, 3)),
+        f.caps / w, f.digits / w, f.punct / max(f.chars, 1), float(min(f.seps, 5)),
+        math.log1p(f.sentences), float(f.words <= 3), float(f.words <= 8), float(f.words <= 15),
+        min(max(f.chars / w, 2.0), 12.0), float(min(len(f.hits), 3)),
+    )
+
+
+def own_matrix(feats: Sequence[ParaFeat], best: int, use_stop: bool,
+               cache: dict[int, tuple[float, ...]] | None = None) -> np.ndarray:
+    """One row of OWN_FEATURES per paragraph (`best`: index of the document's stoplist).
+    `cache` keeps the rows of paragraphs across the passes of one settle."""
+    if cache is None:
+        rows = [_static_row(f) for f in feats]
+    else:
+        rows = []
+        for f in feats:
+            r = cache.get(id(f))
+            if r is None:
+                r = cache[id(f)] = _static_row(f)
+            rows.append(r)
+    x = np.array(rows, dtype=float).reshape(len(feats), len(OWN_FEATURES))
+    if use_stop and len(feats):
+        stops = np.array([f.stops[best] if f.stops else 0 for f in feats], dtype=float)
+        words = np.array([max(f.words, 1) for f in feats], dtype=float)
+        stop = stops / words
+        x[:, 2] = stop
+        x[:, 3] = stop * x[:, 0]
+    elif len(feats):
+        x[:, 4] = 1.0
+    return x
 
 
 def _window_mean(s: np.ndarray, k: int, edge: float = EDGE_SCORE) -> np.ndarray:
@@ -376,13 +401,26 @@ class Classifier:
         self.p = params or Params()
         self.model = model or default_model()
         self.explain = explain  # keep feature contributions of every paragraph, not only dropped ones
+        self._cache: dict[str, ParaFeat] = {}
+
+    # Paragraphs recur (menus, footers, the same line on every page of a site): features
+    # depend on the text alone, so they are kept for this many distinct paragraphs.
+    CACHE_SIZE = 100_000
 
     def features(self, paragraphs: Sequence[str]) -> tuple[list[ParaFeat], list[RuleTimeout]]:
         feats, timeouts = [], []
+        cache = self._cache
         for t in paragraphs:
-            f, tos = paragraph_features(t, self.rules)
+            f = cache.get(t)
+            if f is None:
+                f, tos = paragraph_features(t, self.rules)
+                if tos:
+                    timeouts.extend(tos)
+                elif len(t) < 2000:
+                    if len(cache) >= self.CACHE_SIZE:
+                        cache.clear()
+                    cache[t] = f
             feats.append(f)
-            timeouts.extend(tos)
         return feats, timeouts
 
     def classify(self, paragraphs: Sequence[str]) -> list[ParaInfo]:
@@ -396,7 +434,9 @@ class Classifier:
         langs, _ = _lang_table()
         if not langs:
             return 0, False, frozenset()
-        totals = [sum(f.stops[b] for f in feats) for b in range(len(langs))]
+        if not feats:
+            return 0, False, stoplists()[langs[0]]
+        totals = np.array([f.stops for f in feats], dtype=np.int64).reshape(len(feats), -1).sum(axis=0).tolist()
         best = max(range(len(langs)), key=lambda b: (totals[b], -b))
         total_words = sum(f.words for f in feats) or 1
         use = totals[best] / total_words >= self.p.min_doc_stop_density
@@ -430,14 +470,15 @@ class Classifier:
         return (0 < f.words <= self.p.heading_max_words and not f.list_item and not f.urls
                 and f.heading_start and not f.hits)
 
-    def stage_inputs(self, feats: Sequence[ParaFeat], blocked: np.ndarray
+    def stage_inputs(self, feats: Sequence[ParaFeat], blocked: np.ndarray,
+                     cache: dict[int, tuple[float, ...]] | None = None
                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Own features, own logits, overlap, heading flags and the marker flag of a document.
 
         `blocked` marks paragraphs that are bad whatever the model says (forced,
         pattern hits); their own logit is set to the edge score."""
         best, use_stop, stopset = self.language(feats)
-        x1 = own_matrix(feats, best, use_stop)
+        x1 = own_matrix(feats, best, use_stop, cache)
         s1 = self.model.own.logits(x1) if len(feats) else np.zeros(0)
         s1 = np.where(blocked, EDGE_SCORE, s1)
         core = [i for i in range(len(feats)) if s1[i] >= math.log(self.p.core_prob / (1 - self.p.core_prob))]
@@ -452,10 +493,11 @@ class Classifier:
                 seen = True
         return x1, s1, ov, heading, marker
 
-    def scores(self, feats: Sequence[ParaFeat], blocked: np.ndarray
+    def scores(self, feats: Sequence[ParaFeat], blocked: np.ndarray,
+               cache: dict[int, tuple[float, ...]] | None = None
                ) -> tuple[list[np.ndarray], np.ndarray, np.ndarray]:
         """Logits of every stage, the last stage's input rows, and the overlap feature."""
-        x1, s, ov, heading, marker = self.stage_inputs(feats, blocked)
+        x1, s, ov, heading, marker = self.stage_inputs(feats, blocked, cache)
         out = [s]
         x = x1
         for st in self.model.context:
@@ -467,7 +509,8 @@ class Classifier:
     # --- the decision ----------------------------------------------------------------------
 
     def decide(self, feats: Sequence[ParaFeat], forced: Mapping[int, Drop] | None = None,
-               lines: Sequence[int] | None = None) -> list[ParaInfo]:
+               lines: Sequence[int] | None = None, cache: dict[int, tuple[float, ...]] | None = None
+               ) -> list[ParaInfo]:
         """One pass of the decision. `forced` paragraphs (duplicates, templates)
         are bad whatever their features and count as bad context. `lines` name
         the paragraphs in details (their line numbers; default: position)."""
@@ -491,7 +534,7 @@ class Classifier:
                 info.reason, info.detail = R.LOW_CONTENT, "mostly links"
             blocked[i] = info.ruled = info.reason is not None
 
-        stages, x, ov = self.scores(feats, blocked)
+        stages, x, ov = self.scores(feats, blocked, cache)
         own_p, prob = _sigmoid(stages[0]), _sigmoid(stages[-1])
         last = self.model.context[-1] if self.model.context else self.model.own
         keep = prob >= self.model.threshold
@@ -593,12 +636,13 @@ class Classifier:
         The result is a fixed point: deciding on the kept paragraphs alone
         keeps them all, which makes cleaning idempotent.
         """
-        infos = self.decide(feats, forced, lines)
+        cache: dict[int, tuple[float, ...]] = {}
+        infos = self.decide(feats, forced, lines, cache)
         kept = [i for i, info in enumerate(infos) if info.reason is None]
         if lines is None:
             lines = [i + 1 for i in range(len(feats))]
-        for _ in range(len(feats)):
-            sub = self.decide([feats[i] for i in kept], None, [lines[i] for i in kept])
+        for _ in range(min(len(feats), SETTLE_ROUNDS)):
+            sub = self.decide([feats[i] for i in kept], None, [lines[i] for i in kept], cache)
             gone = [(k, s) for k, s in zip(kept, sub) if s.reason is not None]
             if not gone:
                 for k, s in zip(kept, sub):

@@ -711,7 +711,9 @@ def _final(doc: Document, feats: list[ParaFeat] | None, doc_drop: Drop | None, p
     # now would have escaped the corpus-wide duplicate checks.
     forced = dict(doc.drops)
     forced.update(para_drops)
-    if cfg.strip and feats is not None:
+    # nothing new since the map phase settled this document: its decision stands
+    changed = bool(para_drops) or any(d.twin is not None for d in doc.drops.values())
+    if cfg.strip and feats is not None and changed:
         infos = eng.classifier.settle(feats, forced, doc.lines)
         drops = {i: forced.get(i) or Drop(info.reason, info.detail)
                  for i, info in enumerate(infos) if info.reason is not None}
