@@ -160,6 +160,8 @@ CONTEXT_FEATURES = (
 EDGE_SCORE = -3.0  # the score of the space beyond the document's edges
 # settle() stops after this many rounds (each removes something; real documents need 1-3).
 SETTLE_ROUNDS = 32
+# Paragraphs of one document whose drop detail names the features that decided it.
+MAX_EXPLAINED = 20_000
 SCORE_CLIP = 8.0
 
 
@@ -182,38 +184,52 @@ class Stage:
     threshold: np.ndarray  # (trees, nodes) float
     value: np.ndarray  # (trees, nodes) float
 
-    def _paths(self, x: np.ndarray) -> list[np.ndarray]:
-        """Node index per (row, tree) at each level, root to leaf."""
-        n, t = len(x), self.feature.shape[0]
-        inner = 2 ** self.depth - 1
-        # every split of every tree at once: (rows, trees, inner nodes)
-        right = (x[:, self.feature[:, :inner].ravel()] > self.threshold[:, :inner].ravel()).reshape(n, t, inner)
-        idx = np.zeros((n, t), dtype=np.int64)
-        path = [idx]
+    # rows evaluated at once: bounds the (rows, trees, nodes) temporary to a few MB
+    CHUNK = 2048
+
+    def _paths(self, xb: np.ndarray) -> list[np.ndarray]:
+        """Node index per (row, tree) at each level, root to leaf, for a block of rows."""
+        t, nodes = self.feature.shape
+        feat_flat = self.feature.ravel()
+        thr_flat = self.threshold.ravel()
+        tree_base = (np.arange(t) * nodes)[None, :]
+        xb = np.ascontiguousarray(xb)
+        m, nf = xb.shape
+        flat = xb.ravel()
+        row_base = (np.arange(m) * nf)[:, None]
+        idx = np.zeros((m, t), dtype=np.int64)
+        levels = [idx]
         for _ in range(self.depth):
-            go = np.take_along_axis(right, idx[:, :, None], axis=2)[:, :, 0]
+            # only the node each row is at, in every tree (1-D takes: the fast path)
+            node = tree_base + idx
+            go = flat.take(row_base + feat_flat.take(node)) > thr_flat.take(node)
             idx = 2 * idx + 1 + go
-            path.append(idx)
-        return path
+            levels.append(idx)
+        return levels
 
     def logits(self, x: np.ndarray) -> np.ndarray:
-        if len(x) == 0:
-            return np.zeros(0)
-        leaf = self._paths(x)[-1]
-        return self.base + self.value[np.arange(self.feature.shape[0])[None, :], leaf].sum(axis=1)
+        out = np.empty(len(x))
+        trees = np.arange(self.feature.shape[0])[None, :]
+        for a in range(0, len(x), self.CHUNK):
+            leaf = self._paths(x[a:a + self.CHUNK])[-1]
+            out[a:a + self.CHUNK] = self.base + self.value[trees, leaf].sum(axis=1)
+        return out
 
     def contributions(self, x: np.ndarray) -> np.ndarray:
         """(rows, features): what each feature's splits added to the logit."""
-        n = len(x)
-        out = np.zeros((n, len(self.features)))
-        if n == 0:
-            return out
+        n, nf = len(x), len(self.features)
+        out = np.zeros((n, nf))
         trees = np.arange(self.feature.shape[0])[None, :]
-        rows = np.broadcast_to(np.arange(n)[:, None], (n, self.feature.shape[0]))
-        path = self._paths(x)
-        for a, b in zip(path, path[1:]):
-            delta = self.value[trees, b] - self.value[trees, a]
-            np.add.at(out, (rows, self.feature[trees, a]), delta)
+        for a in range(0, n, self.CHUNK):
+            path = self._paths(x[a:a + self.CHUNK])
+            m = len(path[0])
+            rows = np.broadcast_to(np.arange(m)[:, None], path[0].shape)
+            acc = np.zeros(m * nf)
+            for p0, p1 in zip(path, path[1:]):
+                delta = self.value[trees, p1] - self.value[trees, p0]
+                acc += np.bincount((rows * nf + self.feature[trees, p0]).ravel(), weights=delta.ravel(),
+                                   minlength=m * nf)
+            out[a:a + m] = acc.reshape(m, nf)
         return out
 
     def to_json(self) -> dict[str, Any]:
@@ -540,19 +556,36 @@ class Classifier:
         keep = prob >= self.model.threshold
         # what moved the score, for the dropped ones (details) or all of them (--explain)
         show = np.flatnonzero(~blocked) if self.explain else np.flatnonzero(~blocked & ~keep)
+        if len(show) > MAX_EXPLAINED and not self.explain:
+            # a document of a million lines: its first ones get details, all get the score
+            for i in show[MAX_EXPLAINED:].tolist():
+                infos[i].reason = R.LOW_CONTENT
+                infos[i].detail = f"score {prob[i]:.2f} < {self.model.threshold:.2f}"
+            show = show[:MAX_EXPLAINED]
         contrib = last.contributions(x[show])
         for i, info in enumerate(infos):
             info.own_prob, info.prob, info.overlap = float(own_p[i]), float(prob[i]), float(ov[i])
             info.initial = GOOD if own_p[i] >= 0.5 else BAD
-        for row, i in enumerate(show.tolist()):
-            c = contrib[row]
-            order = np.argsort(c if keep[i] else -c, kind="stable")[::-1][:4]
-            infos[i].contributions = [(last.features[j], float(x[i, j]), float(c[j])) for j in order]
-            if not keep[i]:
-                neg = [feature_label(last.features[j]) for j in order[:3] if c[j] < 0]
-                why = ", ".join(dict.fromkeys(neg)) or "low score"
-                infos[i].reason = R.LOW_CONTENT
-                infos[i].detail = f"score {prob[i]:.2f} < {self.model.threshold:.2f} ({why})"
+        if len(show):
+            sign = np.where(keep[show], 1.0, -1.0)[:, None]
+            tops = np.argsort(contrib * sign, axis=1, kind="stable")[:, ::-1][:, :4]
+            top_c = np.take_along_axis(contrib, tops, axis=1)
+            top_x = np.take_along_axis(x[show], tops, axis=1)
+            why_of: dict[tuple[int, ...], str] = {}
+            thr = self.model.threshold
+            for row, i in enumerate(show.tolist()):
+                order, c = tops[row].tolist(), top_c[row].tolist()
+                if self.explain or not keep[i]:
+                    xs = top_x[row].tolist()
+                    infos[i].contributions = [(last.features[j], xs[k], c[k]) for k, j in enumerate(order)]
+                if not keep[i]:
+                    negs = tuple(j for k, j in enumerate(order[:3]) if c[k] < 0)
+                    why = why_of.get(negs)
+                    if why is None:
+                        why = why_of[negs] = ", ".join(dict.fromkeys(feature_label(last.features[j])
+                                                                     for j in negs)) or "low score"
+                    infos[i].reason = R.LOW_CONTENT
+                    infos[i].detail = f"score {prob[i]:.2f} < {thr:.2f} ({why})"
 
         # a run of list items that is mostly boilerplate (a menu) takes its short items along
         i = 0

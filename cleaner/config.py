@@ -46,7 +46,7 @@ class Config:
     encoding: str | None = None
     max_bytes: int = 256 * 1024 * 1024
     # A .gz/.zst file may decompress to at most this many times its size (past
-    # 64 MiB): text compresses 3-10x, JSONL up to ~50x; bombs reach 1000x and more.
+    # 8 MiB): text compresses 3-10x, JSONL up to ~50x; bombs reach 1000x and more.
     max_ratio: int = 1000
     # output
     output_format: str = "same"

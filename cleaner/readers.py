@@ -192,7 +192,7 @@ def _resolve_collisions(files: list[InputFile]) -> None:
 # --- opening, with bounded decompression --------------------------------------------
 
 # Below this many decompressed bytes the expansion ratio is not checked.
-BOMB_CHECK_FROM = 64 * 1024 * 1024
+BOMB_CHECK_FROM = 8 * 1024 * 1024
 
 
 class _Bounded(io.RawIOBase):
