@@ -84,7 +84,7 @@ def run(
                                                  "(a file, or a JSONL line) [default: 256 MiB]."),
     max_ratio: Optional[int] = typer.Option(None, "--max-ratio", metavar="N",
                                             help="A .gz/.zst file may decompress to at most N times its size "
-                                                 "(compression bombs) [default: 1000]."),
+                                                 "(compression bombs) [default: 200]."),
     doc_timeout: Optional[float] = typer.Option(None, "--doc-timeout", metavar="SECONDS",
                                                 help="Time limit per document [default: 60]."),
     max_memory: Optional[int] = typer.Option(None, "--max-memory", metavar="BYTES",

@@ -46,8 +46,9 @@ class Config:
     encoding: str | None = None
     max_bytes: int = 256 * 1024 * 1024
     # A .gz/.zst file may decompress to at most this many times its size (past
-    # 8 MiB): text compresses 3-10x, JSONL up to ~50x; bombs reach 1000x and more.
-    max_ratio: int = 1000
+    # 8 MiB): text compresses 3-10x, repetitive JSONL up to ~50x; a gzip stream of
+    # one repeated byte reaches 1000x (deflate's limit), zstd far more.
+    max_ratio: int = 200
     # output
     output_format: str = "same"
     shard_size: int = 100_000

@@ -270,7 +270,7 @@ def _open_file(path: str) -> IO[bytes]:
     return open(path, "rb")  # noqa: SIM115 - closed by the caller through the wrapper
 
 
-def _open_binary(f: InputFile, max_ratio: int = 1000, offset: int = 0) -> IO[bytes]:
+def _open_binary(f: InputFile, max_ratio: int = 200, offset: int = 0) -> IO[bytes]:
     raw = _open_file(f.path)
     if offset:
         raw.seek(offset)
@@ -300,7 +300,7 @@ def _is_zstd_error(e: BaseException) -> bool:
     return type(e).__module__.startswith("zstandard")
 
 
-def read_bytes(f: InputFile, max_bytes: int, max_ratio: int = 1000) -> bytes:
+def read_bytes(f: InputFile, max_bytes: int, max_ratio: int = 200) -> bytes:
     """The whole (decompressed) file, refusing more than max_bytes."""
     try:
         with _open_binary(f, max_ratio) as fh:
@@ -352,7 +352,7 @@ def decode_text(data: bytes, encoding: str | None = None) -> str:
 
 # --- the formats ------------------------------------------------------------------------
 
-def read_text(f: InputFile, max_bytes: int, encoding: str | None = None, max_ratio: int = 1000) -> list[Document]:
+def read_text(f: InputFile, max_bytes: int, encoding: str | None = None, max_ratio: int = 200) -> list[Document]:
     text = decode_text(read_bytes(f, max_bytes, max_ratio), encoding)
     paras, lines, _ = split_paragraphs(text)
     if not paras:
@@ -360,7 +360,7 @@ def read_text(f: InputFile, max_bytes: int, encoding: str | None = None, max_rat
     return [Document(id=f.rel, source=f.rel, paragraphs=paras, lines=lines)]
 
 
-def read_html(f: InputFile, max_bytes: int, max_ratio: int = 1000) -> list[Document]:
+def read_html(f: InputFile, max_bytes: int, max_ratio: int = 200) -> list[Document]:
     """The page, to be extracted by the caller (under its time limit)."""
     data = read_bytes(f, max_bytes, max_ratio)
     if not data.strip():
@@ -479,7 +479,7 @@ def plan_parts(f: InputFile, part_bytes: int | None = None) -> list[Part]:
 
 
 def iter_jsonl(f: InputFile, max_bytes: int, text_field: str, id_field: str, part: Part | None = None,
-               skip: frozenset[int] = frozenset(), max_ratio: int = 1000) -> Iterator[Document | ItemError]:
+               skip: frozenset[int] = frozenset(), max_ratio: int = 200) -> Iterator[Document | ItemError]:
     """Records of a JSONL file (or of one part); a bad record yields an ItemError and reading goes on.
 
     A file that cannot be opened or decompressed further raises ReadError after
