@@ -336,17 +336,22 @@ def signatures(texts: Sequence[str], k: int = 5, num_perm: int = 128, seed: int 
     return signatures_from_hashes(h, c, num_perm, seed)
 
 
+def unique_sets(h: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Sorted unique shingle hashes of each text, concatenated, with offsets
+    (text t is values[offsets[t]:offsets[t+1]]); one sort for all texts."""
+    if len(h) == 0:
+        return np.zeros(0, dtype=np.uint32), np.zeros(len(counts) + 1, dtype=np.int64)
+    text_of = np.repeat(np.arange(len(counts), dtype=_U64), counts)
+    packed = np.unique((text_of << _U64(32)) | h.astype(_U64))
+    offsets = np.searchsorted(packed >> _U64(32), np.arange(len(counts) + 1, dtype=_U64)).astype(np.int64)
+    return (packed & _U64(0xFFFFFFFF)).astype(np.uint32), offsets
+
+
 def shingle_sets(texts: Sequence[str], k: int = 5) -> list[np.ndarray]:
     """Sorted unique shingle hashes of each text (for exact Jaccard)."""
     h, c = shingle_hashes(encode(texts), k)
-    if len(h) == 0:
-        return [h[:0] for _ in c]
-    # one sort for all texts: (text, hash) packed in 64 bits
-    text_of = np.repeat(np.arange(len(c), dtype=_U64), c)
-    packed = np.unique((text_of << _U64(32)) | h.astype(_U64))
-    bounds = np.searchsorted(packed >> _U64(32), np.arange(len(c) + 1, dtype=_U64))
-    low = (packed & _U64(0xFFFFFFFF)).astype(np.uint32)
-    return [low[bounds[t]:bounds[t + 1]] for t in range(len(c))]
+    values, offsets = unique_sets(h, c)
+    return [values[offsets[t]:offsets[t + 1]] for t in range(len(c))]
 
 
 def jaccard_sets(a: np.ndarray, b: np.ndarray) -> float:

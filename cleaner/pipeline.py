@@ -50,7 +50,7 @@ from .writers import TEMP_MARK, atomic_writer, json_line, remove_stale_temp
 
 ProgressFn = Callable[[str, int, int], None]
 PairFinder = Callable[[np.ndarray, np.ndarray], np.ndarray]
-SPILL_VERSION = 1
+SPILL_VERSION = 2
 
 
 # --- per-process engine ---------------------------------------------------------------
@@ -156,6 +156,9 @@ class FileKeys:
     para_sig: dict[tuple[int, int], np.ndarray]  # long kept paragraphs -> MinHash (dedup only)
     doc_key: list[int]  # per document: key of its kept text (0 if none)
     doc_sig: np.ndarray | None  # per document: MinHash of its kept text (dedup only)
+    # exact shingle sets (values, offsets) for verifying candidates in the reduce:
+    doc_sets: tuple[np.ndarray, np.ndarray] | None = None  # per document
+    para_sets: dict[tuple[int, int], np.ndarray] | None = None  # per long kept paragraph
 
 
 def repeats_inside(docs: list[Document], cfg: Config, dedup: bool = True) -> FileKeys:
@@ -182,8 +185,12 @@ def repeats_inside(docs: list[Document], cfg: Config, dedup: bool = True) -> Fil
     ntok = tok.counts.tolist()
     long_rows = [r for r, (d, i) in enumerate(items)
                  if dedup and i not in docs[d].drops and ntok[r] >= cfg.min_near_words]
-    sigs = mh.signatures_of(tok.select(long_rows), cfg.paragraph_shingle, cfg.paragraph_num_perm, cfg.seed) \
-        if long_rows else None
+    sigs = None
+    psets: tuple[np.ndarray, np.ndarray] | None = None
+    if long_rows:
+        ph, pc = mh.shingles_of(tok.select(long_rows), cfg.paragraph_shingle)
+        sigs = mh.signatures_from_hashes(ph, pc, cfg.paragraph_num_perm, cfg.seed)
+        psets = mh.unique_sets(ph, pc)
     by_doc: dict[int, list[int]] = {}
     for n, r in enumerate(long_rows):
         by_doc.setdefault(items[r][0], []).append(n)
@@ -229,17 +236,25 @@ def repeats_inside(docs: list[Document], cfg: Config, dedup: bool = True) -> Fil
     para_key = {items[r]: keys[r] for r in final}
     para_words = {items[r]: ntok[r] for r in final}
     para_sig: dict[tuple[int, int], np.ndarray] = {}
-    if sigs is not None:
+    para_sets: dict[tuple[int, int], np.ndarray] = {}
+    if sigs is not None and psets is not None:
+        pv, po = psets
         for n, r in enumerate(long_rows):
             d, i = items[r]
             if i not in docs[d].drops:
                 para_sig[(d, i)] = sigs[n]
+                para_sets[(d, i)] = pv[po[n]:po[n + 1]]
     per_doc = np.bincount([items[r][0] for r in final], minlength=len(docs)) if final \
         else np.zeros(len(docs), dtype=np.int64)
     doc_tok = tok.select(final).grouped(per_doc)
     doc_key, _ = mh.keys_of(doc_tok)
-    doc_sig = mh.signatures_of(doc_tok, cfg.shingle, cfg.num_perm, cfg.seed) if dedup and docs else None
-    return FileKeys(para_key, para_words, para_sig, doc_key, doc_sig)
+    doc_sig = None
+    doc_sets = None
+    if dedup and docs:
+        dh, dc = mh.shingles_of(doc_tok, cfg.shingle)
+        doc_sig = mh.signatures_from_hashes(dh, dc, cfg.num_perm, cfg.seed)
+        doc_sets = mh.unique_sets(dh, dc)
+    return FileKeys(para_key, para_words, para_sig, doc_key, doc_sig, doc_sets, para_sets)
 
 
 def _inner_dups(doc: Document, kept: list[int], feats: list[ParaFeat], cfg: Config) -> dict[int, Drop]:
@@ -386,10 +401,10 @@ def map_file(task: MapTask) -> MapResult:
     t4 = time.process_time()
     res.seconds = {"read": t_read, "extract": t_extract, "strip": t_strip - t_extract, "signatures": t4 - t3}
     try:
+        if cfg.dedup:  # before the spill: a spill on disk means its stores are complete (--resume)
+            write_set_store(task.spill, fk, res)
         with atomic_writer(task.spill) as fh:
             pickle.dump((SPILL_VERSION, res, docs, feats_all), fh, protocol=pickle.HIGHEST_PROTOCOL)
-        if cfg.dedup:
-            write_text_store(task.spill, docs)
     except OSError as e:
         _summarise(res, [], FileKeys({}, {}, {}, [], None))
         res.fatal = ItemError(f.rel, f"cannot write the work file {task.spill}: {e.strerror or e}")
@@ -416,83 +431,62 @@ class Decisions:
 
 
 class _ShingleSets:
-    """Exact shingle sets for verifying candidate pairs. `prepare` loads the
-    texts of many items in one pass over the spills; `jaccard` falls back to
-    loading one item at a time."""
+    """Exact Jaccard of candidate pairs from stored shingle sets (loaded once per item)."""
 
-    def __init__(self, texts_of: Callable[[list[int]], list[str]], k: int) -> None:
-        self.texts_of = texts_of
-        self.k = k
+    def __init__(self, load: Callable[[int], np.ndarray]) -> None:
+        self.load = load
         self.sets: dict[int, np.ndarray] = {}
 
     def prepare(self, items: np.ndarray) -> None:
-        from . import minhash as mh
-
-        need = [int(x) for x in items if int(x) not in self.sets]
-        for start in range(0, len(need), 20_000):
-            batch = need[start:start + 20_000]
-            for x, st in zip(batch, mh.shingle_sets(self.texts_of(batch), self.k)):
-                self.sets[x] = st
+        for x in items.tolist():
+            if x not in self.sets:
+                self.sets[x] = self.load(x)
 
     def jaccard(self, a: int, b: int) -> float:
         from . import minhash as mh
 
-        self.prepare(np.array([a, b]))
+        for x in (a, b):
+            if x not in self.sets:
+                self.sets[x] = self.load(x)
         return mh.jaccard_sets(self.sets[a], self.sets[b])
 
 
-def write_text_store(path: str, docs: list[Document]) -> None:
-    """All paragraphs of a map task as one UTF-8 blob plus offsets, so the
-    reduce can read the texts of a few documents without unpickling a spill."""
-    blobs = [p.encode("utf-8", "surrogatepass") for d in docs for p in d.paragraphs]
-    para_off = np.zeros(len(blobs) + 1, dtype=np.int64)
-    if blobs:
-        np.cumsum([len(b) for b in blobs], out=para_off[1:])
-    doc_first = np.zeros(len(docs) + 1, dtype=np.int64)
-    if docs:
-        np.cumsum([len(d.paragraphs) for d in docs], out=doc_first[1:])
-    with atomic_writer(path + ".offs") as fh:
-        np.save(fh, para_off)
-        np.save(fh, doc_first)
-    with atomic_writer(path + ".text") as fh:
-        for b in blobs:
-            fh.write(b)
+def write_set_store(path: str, fk: FileKeys, res: MapResult) -> None:
+    """The exact shingle sets of a map task's documents and long paragraphs, as
+    .npy files the reduce maps into memory to verify candidate pairs."""
+    dv, do = fk.doc_sets if fk.doc_sets is not None else (np.zeros(0, np.uint32), np.zeros(1, np.int64))
+    keys = list(zip(res.p_doc[res.para_rows].tolist(), res.p_idx[res.para_rows].tolist()))
+    sets = [fk.para_sets[k] for k in keys] if fk.para_sets else []
+    pv = np.concatenate(sets) if sets else np.zeros(0, np.uint32)
+    po = np.zeros(len(sets) + 1, dtype=np.int64)
+    if sets:
+        np.cumsum([len(x) for x in sets], out=po[1:])
+    for suffix, arr in ((".dv.npy", dv), (".do.npy", do), (".pv.npy", pv), (".po.npy", po)):
+        with atomic_writer(path + suffix) as fh:
+            np.save(fh, arr)
 
 
-class _Texts:
-    """Texts of documents and paragraphs for exact verification, read from the
-    text stores of the map tasks (see write_text_store)."""
+class _SetStore:
+    """Exact shingle sets of documents and paragraphs, read from the map tasks' stores."""
 
-    def __init__(self, spills: dict[int, str], results: list[MapResult]) -> None:
+    def __init__(self, spills: dict[int, str]) -> None:
         self.spills = spills
-        self.results = {r.index: r for r in results}
-        self.open: dict[int, tuple[np.ndarray, np.ndarray, Any]] = {}
+        self.open: dict[tuple[int, str], np.ndarray] = {}
 
-    def _store(self, unit: int) -> tuple[np.ndarray, np.ndarray, Any]:
-        st = self.open.get(unit)
-        if st is None:
-            import mmap
+    def _arr(self, unit: int, suffix: str) -> np.ndarray:
+        a = self.open.get((unit, suffix))
+        if a is None:
+            a = self.open[(unit, suffix)] = np.load(self.spills[unit] + suffix, mmap_mode="r")
+        return a
 
-            with open(self.spills[unit] + ".offs", "rb") as fh:
-                para_off, doc_first = np.load(fh), np.load(fh)
-            with open(self.spills[unit] + ".text", "rb") as fh:
-                blob = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) if para_off[-1] else b""
-            st = self.open[unit] = (para_off, doc_first, blob)
-        return st
+    def doc(self, unit: int, pos: int) -> np.ndarray:
+        off = self._arr(unit, ".do.npy")
+        return np.asarray(self._arr(unit, ".dv.npy")[off[pos]:off[pos + 1]])
 
-    def paragraph(self, unit: int, pos: int, i: int) -> str:
-        para_off, doc_first, blob = self._store(unit)
-        k = int(doc_first[pos]) + i
-        return bytes(blob[para_off[k]:para_off[k + 1]]).decode("utf-8", "surrogatepass")
-
-    def kept_text(self, unit: int, pos: int) -> str:
-        r = self.results[unit]
-        lo, hi = np.searchsorted(r.p_doc, [pos, pos + 1])
-        return "\n".join(self.paragraph(unit, pos, int(i)) for i in r.p_idx[lo:hi])
-
-    def many(self, refs: list[tuple[int, int, int | None]]) -> list[str]:
-        """Texts of (unit, doc pos, paragraph, or None for the document's kept text)."""
-        return [self.kept_text(u, p) if i is None else self.paragraph(u, p, i) for u, p, i in refs]
+    def paragraph(self, unit: int, k: int) -> np.ndarray:
+        """The k-th paragraph with a MinHash in the unit (MapResult.para_rows order)."""
+        off = self._arr(unit, ".po.npy")
+        return np.asarray(self._arr(unit, ".pv.npy")[off[k]:off[k + 1]])
 
 
 def reduce(results: list[MapResult], cfg: Config, spills: dict[int, str],
@@ -515,7 +509,7 @@ def reduce(results: list[MapResult], cfg: Config, spills: dict[int, str],
     doc_key = np.concatenate([r.doc_key for r in results]) if n else np.zeros(0, np.uint64)
     alive = (np.concatenate([r.doc_kept for r in results]) > 0) if n else np.zeros(0, bool)
     rel_of = {r.index: r.rel for r in results}
-    texts = _Texts(spills, results)
+    store = _SetStore(spills)
 
     if cfg.dedup and n:
         sigs = np.concatenate([r.sigs for r in results if r.sigs is not None])
@@ -527,8 +521,7 @@ def reduce(results: list[MapResult], cfg: Config, spills: dict[int, str],
             rank[order] = np.arange(n)
         else:
             rank = np.arange(n)
-        doc_sets = _ShingleSets(lambda gids: texts.many([(int(unit[g]), int(pos[g]), None) for g in gids]),
-                                cfg.shingle)
+        doc_sets = _ShingleSets(lambda g: store.doc(int(unit[g]), int(pos[g])))
         asg = cluster(sigs, cfg.threshold, rank, doc_sets.jaccard, valid=alive, find_pairs=find_pairs,
                       prepare=doc_sets.prepare)
         sizes: Counter[int] = Counter()
@@ -593,13 +586,13 @@ def reduce(results: list[MapResult], cfg: Config, spills: dict[int, str],
 
     if cfg.dedup:
         _corpus_near_paragraphs(results, cfg, offset, unit, pos, ids, alive, p_gid, p_idx, p_line, dropped,
-                                texts, dec, rel_of, find_pairs, para_drop)
+                                store, dec, rel_of, find_pairs, para_drop)
     return dec
 
 
 def _corpus_near_paragraphs(results: list[MapResult], cfg: Config, offset: np.ndarray, unit: np.ndarray,
                             pos: np.ndarray, ids: list[str], alive: np.ndarray, p_gid: np.ndarray,
-                            p_idx: np.ndarray, p_line: np.ndarray, dropped: np.ndarray, texts: _Texts,
+                            p_idx: np.ndarray, p_line: np.ndarray, dropped: np.ndarray, store: _SetStore,
                             dec: Decisions, rel_of: dict[int, str], find_pairs: PairFinder,
                             para_drop: Callable[[int, Drop], None]) -> None:
     """Near-duplicate paragraphs across documents (MinHash on word 3-grams)."""
@@ -607,6 +600,7 @@ def _corpus_near_paragraphs(results: list[MapResult], cfg: Config, offset: np.nd
 
     row_base = np.concatenate(([0], np.cumsum([len(r.p_doc) for r in results]))).astype(np.int64)
     items: list[int] = []  # global paragraph rows
+    where: list[tuple[int, int]] = []  # (unit, index in its para_rows)
     sig_parts = []
     for k, r in enumerate(results):
         if r.para_sigs is None or not len(r.para_rows):
@@ -614,15 +608,12 @@ def _corpus_near_paragraphs(results: list[MapResult], cfg: Config, offset: np.nd
         rows = r.para_rows.astype(np.int64) + row_base[k]
         ok = alive[p_gid[rows]] & ~dropped[rows]
         items.extend(rows[ok].tolist())
+        where.extend((r.index, j) for j in np.flatnonzero(ok).tolist())
         sig_parts.append(r.para_sigs[ok])
     if len(items) < 2:
         return
     sigs = np.concatenate(sig_parts)
-
-    def text_refs(xs: list[int]) -> list[tuple[int, int, int | None]]:
-        return [(int(unit[p_gid[items[x]]]), int(pos[p_gid[items[x]]]), int(p_idx[items[x]])) for x in xs]
-
-    para_sets = _ShingleSets(lambda xs: texts.many(text_refs(xs)), cfg.paragraph_shingle)
+    para_sets = _ShingleSets(lambda x: store.paragraph(*where[x]))
     asg = cluster(sigs, cfg.paragraph_threshold, np.arange(len(items)), para_sets.jaccard, find_pairs=find_pairs,
                   prepare=para_sets.prepare)
     removed = 0
