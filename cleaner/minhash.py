@@ -336,13 +336,24 @@ def signatures(texts: Sequence[str], k: int = 5, num_perm: int = 128, seed: int 
     return signatures_from_hashes(h, c, num_perm, seed)
 
 
+def _sorted_unique(a: np.ndarray) -> np.ndarray:
+    """np.unique by sorting (numpy 2's hash-based unique is much slower on uint64)."""
+    a = np.sort(a)
+    if len(a) < 2:
+        return a
+    keep = np.empty(len(a), dtype=bool)
+    keep[0] = True
+    np.not_equal(a[1:], a[:-1], out=keep[1:])
+    return a[keep]
+
+
 def unique_sets(h: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Sorted unique shingle hashes of each text, concatenated, with offsets
     (text t is values[offsets[t]:offsets[t+1]]); one sort for all texts."""
     if len(h) == 0:
         return np.zeros(0, dtype=np.uint32), np.zeros(len(counts) + 1, dtype=np.int64)
     text_of = np.repeat(np.arange(len(counts), dtype=_U64), counts)
-    packed = np.unique((text_of << _U64(32)) | h.astype(_U64))
+    packed = _sorted_unique((text_of << _U64(32)) | h.astype(_U64))
     offsets = np.searchsorted(packed >> _U64(32), np.arange(len(counts) + 1, dtype=_U64)).astype(np.int64)
     return (packed & _U64(0xFFFFFFFF)).astype(np.uint32), offsets
 
