@@ -101,23 +101,24 @@ class DaskEngine:
             on_done(i, results[i])
         return results
 
-    def find_pairs(self, keys: np.ndarray, idx: np.ndarray) -> np.ndarray:
-        """Candidate pairs (first item of each band bucket with every other one),
-        the buckets found by folding (band, key) -> item over a Dask bag."""
+    def find_buckets(self, keys: np.ndarray, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The band buckets shared by two or more items (members, offsets), found by
+        folding (band, key) -> item over a Dask bag; the same buckets as the local engine."""
         import dask.bag as db
 
+        empty = (np.zeros(0, dtype=np.int64), np.zeros(1, dtype=np.int64))
         if len(idx) < 2:
-            return np.zeros((0, 2), dtype=np.int64)
+            return empty
         nparts = max(1, min(4 * self.nworkers(), len(idx) // 5000 + 1))
         chunks = [c for c in np.array_split(np.arange(len(idx)), nparts) if len(c)]
         bag = db.from_sequence([[(keys[c], idx[c])] for c in chunks], npartitions=len(chunks))
         groups = (bag.map_partitions(lambda parts: _local_groups([p for sub in parts for p in sub]))
                   .foldby(_first, _add, [], _concat, [])
                   .filter(_shared))
-        out: list[tuple[int, int]] = []
-        for _, members in groups.compute():
-            m = sorted(members)
-            out.extend((m[0], x) for x in m[1:] if x != m[0])
-        if not out:
-            return np.zeros((0, 2), dtype=np.int64)
-        return np.unique(np.array(out, dtype=np.int64), axis=0)
+        # in (band, key) order, members in item order, as the local engine lists them
+        found = sorted(groups.compute())
+        if not found:
+            return empty
+        members = np.array([g for _, ms in found for g in sorted(ms)], dtype=np.int64)
+        sizes = [len(ms) for _, ms in found]
+        return members, np.concatenate(([0], np.cumsum(sizes))).astype(np.int64)

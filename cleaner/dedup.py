@@ -114,39 +114,84 @@ class Assignment:
         return sizes
 
 
-# A band bucket shared by more survivors than this is not discriminating (a
-# template, a tiny vocabulary); a new item is compared with its first ones only.
+# In a band bucket shared by more items than this (a template, a tiny vocabulary),
+# an item is compared with the first ones only (in priority order).
 MAX_BUCKET = 256
 
+Buckets = tuple[np.ndarray, np.ndarray]  # members of every shared bucket (item ids) and their offsets
+BucketFinder = Callable[[np.ndarray, np.ndarray], Buckets]
 
-PairFinder = Callable[[np.ndarray, np.ndarray], np.ndarray]
+
+def local_buckets(keys: np.ndarray, idx: np.ndarray) -> Buckets:
+    """The band buckets shared by two or more items, from band keys (keys[r] are
+    the keys of item idx[r]), in this process (dask_engine does it on a cluster)."""
+    members, sizes = [], []
+    for b in range(keys.shape[1]):
+        k = keys[:, b]
+        order = np.argsort(k, kind="stable")
+        ks = k[order]
+        start = np.concatenate(([True], ks[1:] != ks[:-1]))
+        run_id = np.cumsum(start) - 1
+        run_len = np.bincount(run_id)
+        shared = run_len[run_id] >= 2
+        if shared.any():
+            members.append(idx[order[shared]])
+            sizes.append(run_len[run_len >= 2])
+    if not members:
+        return np.zeros(0, dtype=np.int64), np.zeros(1, dtype=np.int64)
+    sz = np.concatenate(sizes)
+    return np.concatenate(members).astype(np.int64), np.concatenate(([0], np.cumsum(sz))).astype(np.int64)
 
 
 def local_pairs(keys: np.ndarray, idx: np.ndarray) -> np.ndarray:
-    """Candidate pairs from band keys, in this process (see dask_engine for a cluster)."""
+    """Candidate pairs (first item of each shared bucket with each other one)."""
     return _pairs_from_keys(keys, idx)
+
+
+def bucket_pairs(buckets: Buckets, rank: np.ndarray, cap: int = MAX_BUCKET) -> np.ndarray:
+    """(earlier, later) item pairs that share a bucket, earlier meaning lower rank;
+    in a bucket of more than `cap` items, each item is paired with the first `cap`."""
+    members, offsets = buckets
+    if len(members) == 0:
+        return np.zeros((0, 2), dtype=np.int64)
+    nb = len(offsets) - 1
+    bucket_of = np.repeat(np.arange(nb), np.diff(offsets))
+    # members of each bucket in rank order
+    order = np.lexsort((rank[members], bucket_of))
+    m = members[order]
+    pos = np.arange(len(m)) - offsets[bucket_of]
+    count = np.minimum(pos, cap)  # partners before this member in its bucket
+    later = np.repeat(m, count)
+    first = np.repeat(offsets[bucket_of], count)
+    within = np.arange(int(count.sum())) - np.repeat(np.cumsum(count) - count, count)
+    earlier = m[first + within]
+    n = int(max(members.max(), 0)) + 1
+    packed = np.unique(earlier * n + later)
+    return np.stack([packed // n, packed % n], axis=1)
 
 
 def cluster(sigs: np.ndarray, threshold: float, priority: Sequence[int] | np.ndarray,
             exact: Callable[[int, int], float] | None = None,
             valid: np.ndarray | None = None, min_recall: float = 0.995,
-            find_pairs: PairFinder = local_pairs,
+            find_buckets: BucketFinder = local_buckets,
             prepare: Callable[[np.ndarray], None] | None = None) -> Assignment:
     """Near-duplicate clusters with exactly one survivor each.
 
     priority: lower is kept first (sorted path order, or -length for --keep longest).
     exact(i, j): true Jaccard of items i and j; without it the estimate decides.
-    find_pairs(keys, idx): candidate pairs from the band keys of items idx (the
-    Dask engine groups band keys on its cluster; the result is the same).
+    find_buckets(keys, idx): the shared band buckets (the Dask engine groups band
+    keys on its cluster; the result is the same).
     prepare(items): called once with every item that may need an exact check,
-    so their texts can be loaded in one pass.
+    so their shingle sets can be loaded in one pass.
 
-    Candidate pairs (items sharing a band bucket) are grouped into components
-    by union-find. Inside a component, items go in priority order; each is
-    compared only with the survivors it shares a bucket with, most preferred
-    first, and joins the first whose similarity reaches the threshold, or
-    becomes a survivor. The work is linear in the candidates, not quadratic in
-    the component.
+    Items that share a band bucket are candidates; the pairs whose signature
+    estimate is within VERIFY_MARGIN of the threshold or above are grouped into
+    components by union-find. Inside a component, items go in priority order;
+    each is checked against the survivors it shares a bucket with, most
+    preferred first, and joins the first whose similarity (exact when `exact`
+    is given) reaches the threshold, or becomes a survivor itself. So a chain
+    A~B~C never removes C unless C itself resembles a survivor, and the work
+    is linear in the candidate pairs.
     """
     n = len(sigs)
     survivor = np.arange(n)
@@ -155,50 +200,41 @@ def cluster(sigs: np.ndarray, threshold: float, priority: Sequence[int] | np.nda
         return Assignment(survivor, sim)
     bands, rows = choose_bands(threshold, sigs.shape[1], min_recall)
     idx = np.arange(n) if valid is None else np.flatnonzero(valid)
-    keys = band_keys(sigs[idx], bands, rows)
-    row_of = np.full(n, -1, dtype=np.int64)
-    row_of[idx] = np.arange(len(idx))
-    pairs = find_pairs(keys, idx)
     prio = np.asarray(priority)
-    checks = 0
-    floor = threshold - VERIFY_MARGIN
+    rank = np.empty(n, dtype=np.int64)
+    rank[np.lexsort((np.arange(n), prio))] = np.arange(n)
+    pairs = bucket_pairs(find_buckets(band_keys(sigs[idx], bands, rows), idx), rank)
     width = sigs.shape[1]
+    floor = threshold - VERIFY_MARGIN
+    est = np.zeros(len(pairs))
+    for a in range(0, len(pairs), 65536):
+        p = pairs[a:a + 65536]
+        est[a:a + len(p)] = np.count_nonzero(sigs[p[:, 0]] == sigs[p[:, 1]], axis=1) / width
+    close = est >= floor
+    pairs, est = pairs[close], est[close]
     if prepare is not None and exact is not None and len(pairs):
-        close = (sigs[pairs[:, 0]] == sigs[pairs[:, 1]]).mean(axis=1) >= floor
-        prepare(np.unique(pairs[close]))
-    for comp in components(n, pairs):
-        members = comp[np.lexsort((comp, prio[comp]))]
-        buckets: list[dict[int, list[int]]] = [{} for _ in range(bands)]
-        for m in members.tolist():
-            mkeys = keys[row_of[m]].tolist()
-            seen: set[int] = set()
-            cands: list[int] = []
-            for b, k in enumerate(mkeys):
-                for s_ in buckets[b].get(k, ())[:MAX_BUCKET]:
-                    if s_ not in seen:
-                        seen.add(s_)
-                        cands.append(s_)
-            joined = False
-            if cands:
-                cands.sort(key=lambda x: (prio[x], x))
-                same = np.count_nonzero(sigs[cands] == sigs[m], axis=1)
-                for s_, e in zip(cands, (same / width).tolist()):
-                    if e < floor:
-                        continue
-                    if exact is not None:
-                        j = exact(m, s_)
-                        checks += 1
-                    else:
-                        j = e
-                    if j >= threshold:
-                        survivor[m] = s_
-                        sim[m] = j
-                        joined = True
-                        break
-            if not joined:
-                for b, k in enumerate(mkeys):
-                    buckets[b].setdefault(k, []).append(m)
-    return Assignment(survivor, sim, checks, len(pairs))
+        prepare(np.unique(pairs))
+    checks = 0
+    alive = np.ones(n, dtype=bool)
+    # by component, then by the rank of the later item, then of the earlier one
+    comp_of = np.full(n, -1, dtype=np.int64)
+    for c, comp in enumerate(components(n, pairs)):
+        comp_of[comp] = c
+    order = np.lexsort((rank[pairs[:, 0]], rank[pairs[:, 1]], comp_of[pairs[:, 1]]))
+    current, joined = -1, False
+    for (s_, m), e in zip(pairs[order].tolist(), est[order].tolist()):
+        if m != current:
+            current, joined = m, False
+        if joined or not alive[s_]:
+            continue
+        if exact is not None:
+            j = exact(m, s_)
+            checks += 1
+        else:
+            j = e
+        if j >= threshold:
+            survivor[m], sim[m], alive[m], joined = s_, j, False, True
+    return Assignment(survivor, sim, checks, len(close))
 
 
 def _pairs_from_keys(keys: np.ndarray, idx: np.ndarray) -> np.ndarray:

@@ -49,7 +49,7 @@ from .report import Report
 from .writers import TEMP_MARK, atomic_writer, json_line, remove_stale_temp
 
 ProgressFn = Callable[[str, int, int], None]
-PairFinder = Callable[[np.ndarray, np.ndarray], np.ndarray]
+BucketFinder = Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
 SPILL_VERSION = 2
 
 
@@ -490,15 +490,15 @@ class _SetStore:
 
 
 def reduce(results: list[MapResult], cfg: Config, spills: dict[int, str],
-           find_pairs: PairFinder | None = None) -> Decisions:
+           find_buckets: BucketFinder | None = None) -> Decisions:
     """Corpus-wide decisions: near-duplicate documents, templates, repeated paragraphs.
 
     Documents are numbered in corpus order (gid); all steps go in that order,
     so the first occurrence is the one that stays.
     """
-    from .dedup import cluster, local_pairs
+    from .dedup import cluster, local_buckets
 
-    find_pairs = find_pairs or local_pairs
+    find_buckets = find_buckets or local_buckets
     dec = Decisions()
     n_of = [r.ndocs for r in results]
     offset = np.concatenate(([0], np.cumsum(n_of))).astype(np.int64)
@@ -522,7 +522,7 @@ def reduce(results: list[MapResult], cfg: Config, spills: dict[int, str],
         else:
             rank = np.arange(n)
         doc_sets = _ShingleSets(lambda g: store.doc(int(unit[g]), int(pos[g])))
-        asg = cluster(sigs, cfg.threshold, rank, doc_sets.jaccard, valid=alive, find_pairs=find_pairs,
+        asg = cluster(sigs, cfg.threshold, rank, doc_sets.jaccard, valid=alive, find_buckets=find_buckets,
                       prepare=doc_sets.prepare)
         sizes: Counter[int] = Counter()
         for g in np.flatnonzero(asg.survivor != np.arange(n)).tolist():
@@ -586,14 +586,14 @@ def reduce(results: list[MapResult], cfg: Config, spills: dict[int, str],
 
     if cfg.dedup:
         _corpus_near_paragraphs(results, cfg, offset, unit, pos, ids, alive, p_gid, p_idx, p_line, dropped,
-                                store, dec, rel_of, find_pairs, para_drop)
+                                store, dec, rel_of, find_buckets, para_drop)
     return dec
 
 
 def _corpus_near_paragraphs(results: list[MapResult], cfg: Config, offset: np.ndarray, unit: np.ndarray,
                             pos: np.ndarray, ids: list[str], alive: np.ndarray, p_gid: np.ndarray,
                             p_idx: np.ndarray, p_line: np.ndarray, dropped: np.ndarray, store: _SetStore,
-                            dec: Decisions, rel_of: dict[int, str], find_pairs: PairFinder,
+                            dec: Decisions, rel_of: dict[int, str], find_buckets: BucketFinder,
                             para_drop: Callable[[int, Drop], None]) -> None:
     """Near-duplicate paragraphs across documents (MinHash on word 3-grams)."""
     from .dedup import cluster
@@ -614,7 +614,7 @@ def _corpus_near_paragraphs(results: list[MapResult], cfg: Config, offset: np.nd
         return
     sigs = np.concatenate(sig_parts)
     para_sets = _ShingleSets(lambda x: store.paragraph(*where[x]))
-    asg = cluster(sigs, cfg.paragraph_threshold, np.arange(len(items)), para_sets.jaccard, find_pairs=find_pairs,
+    asg = cluster(sigs, cfg.paragraph_threshold, np.arange(len(items)), para_sets.jaccard, find_buckets=find_buckets,
                   prepare=para_sets.prepare)
     removed = 0
     for x in np.flatnonzero(asg.survivor != np.arange(len(items))).tolist():
@@ -953,7 +953,7 @@ class Run:
         t = time.perf_counter()
         ok = [r for r in results if r.fatal is None or r.ndocs]
         spills = {r.index: tasks[r.index].spill for r in ok}
-        dec = reduce(ok, cfg, spills, self.dask.find_pairs if self.dask else None)
+        dec = reduce(ok, cfg, spills, self.dask.find_buckets if self.dask else None)
         timings["reduce"] = time.perf_counter() - t
 
         # write
