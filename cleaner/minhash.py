@@ -129,10 +129,13 @@ def _hash_spans(b: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarr
 def _tokens(encoded: Sequence[bytes]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """(hashes, starts, ends, doc) of the word tokens of the texts, all concatenated."""
     joined = b"\n".join(encoded)
-    b = np.frombuffer(joined, dtype=np.uint8)
-    n = len(b)
     lengths = np.fromiter((len(e) for e in encoded), dtype=np.int64, count=len(encoded))
     doc_starts = np.concatenate(([0], np.cumsum(lengths + 1)[:-1]))
+    return _tokens_joined(np.frombuffer(joined, dtype=np.uint8), doc_starts)
+
+
+def _tokens_joined(b: np.ndarray, doc_starts: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    n = len(b)
     empty = np.zeros(0, dtype=np.int64)
     if n == 0:
         return np.zeros(0, dtype=_U64), empty, empty, empty
@@ -181,7 +184,14 @@ def tokenize(texts: Sequence[str]) -> Tokens:
     if not texts:
         z = np.zeros(0, dtype=np.int64)
         return Tokens(np.zeros(0, dtype=_U64), z, z)
-    h, starts, ends, doc_of = _tokens(encode(texts))
+    joined = "\n".join(texts)
+    if joined.count("\n") == len(texts) - 1:
+        # one line each (paragraphs): lower-case and encode all at once, split at the newlines
+        b = np.frombuffer(joined.lower().encode("utf-8", "surrogatepass"), dtype=np.uint8)
+        doc_starts = np.concatenate(([0], np.flatnonzero(b == 10) + 1))
+        h, starts, ends, doc_of = _tokens_joined(b, doc_starts)
+    else:
+        h, starts, ends, doc_of = _tokens(encode(texts))
     counts = np.bincount(doc_of, minlength=len(texts)).astype(np.int64) if len(h) \
         else np.zeros(len(texts), dtype=np.int64)
     return Tokens(h, (ends - starts).astype(np.int64), counts)
@@ -336,7 +346,7 @@ def signatures(texts: Sequence[str], k: int = 5, num_perm: int = 128, seed: int 
     return signatures_from_hashes(h, c, num_perm, seed)
 
 
-def _sorted_unique(a: np.ndarray) -> np.ndarray:
+def sorted_unique(a: np.ndarray) -> np.ndarray:
     """np.unique by sorting (numpy 2's hash-based unique is much slower on uint64)."""
     a = np.sort(a)
     if len(a) < 2:
@@ -353,7 +363,7 @@ def unique_sets(h: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, np.ndarr
     if len(h) == 0:
         return np.zeros(0, dtype=np.uint32), np.zeros(len(counts) + 1, dtype=np.int64)
     text_of = np.repeat(np.arange(len(counts), dtype=_U64), counts)
-    packed = _sorted_unique((text_of << _U64(32)) | h.astype(_U64))
+    packed = sorted_unique((text_of << _U64(32)) | h.astype(_U64))
     offsets = np.searchsorted(packed >> _U64(32), np.arange(len(counts) + 1, dtype=_U64)).astype(np.int64)
     return (packed & _U64(0xFFFFFFFF)).astype(np.uint32), offsets
 

@@ -156,7 +156,7 @@ class FileKeys:
     para_sig: dict[tuple[int, int], np.ndarray]  # long kept paragraphs -> MinHash (dedup only)
     doc_key: list[int]  # per document: key of its kept text (0 if none)
     doc_sig: np.ndarray | None  # per document: MinHash of its kept text (dedup only)
-    # exact shingle sets (values, offsets) for verifying candidates in the reduce:
+    # shingle hashes (values, offsets; not yet deduplicated) for verifying candidates in the reduce:
     doc_sets: tuple[np.ndarray, np.ndarray] | None = None  # per document
     para_sets: dict[tuple[int, int], np.ndarray] | None = None  # per long kept paragraph
 
@@ -190,7 +190,7 @@ def repeats_inside(docs: list[Document], cfg: Config, dedup: bool = True) -> Fil
     if long_rows:
         ph, pc = mh.shingles_of(tok.select(long_rows), cfg.paragraph_shingle)
         sigs = mh.signatures_from_hashes(ph, pc, cfg.paragraph_num_perm, cfg.seed)
-        psets = mh.unique_sets(ph, pc)
+        psets = (ph, np.concatenate(([0], np.cumsum(pc))).astype(np.int64))
     by_doc: dict[int, list[int]] = {}
     for n, r in enumerate(long_rows):
         by_doc.setdefault(items[r][0], []).append(n)
@@ -253,7 +253,7 @@ def repeats_inside(docs: list[Document], cfg: Config, dedup: bool = True) -> Fil
     if dedup and docs:
         dh, dc = mh.shingles_of(doc_tok, cfg.shingle)
         doc_sig = mh.signatures_from_hashes(dh, dc, cfg.num_perm, cfg.seed)
-        doc_sets = mh.unique_sets(dh, dc)
+        doc_sets = (dh, np.concatenate(([0], np.cumsum(dc))).astype(np.int64))
     return FileKeys(para_key, para_words, para_sig, doc_key, doc_sig, doc_sets, para_sets)
 
 
@@ -452,8 +452,9 @@ class _ShingleSets:
 
 
 def write_set_store(path: str, fk: FileKeys, res: MapResult) -> None:
-    """The exact shingle sets of a map task's documents and long paragraphs, as
-    .npy files the reduce maps into memory to verify candidate pairs."""
+    """The shingle hashes of a map task's documents and long paragraphs, as .npy
+    files the reduce maps into memory to verify candidate pairs (it sorts and
+    deduplicates the few it needs)."""
     dv, do = fk.doc_sets if fk.doc_sets is not None else (np.zeros(0, np.uint32), np.zeros(1, np.int64))
     keys = list(zip(res.p_doc[res.para_rows].tolist(), res.p_idx[res.para_rows].tolist()))
     sets = [fk.para_sets[k] for k in keys] if fk.para_sets else []
@@ -480,13 +481,17 @@ class _SetStore:
         return a
 
     def doc(self, unit: int, pos: int) -> np.ndarray:
+        from .minhash import sorted_unique
+
         off = self._arr(unit, ".do.npy")
-        return np.asarray(self._arr(unit, ".dv.npy")[off[pos]:off[pos + 1]])
+        return sorted_unique(np.asarray(self._arr(unit, ".dv.npy")[off[pos]:off[pos + 1]]))
 
     def paragraph(self, unit: int, k: int) -> np.ndarray:
         """The k-th paragraph with a MinHash in the unit (MapResult.para_rows order)."""
+        from .minhash import sorted_unique
+
         off = self._arr(unit, ".po.npy")
-        return np.asarray(self._arr(unit, ".pv.npy")[off[k]:off[k + 1]])
+        return sorted_unique(np.asarray(self._arr(unit, ".pv.npy")[off[k]:off[k + 1]]))
 
 
 def reduce(results: list[MapResult], cfg: Config, spills: dict[int, str],
