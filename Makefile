@@ -46,7 +46,7 @@ bench-dedup: install
 	$(BIN)/python bench/dedup.py --dragnet $(DRAGNET) $(BENCH_DEDUP_ARGS)
 
 bench-scale: install
-	$(BIN)/python bench/scale.py --dragnet $(DRAGNET)
+	$(BIN)/python bench/scale.py --dragnet $(DRAGNET) $(BENCH_SCALE_ARGS)
 
 # Refit cleaner/data/model.json on the dev set (deterministic); CV=5 also reports k-fold scores,
 # TRAIN_ARGS='--threshold 0.3' skips the threshold search (as for the numbers in model.json).

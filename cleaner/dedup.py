@@ -50,14 +50,18 @@ _BAND_MULT = np.array([0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F
 def band_keys(sigs: np.ndarray, bands: int, rows: int) -> np.ndarray:
     """One 64-bit key per (item, band); equal bands give equal keys."""
     n = len(sigs)
-    keys = np.zeros((n, bands), dtype=np.uint64)
-    for b in range(bands):
-        block = sigs[:, b * rows:(b + 1) * rows].astype(np.uint64)
-        acc = np.full(n, ((b + 1) * 0xBF58476D1CE4E5B9) & 0xFFFFFFFFFFFFFFFF, dtype=np.uint64)
-        for r in range(rows):
-            acc ^= block[:, r] + _BAND_MULT[r % 8] + (acc << np.uint64(6)) + (acc >> np.uint64(2))
-        keys[:, b] = acc
-    return keys
+    block = np.ascontiguousarray(sigs[:, :bands * rows], dtype=np.uint32)
+    if rows % 2 == 0:
+        # two 32-bit values at a time
+        cols = block.view(np.uint64).reshape(n, bands, rows // 2)
+    else:
+        cols = block.reshape(n, bands, rows)
+    acc = np.broadcast_to(np.arange(1, bands + 1, dtype=np.uint64)[None, :], (n, bands)).copy()
+    for r in range(cols.shape[2]):
+        acc ^= cols[:, :, r]
+        acc *= _BAND_MULT[r % 8]
+        acc ^= acc >> np.uint64(29)
+    return acc
 
 
 def candidate_pairs(sigs: np.ndarray, bands: int, rows: int, valid: np.ndarray | None = None) -> np.ndarray:
@@ -122,25 +126,32 @@ Buckets = tuple[np.ndarray, np.ndarray]  # members of every shared bucket (item 
 BucketFinder = Callable[[np.ndarray, np.ndarray], Buckets]
 
 
+def _band_runs(k: np.ndarray, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    order = np.argsort(k, kind="stable")
+    ks = k[order]
+    start = np.concatenate(([True], ks[1:] != ks[:-1]))
+    run_id = np.cumsum(start) - 1
+    run_len = np.bincount(run_id)
+    shared = run_len[run_id] >= 2
+    if not shared.any():
+        return None
+    return idx[order[shared]], run_len[run_len >= 2]
+
+
 def local_buckets(keys: np.ndarray, idx: np.ndarray) -> Buckets:
     """The band buckets shared by two or more items, from band keys (keys[r] are
-    the keys of item idx[r]), in this process (dask_engine does it on a cluster)."""
-    members, sizes = [], []
-    for b in range(keys.shape[1]):
-        k = keys[:, b]
-        order = np.argsort(k, kind="stable")
-        ks = k[order]
-        start = np.concatenate(([True], ks[1:] != ks[:-1]))
-        run_id = np.cumsum(start) - 1
-        run_len = np.bincount(run_id)
-        shared = run_len[run_id] >= 2
-        if shared.any():
-            members.append(idx[order[shared]])
-            sizes.append(run_len[run_len >= 2])
-    if not members:
+    the keys of item idx[r]), in this process (dask_engine does it on a cluster).
+    Bands are sorted in threads (numpy releases the GIL while sorting)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    cols = [np.ascontiguousarray(keys[:, b]) for b in range(keys.shape[1])]
+    with ThreadPoolExecutor(max_workers=min(4, max(1, len(cols)))) as ex:
+        runs = [r for r in ex.map(lambda c: _band_runs(c, idx), cols) if r is not None]
+    if not runs:
         return np.zeros(0, dtype=np.int64), np.zeros(1, dtype=np.int64)
-    sz = np.concatenate(sizes)
-    return np.concatenate(members).astype(np.int64), np.concatenate(([0], np.cumsum(sz))).astype(np.int64)
+    sz = np.concatenate([r[1] for r in runs])
+    return (np.concatenate([r[0] for r in runs]).astype(np.int64),
+            np.concatenate(([0], np.cumsum(sz))).astype(np.int64))
 
 
 def local_pairs(keys: np.ndarray, idx: np.ndarray) -> np.ndarray:
@@ -186,7 +197,8 @@ def cluster(sigs: np.ndarray, threshold: float, priority: Sequence[int] | np.nda
 
     Items that share a band bucket are candidates; the pairs whose signature
     estimate is within VERIFY_MARGIN of the threshold or above are grouped into
-    components by union-find. Inside a component, items go in priority order;
+    components by union-find. An estimate 4 standard deviations above the
+    threshold is trusted; any other pair is checked exactly. Inside a component, items go in priority order;
     each is checked against the survivors it shares a bucket with, most
     preferred first, and joins the first whose similarity (exact when `exact`
     is given) reaches the threshold, or becomes a survivor itself. So a chain
@@ -215,6 +227,9 @@ def cluster(sigs: np.ndarray, threshold: float, priority: Sequence[int] | np.nda
     if prepare is not None and exact is not None and len(pairs):
         prepare(np.unique(pairs))
     checks = 0
+    # an estimate this far above the threshold (4 standard deviations of the
+    # estimate at the threshold) is taken as it is; the rest is checked exactly
+    sure = threshold + 4.0 * float(np.sqrt(threshold * (1.0 - threshold) / width))
     alive = np.ones(n, dtype=bool)
     # by component, then by the rank of the later item, then of the earlier one
     comp_of = np.full(n, -1, dtype=np.int64)
@@ -227,7 +242,7 @@ def cluster(sigs: np.ndarray, threshold: float, priority: Sequence[int] | np.nda
             current, joined = m, False
         if joined or not alive[s_]:
             continue
-        if exact is not None:
+        if exact is not None and e < sure:
             j = exact(m, s_)
             checks += 1
         else:

@@ -527,8 +527,7 @@ def reduce(results: list[MapResult], cfg: Config, spills: dict[int, str],
         else:
             rank = np.arange(n)
         doc_sets = _ShingleSets(lambda g: store.doc(int(unit[g]), int(pos[g])))
-        asg = cluster(sigs, cfg.threshold, rank, doc_sets.jaccard, valid=alive, find_buckets=find_buckets,
-                      prepare=doc_sets.prepare)
+        asg = cluster(sigs, cfg.threshold, rank, doc_sets.jaccard, valid=alive, find_buckets=find_buckets)
         sizes: Counter[int] = Counter()
         for g in np.flatnonzero(asg.survivor != np.arange(n)).tolist():
             sv = int(asg.survivor[g])
@@ -619,8 +618,8 @@ def _corpus_near_paragraphs(results: list[MapResult], cfg: Config, offset: np.nd
         return
     sigs = np.concatenate(sig_parts)
     para_sets = _ShingleSets(lambda x: store.paragraph(*where[x]))
-    asg = cluster(sigs, cfg.paragraph_threshold, np.arange(len(items)), para_sets.jaccard, find_buckets=find_buckets,
-                  prepare=para_sets.prepare)
+    asg = cluster(sigs, cfg.paragraph_threshold, np.arange(len(items)), para_sets.jaccard,
+                  find_buckets=find_buckets)
     removed = 0
     for x in np.flatnonzero(asg.survivor != np.arange(len(items))).tolist():
         row, tw = items[x], items[int(asg.survivor[x])]

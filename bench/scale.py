@@ -1,0 +1,108 @@
+"""Scale benchmark: the same corpus with --workers 1, --workers 2 and the Dask engine.
+
+    make bench-scale                                   # 50k documents, with and without stripping
+    python bench/scale.py --docs 20000 --modes nostrip # a quicker look
+
+The corpus is bench/gen_corpus.py's (JSONL shards of real DragNet sentences,
+with planted near-duplicates; reads ../shared/bench/dragnet, cached under
+bench/out/scale/). Each configuration runs `clean` as a child process, one
+after the other, in this one script; the table gives wall times and the
+speed-up over --workers 1 measured in the same run, and checks that every
+configuration wrote byte-identical output and audit.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+import gen_corpus as gc  # noqa: E402
+
+
+def tree_digest(root: Path) -> str:
+    h = hashlib.sha256()
+    for p in sorted(root.rglob("*")):
+        if p.is_file():
+            h.update(p.relative_to(root).as_posix().encode() + b"\0")
+            h.update(hashlib.sha256(p.read_bytes()).digest())
+    return h.hexdigest()[:16]
+
+
+def run(corpus: Path, out: Path, args: list[str], timeout: float) -> tuple[float, str, str, dict]:
+    shutil.rmtree(out, ignore_errors=True)
+    shutil.rmtree(Path(str(out) + ".report"), ignore_errors=True)
+    cmd = [sys.executable, "-m", "cleaner", str(corpus), str(out), "-q", *args]
+    t0 = time.perf_counter()
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+    wall = time.perf_counter() - t0
+    if r.returncode not in (0, 1):
+        raise SystemExit(f"{' '.join(cmd)} failed ({r.returncode}):\n{r.stderr}")
+    rep = json.loads((Path(str(out) + ".report") / "report.json").read_text())
+    audit = hashlib.sha256((Path(str(out) + ".report") / "removed.jsonl").read_bytes()).hexdigest()[:16]
+    return wall, tree_digest(out), audit, rep
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--dragnet", type=Path, default=Path("../shared/bench/dragnet"))
+    ap.add_argument("--docs", type=int, default=50_000)
+    ap.add_argument("--shard-docs", type=int, default=2500)
+    ap.add_argument("--modes", default="nostrip,strip", help="comma list of nostrip, strip")
+    ap.add_argument("--no-dask", action="store_true")
+    ap.add_argument("--timeout", type=float, default=3 * 3600)
+    ap.add_argument("--out", type=Path, default=HERE / "out" / "scale")
+    a = ap.parse_args(argv)
+
+    corpus = a.out / f"corpus-{a.docs}"
+    if not (corpus / "meta.json").exists():
+        print(f"generating {a.docs:,} documents into {corpus} ...", flush=True)
+        gc.generate(a.dragnet, corpus, a.docs, shard_docs=a.shard_docs, check_background=False)
+    shards = corpus / "shards"
+    mb = sum(p.stat().st_size for p in shards.glob("*.jsonl")) / 1e6
+    nfiles = len(list(shards.glob("*.jsonl")))
+    print(f"corpus: {a.docs:,} documents, {mb:.1f} MB in {nfiles} JSONL files; machine: {os.cpu_count()} cores")
+
+    configs = [("local, --workers 1", ["--workers", "1"]), ("local, --workers 2", ["--workers", "2"])]
+    if not a.no_dask:
+        configs.append(("dask LocalCluster, 2 workers", ["--engine", "dask", "--workers", "2"]))
+    results = []
+    for mode in [m.strip() for m in a.modes.split(",") if m.strip()]:
+        extra = ["--no-strip"] if mode == "nostrip" else []
+        print(f"\n== {'dedup only (--no-strip)' if mode == 'nostrip' else 'stripping and dedup (defaults)'}")
+        print(f"  {'configuration':<32}{'wall s':>9}{'MB/s':>8}{'speed-up':>10}  {'map':>7}{'reduce':>8}"
+              f"{'write':>7}  output")
+        base = None
+        digests = set()
+        for name, args in configs:
+            out = a.out / f"run-{mode}-{name.split(',')[0].split()[0]}-{args[-1]}"
+            try:
+                load = os.getloadavg()[0]
+            except OSError:
+                load = 0.0
+            wall, digest, audit, rep = run(shards, out, args + extra, a.timeout)
+            base = base or wall
+            digests.add((digest, audit))
+            t = rep["timings"]
+            print(f"  {name:<32}{wall:>9.1f}{mb / wall:>8.2f}{base / wall:>9.2f}x  {t['map']:>7.1f}{t['reduce']:>8.1f}"
+                  f"{t['write']:>7.1f}  {digest} (load {load:.1f})", flush=True)
+            results.append({"mode": mode, "config": name, "wall": wall, "speedup": base / wall,
+                            "timings": t, "digest": digest, "audit": audit, "load_before": load})
+            shutil.rmtree(out, ignore_errors=True)
+        print(f"  byte-identical output and audit across configurations: {'yes' if len(digests) == 1 else 'NO'}")
+    (a.out / f"results-{a.docs}.json").write_text(json.dumps(results, indent=1))
+    print(f"\n(numbers: {a.out / f'results-{a.docs}.json'}; load = 1-minute load average before each run)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
