@@ -93,7 +93,9 @@ def components(n: int, pairs: np.ndarray) -> list[np.ndarray]:
                 parent[rb] = ra
             else:
                 parent[ra] = rb
-    involved = np.unique(pairs) if len(pairs) else np.zeros(0, dtype=np.int64)
+    from .minhash import sorted_unique
+
+    involved = sorted_unique(pairs.ravel()) if len(pairs) else np.zeros(0, dtype=np.int64)
     roots = np.array([find(int(x)) for x in involved], dtype=np.int64)
     groups: dict[int, list[int]] = {}
     for x, r in zip(involved.tolist(), roots.tolist()):
@@ -176,8 +178,10 @@ def bucket_pairs(buckets: Buckets, rank: np.ndarray, cap: int = MAX_BUCKET) -> n
     first = np.repeat(offsets[bucket_of], count)
     within = np.arange(int(count.sum())) - np.repeat(np.cumsum(count) - count, count)
     earlier = m[first + within]
+    from .minhash import sorted_unique
+
     n = int(max(members.max(), 0)) + 1
-    packed = np.unique(earlier * n + later)
+    packed = sorted_unique(earlier * n + later)
     return np.stack([packed // n, packed % n], axis=1)
 
 

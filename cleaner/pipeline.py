@@ -477,21 +477,22 @@ class _SetStore:
     def _arr(self, unit: int, suffix: str) -> np.ndarray:
         a = self.open.get((unit, suffix))
         if a is None:
-            a = self.open[(unit, suffix)] = np.load(self.spills[unit] + suffix, mmap_mode="r")
+            # a plain view of the mapped file: slicing a np.memmap costs more than the slice
+            a = self.open[(unit, suffix)] = np.load(self.spills[unit] + suffix, mmap_mode="r").view(np.ndarray)
         return a
 
     def doc(self, unit: int, pos: int) -> np.ndarray:
         from .minhash import sorted_unique
 
         off = self._arr(unit, ".do.npy")
-        return sorted_unique(np.asarray(self._arr(unit, ".dv.npy")[off[pos]:off[pos + 1]]))
+        return sorted_unique(self._arr(unit, ".dv.npy")[off[pos]:off[pos + 1]])
 
     def paragraph(self, unit: int, k: int) -> np.ndarray:
         """The k-th paragraph with a MinHash in the unit (MapResult.para_rows order)."""
         from .minhash import sorted_unique
 
         off = self._arr(unit, ".po.npy")
-        return sorted_unique(np.asarray(self._arr(unit, ".pv.npy")[off[k]:off[k + 1]]))
+        return sorted_unique(self._arr(unit, ".pv.npy")[off[k]:off[k + 1]])
 
 
 def reduce(results: list[MapResult], cfg: Config, spills: dict[int, str],
