@@ -1,8 +1,9 @@
 """The Dask engine: the same pipeline on a dask.distributed cluster.
 
 Map and write phases run as Dask tasks (one per file or file part, as with
-the process pool); band grouping for LSH is a Dask bag fold over (band, key)
--> document; the survivor clustering runs on the client. Workers read the
+the process pool); band grouping for LSH is a hash shuffle on the cluster
+((band, key) -> item rows sent by key to the task that groups them); the
+survivor clustering runs on the client. Workers read the
 input and write spills, outputs and audits to the same paths as the client,
 so on a real cluster INPUT_DIR, OUTPUT_DIR and the report folder must be on
 storage every worker sees. The output is byte-identical to the local engine.
@@ -27,30 +28,35 @@ class DaskUnavailable(RuntimeError):
     """dask.distributed is not installed or the scheduler cannot be reached."""
 
 
-def _local_groups(part: list[tuple[np.ndarray, np.ndarray]]) -> list[tuple[tuple[int, int], list[int]]]:
-    """(band, key) -> item indices, within one partition of the bag."""
-    out: dict[tuple[int, int], list[int]] = {}
-    for keys, idx in part:
-        for b in range(keys.shape[1]):
-            for k, g in zip(keys[:, b].tolist(), idx.tolist()):
-                out.setdefault((b, k), []).append(g)
-    return list(out.items())
+def _split(keys: np.ndarray, idx: np.ndarray, parts: int) -> list[np.ndarray]:
+    """(band, key, item) rows of a chunk of items, split by destination (key modulo parts)."""
+    n, bands = keys.shape
+    band = np.broadcast_to(np.arange(bands, dtype=np.uint64)[None, :], (n, bands)).ravel()
+    key = keys.ravel()
+    item = np.repeat(idx.astype(np.uint64), bands)
+    rows = np.stack([band, key, item], axis=1)
+    dest = (key % np.uint64(parts)).astype(np.int64)
+    order = np.argsort(dest, kind="stable")
+    bounds = np.searchsorted(dest[order], np.arange(parts + 1))
+    return [rows[order[bounds[p]:bounds[p + 1]]] for p in range(parts)]
 
 
-def _first(kv: tuple[Any, Any]) -> Any:
-    return kv[0]
+def _piece(split: list[np.ndarray], p: int) -> np.ndarray:
+    return split[p]
 
 
-def _add(acc: list[int], kv: tuple[Any, list[int]]) -> list[int]:
-    return acc + kv[1]
-
-
-def _concat(a: list[int], b: list[int]) -> list[int]:
-    return a + b
-
-
-def _shared(kv: tuple[Any, list[int]]) -> bool:
-    return len(kv[1]) > 1
+def _group(pieces: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """The shared buckets among the rows sent to one destination: (members, sizes)."""
+    rows = np.concatenate(pieces) if pieces else np.zeros((0, 3), dtype=np.uint64)
+    if len(rows) < 2:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    order = np.lexsort((rows[:, 2], rows[:, 1], rows[:, 0]))
+    r = rows[order]
+    start = np.concatenate(([True], (r[1:, 0] != r[:-1, 0]) | (r[1:, 1] != r[:-1, 1])))
+    run_id = np.cumsum(start) - 1
+    run_len = np.bincount(run_id)
+    shared = run_len[run_id] >= 2
+    return r[shared, 2].astype(np.int64), run_len[run_len >= 2].astype(np.int64)
 
 
 class DaskEngine:
@@ -102,23 +108,23 @@ class DaskEngine:
         return results
 
     def find_buckets(self, keys: np.ndarray, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """The band buckets shared by two or more items (members, offsets), found by
-        folding (band, key) -> item over a Dask bag; the same buckets as the local engine."""
-        import dask.bag as db
+        """The band buckets shared by two or more items (members, offsets): a hash
+        shuffle on the cluster, (band, key) -> item rows sent to a destination by
+        key, then grouped there. The same buckets as the local engine finds."""
+        import dask
 
         empty = (np.zeros(0, dtype=np.int64), np.zeros(1, dtype=np.int64))
         if len(idx) < 2:
             return empty
-        nparts = max(1, min(4 * self.nworkers(), len(idx) // 5000 + 1))
-        chunks = [c for c in np.array_split(np.arange(len(idx)), nparts) if len(c)]
-        bag = db.from_sequence([[(keys[c], idx[c])] for c in chunks], npartitions=len(chunks))
-        groups = (bag.map_partitions(lambda parts: _local_groups([p for sub in parts for p in sub]))
-                  .foldby(_first, _add, [], _concat, [])
-                  .filter(_shared))
-        # in (band, key) order, members in item order, as the local engine lists them
-        found = sorted(groups.compute())
-        if not found:
+        parts = 2 * self.nworkers()
+        chunks = [c for c in np.array_split(np.arange(len(idx)), max(1, min(4 * self.nworkers(), len(idx) // 20000 + 1)))
+                  if len(c)]
+        splits = [dask.delayed(_split)(keys[c], idx[c], parts) for c in chunks]
+        groups = [dask.delayed(_group)([dask.delayed(_piece)(sp, p) for sp in splits]) for p in range(parts)]
+        found = dask.compute(*groups)
+        members = [m for m, _ in found if len(m)]
+        sizes = [z for _, z in found if len(z)]
+        if not members:
             return empty
-        members = np.array([g for _, ms in found for g in sorted(ms)], dtype=np.int64)
-        sizes = [len(ms) for _, ms in found]
-        return members, np.concatenate(([0], np.cumsum(sizes))).astype(np.int64)
+        sz = np.concatenate(sizes)
+        return np.concatenate(members), np.concatenate(([0], np.cumsum(sz))).astype(np.int64)

@@ -51,6 +51,7 @@ def band_keys(sigs: np.ndarray, bands: int, rows: int) -> np.ndarray:
     """One 64-bit key per (item, band); equal bands give equal keys."""
     n = len(sigs)
     block = np.ascontiguousarray(sigs[:, :bands * rows], dtype=np.uint32)
+    cols: np.ndarray
     if rows % 2 == 0:
         # two 32-bit values at a time
         cols = block.view(np.uint64).reshape(n, bands, rows // 2)
