@@ -7,14 +7,16 @@ stages; the reduce phase runs in the main process, so this wrapper times its
 parts by wrapping module functions (cleaner itself is not changed):
 
 * ``doc_cluster``: near-duplicate documents (``dedup.cluster`` on document
-  signatures), split into ``doc_candidates`` (LSH banding),
-  ``doc_components`` (union-find) and the rest = verification and
-  assignment, of which ``doc_exact_shingles`` re-shingles texts for exact
-  Jaccard and ``doc_spill_loads`` reloads map spills to get those texts;
+  signatures), of which ``doc_buckets`` (band keys sorted into shared
+  buckets), ``doc_pairs`` (candidate pairs from the buckets),
+  ``doc_components`` (union-find), ``doc_set_loads`` (exact shingle sets
+  read from the map tasks' stores) and ``doc_exact_jaccard``; the rest of
+  ``doc_cluster`` is estimates and the survivor loop;
 * ``para_near``: corpus near-duplicate paragraphs (``_corpus_near_paragraphs``),
-  with its ``dedup.cluster`` call split the same way;
-* ``tmpl_*``: site templates and exact corpus paragraph duplicates, between
-  the two (spill loads there look up twin line numbers).
+  with its ``dedup.cluster`` call split the same way (``para_*``);
+* ``tmpl_*``: calls made between the two (site templates and exact corpus
+  paragraph duplicates are plain numpy there, timed only as part of
+  ``reduce``).
 
 Only the main process is instrumented: with ``-j 1`` the map phase also
 runs here, and its calls (inner-document dedup) are excluded by only
@@ -92,7 +94,8 @@ def main() -> int:
     argv = sys.argv[1:]
     out = argv[0]
     assert argv[1] == "--"
-    _wrap(dedup, "candidate_pairs", sec("candidates"))
+    _wrap(dedup, "local_buckets", sec("buckets"))
+    _wrap(dedup, "bucket_pairs", sec("pairs"))
     _wrap(dedup, "components", sec("components"))
     _wrap(dedup, "cluster", sec("cluster"))
     inner = dedup.cluster
@@ -105,9 +108,9 @@ def main() -> int:
                 _state["section"] = "tmpl"  # templates and exact corpus paragraphs come next
 
     dedup.cluster = cluster_then_templates
-    _wrap(minhash, "shingle_sets", sec("exact_shingles"))
+    _wrap(pipeline._SetStore, "doc", sec("set_loads"))
+    _wrap(pipeline._SetStore, "paragraph", sec("set_loads"))
     _wrap(minhash, "jaccard_sets", sec("exact_jaccard"))
-    _wrap(pipeline, "load_spill", sec("spill_loads"))
     _para_wrapper()
     _reduce_wrapper()
     code = cli.main(argv[2:])

@@ -93,21 +93,14 @@ class Cleaner:
 
         data = html.encode("utf-8") if isinstance(html, str) else html
         doc = Document("page", "page", [], [], html=data)
-        extract_into(doc, self.engine.extractor)
+        extract_into(doc, self.engine.extractor, keep_html=self.config.strip)
         return self._clean(doc)
 
     def _clean(self, doc: Document) -> Result:
-        from .pipeline import repeats_inside
+        from .pipeline import _clean_doc, repeats_inside
 
         cfg = self.config
-        eng = self.engine
-        feats, _ = eng.classifier.features(doc.paragraphs)
-        if cfg.strip:
-            for i, info in enumerate(eng.classifier.settle(feats, None, doc.lines)):
-                if info.reason is not None:
-                    from .document import Drop
-
-                    doc.drops[i] = Drop(info.reason, info.detail)
+        _clean_doc(doc, self.engine, cfg)
         if cfg.dedup:
             repeats_inside([doc], cfg)
         kept = doc.kept()

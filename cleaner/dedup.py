@@ -112,6 +112,7 @@ class Assignment:
     similarity: np.ndarray  # float64, similarity to the survivor (1.0 for survivors)
     exact_checks: int = 0
     candidate_pairs: int = 0
+    index_bytes: int = 0  # signatures, band keys and shared buckets held while clustering
 
     def cluster_sizes(self) -> dict[int, int]:
         removed = np.flatnonzero(self.survivor != np.arange(len(self.survivor)))
@@ -220,7 +221,12 @@ def cluster(sigs: np.ndarray, threshold: float, priority: Sequence[int] | np.nda
     prio = np.asarray(priority)
     rank = np.empty(n, dtype=np.int64)
     rank[np.lexsort((np.arange(n), prio))] = np.arange(n)
-    pairs = bucket_pairs(find_buckets(band_keys(sigs[idx], bands, rows), idx), rank)
+    keys = band_keys(sigs[idx], bands, rows)
+    buckets = find_buckets(keys, idx)
+    index_bytes = sigs.nbytes + keys.nbytes + buckets[0].nbytes + buckets[1].nbytes
+    del keys
+    pairs = bucket_pairs(buckets, rank)
+    del buckets
     width = sigs.shape[1]
     floor = threshold - VERIFY_MARGIN
     est = np.zeros(len(pairs))
@@ -254,7 +260,7 @@ def cluster(sigs: np.ndarray, threshold: float, priority: Sequence[int] | np.nda
             j = e
         if j >= threshold:
             survivor[m], sim[m], alive[m], joined = s_, j, False, True
-    return Assignment(survivor, sim, checks, len(close))
+    return Assignment(survivor, sim, checks, len(close), index_bytes)
 
 
 def _pairs_from_keys(keys: np.ndarray, idx: np.ndarray) -> np.ndarray:

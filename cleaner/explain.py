@@ -13,7 +13,7 @@ from .readers import InputFile, ReadError, classify_name, extract_into, output_n
 def explain_docs(path: Path, cfg: Config) -> list[tuple[Document, list[dict[str, Any]]]]:
     """Per document, one row per paragraph: line, decision, reason, detail, features, text."""
     from .boilerplate import Classifier
-    from .pipeline import Engine, _inner_dups, _read
+    from .pipeline import Engine, _inner_dups, _read, strip_document
 
     kind = classify_name(path.name)
     if kind is None:
@@ -26,9 +26,11 @@ def explain_docs(path: Path, cfg: Config) -> list[tuple[Document, list[dict[str,
         if isinstance(item, ItemError):
             raise ReadError(item.message, item.line)
         doc = item
-        extract_into(doc, eng.extractor)
-        feats, _ = clf.features(doc.paragraphs)
-        infos = clf.settle(feats, None, doc.lines) if cfg.strip else []
+        extract_into(doc, eng.extractor, keep_html=cfg.strip)
+        if cfg.strip:
+            feats, infos, _ = strip_document(doc, clf, eng.extractor.whole_text)
+        else:
+            feats, infos = clf.features(doc.paragraphs)[0], []
         kept = [i for i in range(len(doc.paragraphs)) if not infos or infos[i].reason is None]
         dups = _inner_dups(doc, kept, feats, cfg) if cfg.dedup else {}
         rows: list[dict[str, Any]] = []
@@ -63,7 +65,9 @@ def explain_file(path: Path, cfg: Config) -> int:
     thr = default_model().threshold
     for doc, rows in docs:
         kept = sum(1 for r in rows if r["keep"])
-        console.print(f"[bold]{escape(doc.id)}[/bold]  {kept} of {len(rows)} paragraphs kept")
+        via = ("  [dim](cleaned from the page's whole text: next to nothing was kept of trafilatura's extraction)[/dim]"
+               if doc.from_page_text else "")
+        console.print(f"[bold]{escape(doc.id)}[/bold]  {kept} of {len(rows)} paragraphs kept{via}")
         for r in rows:
             f = r["features"]
             probs = "p=rule" if f.get("ruled") else f"p={f['prob']:.2f} own={f['own']:.2f}" if f else ""

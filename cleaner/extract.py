@@ -1,4 +1,4 @@
-"""Main-text extraction from HTML with trafilatura (imported on first use)."""
+"""Main-text extraction from HTML with trafilatura (imported on first use), and the page's whole text."""
 
 from __future__ import annotations
 
@@ -31,6 +31,54 @@ class ExtractSettings:
     fast: bool = False
 
 
+# Elements whose start and end break the line, as a text-mode browser renders them;
+# table cells stay on their row's line.
+_BLOCK = frozenset(
+    "address article aside blockquote body br caption dd details dialog div dl dt fieldset figcaption figure "
+    "footer form h1 h2 h3 h4 h5 h6 header hr legend li main nav ol p pre section summary table tbody tfoot "
+    "thead tr ul".split())
+# Never shown as text.
+_HIDDEN = frozenset(
+    "script style noscript template head svg math iframe object embed canvas select option textarea "
+    "button input".split())
+
+
+def page_text(tree: Any) -> str:
+    """The page's whole visible text, one block per line, list items marked "* "
+    (the way a naive scraper saves a page: navigation, teasers and all).
+
+    Walks the tree without recursion, so any nesting depth is fine."""
+    from lxml import etree
+
+    lines: list[str] = []
+    cur: list[str] = []
+
+    def flush() -> None:
+        line = " ".join("".join(cur).split())
+        if line and line != "*":
+            lines.append(line)
+        cur.clear()
+
+    walker = etree.iterwalk(tree, events=("start", "end"))
+    for event, el in walker:
+        tag = el.tag.lower() if isinstance(el.tag, str) else ""
+        if event == "start":
+            if tag in _HIDDEN or not tag:
+                walker.skip_subtree()
+                continue
+            if tag in _BLOCK:
+                flush()
+                if tag == "li":
+                    cur.append("* ")
+            cur.append(el.text or "")
+        else:
+            if tag in _BLOCK:
+                flush()
+            cur.append(el.tail or "")
+    flush()
+    return "\n".join(lines)
+
+
 class Extractor:
     """Callable: HTML bytes -> extracted text ('' when nothing is found)."""
 
@@ -56,3 +104,11 @@ class Extractor:
             with_metadata=False,
         )
         return text or ""
+
+    @staticmethod
+    def whole_text(html: bytes) -> str:
+        """The page's whole visible text (see page_text), parsed the way trafilatura parses it."""
+        from trafilatura.utils import load_html
+
+        tree = load_html(html)
+        return page_text(tree) if tree is not None else ""

@@ -370,11 +370,13 @@ def read_html(f: InputFile, max_bytes: int, max_ratio: int = 200) -> list[Docume
     return [Document(id=f.rel, source=f.rel, paragraphs=[], lines=[], html=data)]
 
 
-def extract_into(doc: Document, extractor: Any) -> None:
-    """Fill the paragraphs of a page document from its HTML."""
+def extract_into(doc: Document, extractor: Any, keep_html: bool = False) -> None:
+    """Fill the paragraphs of a page document from its HTML (with `keep_html`, the
+    HTML stays in page_html for the stripping step's fallback on the whole text)."""
     if doc.html is None:
         return
     text = extractor(doc.html)
+    doc.page_html = doc.html if keep_html else None
     doc.html = None
     doc.paragraphs, doc.lines, _ = split_paragraphs(text or "")
 

@@ -90,6 +90,18 @@ def test_exactly_one_survivor_per_cluster():
     assert len(set(asg.survivor.tolist())) == 5
 
 
+def test_index_costs_under_a_kilobyte_per_document():
+    """Signatures (128 x uint32), band keys and shared buckets: the memory the
+    clustering holds per document, against ~3 KB for datasketch's MinHashLSH."""
+    texts = [prose(i, 6) for i in range(3000)]
+    texts += [t.replace("the", "a", 1) for t in texts[:300]]  # some shared buckets
+    sigs = mh.signatures(texts)
+    assert sigs.dtype == np.uint32 and sigs.shape[1] == 128
+    asg = cluster(sigs, 0.8, np.arange(len(texts)))
+    assert (asg.survivor != np.arange(len(texts))).sum() >= 250
+    assert 512 < asg.index_bytes / len(texts) <= 1024
+
+
 def test_chain_does_not_remove_the_far_end():
     words = prose(42, 12).split()
     n = len(words)
