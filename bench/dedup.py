@@ -656,13 +656,14 @@ def main(argv: list[str] | None = None) -> int:
         if bd:
             red = bd.get("reduce", 0.0)
             dc, pn = bd.get("doc_cluster", 0.0), bd.get("para_near", 0.0)
-            print(f"    reduce {red:.2f} s = documents {dc:.2f} (LSH candidates {bd.get('doc_candidates', 0):.2f}, "
-                  f"union-find {bd.get('doc_components', 0):.2f}, verify/assign "
-                  f"{dc - bd.get('doc_candidates', 0) - bd.get('doc_components', 0):.2f} of which spill reloads "
-                  f"{bd.get('doc_spill_loads', 0):.2f} and exact shingling {bd.get('doc_exact_shingles', 0):.2f}) "
-                  f"+ near paragraphs {pn:.2f} (cluster {bd.get('para_cluster', 0):.2f}, exact shingling "
-                  f"{bd.get('para_exact_shingles', 0):.2f}, spill reloads {bd.get('para_spill_loads', 0):.2f}) "
-                  f"+ templates/exact paragraphs and the rest {red - dc - pn:.2f}")
+
+            def parts(sec: str) -> str:
+                return ", ".join(f"{name} {bd.get(f'{sec}_{key}', 0):.2f}" for name, key in (
+                    ("band buckets", "buckets"), ("pairs", "pairs"), ("union-find", "components"),
+                    ("set loads", "set_loads"), ("exact Jaccard", "exact_jaccard")))
+
+            print(f"    reduce {red:.2f} s = documents {dc:.2f} ({parts('doc')}) + near paragraphs {pn:.2f} "
+                  f"({parts('para')}) + templates/exact paragraphs and the rest {red - dc - pn:.2f}")
         cl = r["report"].get("clusters", {})
         if cl.get("documents"):
             d = cl["documents"]
@@ -700,7 +701,8 @@ def scaling(a: argparse.Namespace, sizes: list[int]) -> list[dict]:
     print(f"\n== scaling: cleaner --no-strip -j {a.workers} on {', '.join(f'{s:,}' for s in sizes)} documents "
           f"({sd:,} documents per shard)")
     print(f"  {'docs':>9}{'files':>6}{'MB':>6}{'wall s':>8}{'CPU s':>8}{'MB/s':>6}{'peak PSS':>11}{'max RSS':>10}"
-          f"{'x wall':>7}{'x CPU':>7}{'x map':>7}{'x red.':>7}{'recall':>8}{'prec.':>7}{'load':>6}   phases (wall s)")
+          f"{'x wall':>7}{'x CPU':>7}{'x map':>7}{'x red.':>7}{'recall':>8}{'prec.':>7}{'idx B/doc':>10}{'load':>6}"
+          "   phases (wall s)")
     rows: list[dict] = []
     for n in sizes:
         corpus = ensure_corpus(a, n, None, sd)
@@ -721,6 +723,7 @@ def scaling(a: argparse.Namespace, sizes: list[int]) -> list[dict]:
         row = {"docs": n, "files": meta["shards"], "bytes": meta["bytes"], "wall": r["wall"], "cpu": r["cpu"],
                "peak_pss": r["peak_pss"], "max_rss": r["max_rss"], "recall": q["recall"],
                "precision": q["precision"], "load_before": r["load_before"],
+               "index_bytes_per_doc": r["report"]["clusters"].get("documents", {}).get("index_bytes_per_document", 0),
                "phases": {k: v for k, v in tm.items() if isinstance(v, (int, float))},
                "breakdown": r.get("breakdown", {}).get("seconds", {})}
         g = {"wall": "", "cpu": "", "map": "", "reduce": ""}
@@ -738,7 +741,7 @@ def scaling(a: argparse.Namespace, sizes: list[int]) -> list[dict]:
         print(f"  {n:>9,}{meta['shards']:>6}{meta['bytes'] / 1e6:>6.0f}{r['wall']:>8.1f}{r['cpu']:>8.1f}"
               f"{meta['bytes'] / 1e6 / r['wall']:>6.2f}{mb(r['peak_pss']):>11}{mb(r['max_rss']):>10}"
               f"{g['wall']:>7}{g['cpu']:>7}{g['map']:>7}{g['reduce']:>7}{q['recall']:>8.4f}{q['precision']:>7.4f}"
-              f"{r['load_before']:>6.1f}   "
+              f"{row['index_bytes_per_doc']:>10.0f}{r['load_before']:>6.1f}   "
               + ", ".join(f"{k} {v:.1f}" for k, v in row["phases"].items() if k in ("map", "reduce", "write", "total")),
               flush=True)
     print("  (x: growth per doubling of the corpus, of wall time, CPU time, map and reduce phases; target <= 2.2)")
