@@ -6,7 +6,6 @@ import gzip
 import json
 
 import pytest
-
 from conftest import ARTICLE, read_audit, read_report, write
 
 from cleaner.document import split_paragraphs
