@@ -109,8 +109,9 @@ def main() -> int:
 
     dedup.cluster = cluster_then_templates
     _wrap(pipeline._SetStore, "doc", sec("set_loads"))
-    _wrap(pipeline._SetStore, "paragraph", sec("set_loads"))
+    _wrap(pipeline._SetStore, "paragraphs", sec("set_loads"))
     _wrap(minhash, "jaccard_sets", sec("exact_jaccard"))
+    _wrap(minhash, "jaccard_pairs", sec("exact_jaccard"))
     _para_wrapper()
     _reduce_wrapper()
     code = cli.main(argv[2:])

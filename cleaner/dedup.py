@@ -191,15 +191,15 @@ def cluster(sigs: np.ndarray, threshold: float, priority: Sequence[int] | np.nda
             exact: Callable[[int, int], float] | None = None,
             valid: np.ndarray | None = None, min_recall: float = 0.995,
             find_buckets: BucketFinder = local_buckets,
-            prepare: Callable[[np.ndarray], None] | None = None) -> Assignment:
+            exact_many: Callable[[np.ndarray], np.ndarray] | None = None) -> Assignment:
     """Near-duplicate clusters with exactly one survivor each.
 
     priority: lower is kept first (sorted path order, or -length for --keep longest).
     exact(i, j): true Jaccard of items i and j; without it the estimate decides.
+    exact_many(pairs): the same for an array of pairs at once, instead of `exact`
+    (every pair that may need it is computed in one call, vectorised).
     find_buckets(keys, idx): the shared band buckets (the Dask engine groups band
     keys on its cluster; the result is the same).
-    prepare(items): called once with every item that may need an exact check,
-    so their shingle sets can be loaded in one pass.
 
     Items that share a band bucket are candidates; the pairs whose signature
     estimate is within VERIFY_MARGIN of the threshold or above are grouped into
@@ -235,12 +235,16 @@ def cluster(sigs: np.ndarray, threshold: float, priority: Sequence[int] | np.nda
         est[a:a + len(p)] = np.count_nonzero(sigs[p[:, 0]] == sigs[p[:, 1]], axis=1) / width
     close = est >= floor
     pairs, est = pairs[close], est[close]
-    if prepare is not None and exact is not None and len(pairs):
-        prepare(np.unique(pairs))
     checks = 0
     # an estimate this far above the threshold (4 standard deviations of the
     # estimate at the threshold) is taken as it is; the rest is checked exactly
     sure = threshold + 4.0 * float(np.sqrt(threshold * (1.0 - threshold) / width))
+    known = np.full(len(pairs), np.nan)
+    if exact_many is not None:
+        need = est < sure
+        if need.any():
+            known[need] = exact_many(pairs[need])
+    check = exact is not None or exact_many is not None
     alive = np.ones(n, dtype=bool)
     # by component, then by the rank of the later item, then of the earlier one
     comp_of = np.full(n, -1, dtype=np.int64)
@@ -248,13 +252,13 @@ def cluster(sigs: np.ndarray, threshold: float, priority: Sequence[int] | np.nda
         comp_of[comp] = c
     order = np.lexsort((rank[pairs[:, 0]], rank[pairs[:, 1]], comp_of[pairs[:, 1]]))
     current, joined = -1, False
-    for (s_, m), e in zip(pairs[order].tolist(), est[order].tolist()):
+    for (s_, m), e, x in zip(pairs[order].tolist(), est[order].tolist(), known[order].tolist()):
         if m != current:
             current, joined = m, False
         if joined or not alive[s_]:
             continue
-        if exact is not None and e < sure:
-            j = exact(m, s_)
+        if check and e < sure:
+            j = x if exact_many is not None else exact(m, s_)  # type: ignore[misc]
             checks += 1
         else:
             j = e

@@ -375,6 +375,46 @@ def shingle_sets(texts: Sequence[str], k: int = 5) -> list[np.ndarray]:
     return [values[offsets[t]:offsets[t + 1]] for t in range(len(c))]
 
 
+def segment_sets(values: np.ndarray, seg: np.ndarray, nseg: int) -> tuple[np.ndarray, np.ndarray]:
+    """Sorted unique uint32 values of each segment (seg: the segment of each value,
+    nondecreasing), concatenated, and the segments' offsets (nseg + 1)."""
+    key = (seg.astype(_U64) << _U64(32)) | values.astype(_U64)
+    key = sorted_unique(key)
+    offsets = np.zeros(nseg + 1, dtype=np.int64)
+    np.cumsum(np.bincount((key >> _U64(32)).astype(np.int64), minlength=nseg), out=offsets[1:])
+    return (key & _U64(MAX32)).astype(np.uint32), offsets
+
+
+def jaccard_pairs(values: np.ndarray, offsets: np.ndarray, pairs: np.ndarray,
+                  chunk_values: int = 1 << 23) -> np.ndarray:
+    """Exact Jaccard of many pairs (i, j) of sets stored as by segment_sets, in
+    vectorised chunks of about `chunk_values` values: same as jaccard_sets per pair."""
+    out = np.empty(len(pairs), dtype=np.float64)
+    if not len(pairs):
+        return out
+    size = np.diff(offsets)
+    la, lb = size[pairs[:, 0]], size[pairs[:, 1]]
+    cum = np.cumsum(la + lb)
+    start = 0
+    while start < len(pairs):
+        base = int(cum[start - 1]) if start else 0
+        end = max(start + 1, int(np.searchsorted(cum, base + chunk_values, side="right")))
+        p, a_n, b_n = pairs[start:end], la[start:end], lb[start:end]
+        tag_a = np.repeat(np.arange(len(p), dtype=_U64), a_n) << _U64(32)
+        tag_b = np.repeat(np.arange(len(p), dtype=_U64), b_n) << _U64(32)
+        key_a = tag_a | values[_ranges(offsets[p[:, 0]], a_n)].astype(_U64)  # sorted: pairs, then values
+        key_b = tag_b | values[_ranges(offsets[p[:, 1]], b_n)].astype(_U64)
+        inter = np.zeros(len(p), dtype=np.int64)
+        if len(key_a) and len(key_b):
+            at = np.minimum(np.searchsorted(key_a, key_b), len(key_a) - 1)
+            hit = key_a[at] == key_b
+            inter = np.bincount((key_b[hit] >> _U64(32)).astype(np.int64), minlength=len(p))
+        union = a_n + b_n - inter
+        out[start:end] = np.where(union > 0, inter / np.maximum(union, 1), 1.0)
+        start = end
+    return out
+
+
 def jaccard_sets(a: np.ndarray, b: np.ndarray) -> float:
     """Exact Jaccard similarity of two sorted unique hash arrays."""
     if len(a) == 0 and len(b) == 0:

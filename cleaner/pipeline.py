@@ -463,25 +463,37 @@ class Decisions:
     clusters: dict[str, Any] = field(default_factory=dict)
 
 
-class _ShingleSets:
-    """Exact Jaccard of candidate pairs from stored shingle sets (loaded once per item)."""
+class _DocJaccard:
+    """Exact Jaccard of two documents (dedup.cluster's `exact`), their shingle sets
+    loaded from the map tasks' stores once each: documents are large sets and the
+    pairs checked are few, so one pair at a time is fastest."""
 
-    def __init__(self, load: Callable[[int], np.ndarray]) -> None:
-        self.load = load
+    def __init__(self, store: _SetStore, units: np.ndarray, pos: np.ndarray) -> None:
+        self.store, self.units, self.pos = store, units, pos
         self.sets: dict[int, np.ndarray] = {}
 
-    def prepare(self, items: np.ndarray) -> None:
-        for x in items.tolist():
-            if x not in self.sets:
-                self.sets[x] = self.load(x)
-
-    def jaccard(self, a: int, b: int) -> float:
+    def __call__(self, a: int, b: int) -> float:
         from . import minhash as mh
 
         for x in (a, b):
             if x not in self.sets:
-                self.sets[x] = self.load(x)
+                self.sets[x] = self.store.doc(int(self.units[x]), int(self.pos[x]))
         return mh.jaccard_sets(self.sets[a], self.sets[b])
+
+
+class _ParagraphJaccard:
+    """Exact Jaccard of many pairs of long paragraphs at once (dedup.cluster's
+    `exact_many`): paragraph x is the index[x]-th MinHashed paragraph of unit units[x]."""
+
+    def __init__(self, store: _SetStore, units: np.ndarray, index: np.ndarray) -> None:
+        self.store, self.units, self.index = store, units, index
+
+    def __call__(self, pairs: np.ndarray) -> np.ndarray:
+        from . import minhash as mh
+
+        items = mh.sorted_unique(pairs.ravel())
+        values, offsets = self.store.paragraphs(self.units[items], self.index[items])
+        return mh.jaccard_pairs(values, offsets, np.searchsorted(items, pairs))
 
 
 def write_set_store(path: str, fk: FileKeys, res: MapResult) -> None:
@@ -520,12 +532,24 @@ class _SetStore:
         off = self._arr(unit, ".do.npy")
         return sorted_unique(self._arr(unit, ".dv.npy")[off[pos]:off[pos + 1]])
 
-    def paragraph(self, unit: int, k: int) -> np.ndarray:
-        """The k-th paragraph with a MinHash in the unit (MapResult.para_rows order)."""
-        from .minhash import sorted_unique
+    def paragraphs(self, units: np.ndarray, index: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Sets of many long paragraphs (index: in their unit's para_rows), in the order
+        asked, as minhash.segment_sets gives them: paragraphs are small and many, so
+        they are gathered and sorted all at once."""
+        from . import minhash as mh
 
-        off = self._arr(unit, ".po.npy")
-        return sorted_unique(self._arr(unit, ".pv.npy")[off[k]:off[k + 1]])
+        seg_parts, value_parts = [], []
+        for u in np.unique(units).tolist():
+            at = np.flatnonzero(units == u)
+            off = self._arr(u, ".po.npy")
+            start, size = off[index[at]], off[index[at] + 1] - off[index[at]]
+            seg_parts.append(np.repeat(at, size))
+            value_parts.append(self._arr(u, ".pv.npy")[mh._ranges(start, size)])
+        if not seg_parts:
+            return np.zeros(0, np.uint32), np.zeros(len(units) + 1, np.int64)
+        seg = np.concatenate(seg_parts)
+        order = np.argsort(seg, kind="stable")
+        return mh.segment_sets(np.concatenate(value_parts)[order], seg[order], len(units))
 
 
 def reduce(results: list[MapResult], cfg: Config, spills: dict[int, str],
@@ -560,8 +584,8 @@ def reduce(results: list[MapResult], cfg: Config, spills: dict[int, str],
             rank[order] = np.arange(n)
         else:
             rank = np.arange(n)
-        doc_sets = _ShingleSets(lambda g: store.doc(int(unit[g]), int(pos[g])))
-        asg = cluster(sigs, cfg.threshold, rank, doc_sets.jaccard, valid=alive, find_buckets=find_buckets)
+        asg = cluster(sigs, cfg.threshold, rank, _DocJaccard(store, unit, pos), valid=alive,
+                      find_buckets=find_buckets)
         sizes: Counter[int] = Counter()
         for g in np.flatnonzero(asg.survivor != np.arange(n)).tolist():
             sv = int(asg.survivor[g])
@@ -638,23 +662,22 @@ def _corpus_near_paragraphs(results: list[MapResult], cfg: Config, offset: np.nd
     from .dedup import cluster
 
     row_base = np.concatenate(([0], np.cumsum([len(r.p_doc) for r in results]))).astype(np.int64)
-    items: list[int] = []  # global paragraph rows
-    where: list[tuple[int, int]] = []  # (unit, index in its para_rows)
-    sig_parts = []
+    row_parts, unit_parts, index_parts, sig_parts = [], [], [], []
     for k, r in enumerate(results):
         if r.para_sigs is None or not len(r.para_rows):
             continue
         rows = r.para_rows.astype(np.int64) + row_base[k]
         ok = alive[p_gid[rows]] & ~dropped[rows]
-        items.extend(rows[ok].tolist())
-        where.extend((r.index, j) for j in np.flatnonzero(ok).tolist())
+        row_parts.append(rows[ok])  # global paragraph rows
+        index_parts.append(np.flatnonzero(ok))  # their index in the unit's para_rows
+        unit_parts.append(np.full(int(ok.sum()), r.index, dtype=np.int64))
         sig_parts.append(r.para_sigs[ok])
+    items = np.concatenate(row_parts).tolist() if row_parts else []
     if len(items) < 2:
         return
     sigs = np.concatenate(sig_parts)
-    para_sets = _ShingleSets(lambda x: store.paragraph(*where[x]))
-    asg = cluster(sigs, cfg.paragraph_threshold, np.arange(len(items)), para_sets.jaccard,
-                  find_buckets=find_buckets)
+    asg = cluster(sigs, cfg.paragraph_threshold, np.arange(len(items)), find_buckets=find_buckets,
+                  exact_many=_ParagraphJaccard(store, np.concatenate(unit_parts), np.concatenate(index_parts)))
     removed = 0
     for x in np.flatnonzero(asg.survivor != np.arange(len(items))).tolist():
         row, tw = items[x], items[int(asg.survivor[x])]

@@ -90,6 +90,30 @@ def test_exactly_one_survivor_per_cluster():
     assert len(set(asg.survivor.tolist())) == 5
 
 
+def test_batched_exact_jaccard_equals_pairwise():
+    rng = np.random.default_rng(3)
+    sets = [rng.integers(0, 400, rng.integers(0, 90)).astype(np.uint32) for _ in range(300)]
+    values, offsets = mh.segment_sets(np.concatenate(sets), np.repeat(np.arange(300), [len(x) for x in sets]), 300)
+    for i in (0, 7, 299):
+        assert np.array_equal(values[offsets[i]:offsets[i + 1]], mh.sorted_unique(sets[i]))
+    pairs = rng.integers(0, 300, (2000, 2))
+    got = mh.jaccard_pairs(values, offsets, pairs, chunk_values=500)  # many chunks
+    want = [mh.jaccard_sets(mh.sorted_unique(sets[a]), mh.sorted_unique(sets[b])) for a, b in pairs.tolist()]
+    assert got.tolist() == want
+
+
+def test_cluster_gives_the_same_answer_with_batched_exact_checks():
+    texts = [prose(i % 40, 6) for i in range(80)]
+    texts = [t if i < 40 else t.replace("the", "a", 1 + i % 5) for i, t in enumerate(texts)]
+    sigs, sets = _sig_rows(texts)
+    one = cluster(sigs, 0.8, np.arange(80), lambda a, b: mh.jaccard_sets(sets[a], sets[b]))
+    many = cluster(sigs, 0.8, np.arange(80), exact_many=lambda ps: np.array(
+        [mh.jaccard_sets(sets[a], sets[b]) for a, b in ps.tolist()]))
+    assert 10 <= (one.survivor != np.arange(80)).sum() < 40  # some copies near enough, some not
+    assert one.survivor.tolist() == many.survivor.tolist()
+    assert one.similarity.tolist() == many.similarity.tolist() and one.exact_checks == many.exact_checks
+
+
 def test_index_costs_under_a_kilobyte_per_document():
     """Signatures (128 x uint32), band keys and shared buckets: the memory the
     clustering holds per document, against ~3 KB for datasketch's MinHashLSH."""
