@@ -158,11 +158,6 @@ def local_buckets(keys: np.ndarray, idx: np.ndarray) -> Buckets:
             np.concatenate(([0], np.cumsum(sz))).astype(np.int64))
 
 
-def local_pairs(keys: np.ndarray, idx: np.ndarray) -> np.ndarray:
-    """Candidate pairs (first item of each shared bucket with each other one)."""
-    return _pairs_from_keys(keys, idx)
-
-
 def bucket_pairs(buckets: Buckets, rank: np.ndarray, cap: int = MAX_BUCKET) -> np.ndarray:
     """(earlier, later) item pairs that share a bucket, earlier meaning lower rank;
     in a bucket of more than `cap` items, each item is paired with the first `cap`."""

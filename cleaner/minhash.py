@@ -197,19 +197,6 @@ def tokenize(texts: Sequence[str]) -> Tokens:
     return Tokens(h, (ends - starts).astype(np.int64), counts)
 
 
-def token_hashes(encoded: Sequence[bytes]) -> tuple[np.ndarray, np.ndarray]:
-    """64-bit hashes of the word tokens of each (lower-cased, UTF-8) text.
-
-    Returns (hashes, counts): the hashes of all texts concatenated in order
-    and the number of tokens in each text.
-    """
-    if not encoded:
-        return np.zeros(0, dtype=_U64), np.zeros(0, dtype=np.int64)
-    h, _, _, doc_of = _tokens(encoded)
-    counts = np.bincount(doc_of, minlength=len(encoded)).astype(np.int64)
-    return h, counts
-
-
 def keys_of(tok: Tokens) -> tuple[list[int], list[int]]:
     """A 64-bit key per text, equal for texts that differ only in case, spacing
     or punctuation, and the length of that normalised form (bytes of its words
@@ -229,11 +216,6 @@ def keys_of(tok: Tokens) -> tuple[list[int], list[int]]:
     tok_len = np.bincount(text_of, weights=tok.lengths, minlength=n).astype(np.int64)
     norm = tok_len + np.maximum(counts - 1, 0)
     return keys.tolist(), norm.tolist()
-
-
-def text_keys(texts: Sequence[str]) -> tuple[list[int], list[int]]:
-    """keys_of(tokenize(texts))."""
-    return keys_of(tokenize(texts))
 
 
 def shingles_of(tok: Tokens, k: int = 5) -> tuple[np.ndarray, np.ndarray]:
@@ -281,12 +263,6 @@ def shingle_hashes(encoded: Sequence[bytes], k: int = 5) -> tuple[np.ndarray, np
     counts = np.bincount(doc_of, minlength=len(encoded)).astype(np.int64) if len(h) \
         else np.zeros(len(encoded), dtype=np.int64)
     return shingles_of(Tokens(h, (ends - starts).astype(np.int64), counts), k)
-
-
-def signatures_of(tok: Tokens, k: int = 5, num_perm: int = 128, seed: int = 1) -> np.ndarray:
-    """MinHash signatures of the word k-gram shingles of each text in `tok`."""
-    h, c = shingles_of(tok, k)
-    return signatures_from_hashes(h, c, num_perm, seed)
 
 
 def _ranges(starts: np.ndarray, counts: np.ndarray) -> np.ndarray:
@@ -440,7 +416,7 @@ def _scalar_fmix64(x: int) -> int:
 
 
 def reference_tokens(text: str) -> list[bytes]:
-    """The word tokens token_hashes sees, computed byte by byte (slow; for tests)."""
+    """The word tokens tokenize sees, computed byte by byte (slow; for tests)."""
     b = text.lower().encode("utf-8", "surrogatepass")
     mask = _word_mask(np.frombuffer(b, dtype=np.uint8)) if b else np.zeros(0, dtype=bool)
     out, cur = [], bytearray()
