@@ -85,6 +85,11 @@ class Report:
             for k, v in r.seconds.items():
                 if k != "total":
                     stage[k] = stage.get(k, 0.0) + v
+        # WARC records that are not pages (requests, metadata, images): read, not documents
+        not_docs: dict[int, Counter[str]] = {}
+        for r in results:
+            if r.not_documents:
+                not_docs.setdefault(r.file_index, Counter()).update(r.not_documents)
         per_file = []
         for fi, f in enumerate(files):
             wr = by_file.get(fi)
@@ -98,6 +103,8 @@ class Report:
                            paragraphs_kept=wr.paras_out, chars=wr.chars_in, chars_kept=wr.chars_out,
                            removed=dict(sorted((wr.para_reasons + wr.doc_reasons).items())))
                 stage["write"] = stage.get("write", 0.0) + wr.seconds
+            if fi in not_docs:
+                row["records_not_documents"] = dict(sorted(not_docs[fi].items()))
             per_file.append(row)
         docs_in = sum(w.docs_in for w in wres)
         docs_out = sum(w.docs_out for w in wres)
@@ -111,7 +118,8 @@ class Report:
                    "failed": sum(1 for row in per_file if row["status"] == "error"),
                    "skipped": len(skipped)},
             documents={"read": docs_in, "kept": docs_out, "removed": dict(sorted(doc_reasons.items())),
-                       "html_from_page_text": sum(r.page_text_pages for r in results)},
+                       "html_from_page_text": sum(r.page_text_pages for r in results),
+                       "warc_records_not_documents": dict(sorted(sum(not_docs.values(), Counter()).items()))},
             paragraphs={"read": sum(w.paras_in for w in wres), "kept": sum(w.paras_out for w in wres),
                         "removed": dict(sorted(para_reasons.items()))},
             chars={"read": sum(w.chars_in for w in wres), "kept": sum(w.chars_out for w in wres)},

@@ -103,6 +103,9 @@ def test_warc_response_records_go_through_the_html_path(cli, tmp_path):
     assert [g["id"] for g in got] == ["https://example.org/a", "https://example.org/b"]
     assert got[0]["url"] == "https://example.org/a" and got[0]["warc_record_id"].startswith("<urn:uuid:")
     assert ARTICLE[2] in got[0]["text"] and "All rights reserved" not in got[0]["text"]
+    rep = read_report(tmp_path / "out.report")  # the records that are not pages are accounted for
+    assert rep["documents"]["warc_records_not_documents"] == {"not HTML": 1, "not a response": 1}
+    assert rep["per_file"][0]["records_not_documents"] == {"not HTML": 1, "not a response": 1}
 
 
 def test_jsonl_on_stdin_to_stdout(tmp_path):
