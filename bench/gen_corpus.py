@@ -27,7 +27,8 @@ Only ~25k distinct sentences exist, so documents are not the gold texts:
 
 * **Planted near-duplicate clusters**: a source document and 1-4 copies (70%
   one copy, 20% two, 10% three or four; some copies are copies of an earlier
-  copy, which makes chains). Each copy has a target Jaccard drawn from: 5%
+  copy, which makes chains; ``--max-copies 1`` plants plain source-copy
+  pairs instead, as in the issue's peer corpus). Each copy has a target Jaccard drawn from: 5%
   identical text, 3% "normalised duplicate" (case and punctuation changed, so
   Jaccard 1.0 and the same normalised text), 22% in [0.88, 1.0), 40% in
   [0.72, 0.88) (dense around 0.8), 30% in [0.45, 0.72). Edits: first,
@@ -503,8 +504,9 @@ def background_check(texts: list[str], planted: set[tuple[int, int]], sanity: li
 
 def generate(dragnet: Path | None, out: Path, docs: int, pairs: int | None = None, para_dups: int | None = None,
              seed: int = 1, shard_docs: int = 2500, check_background: bool | None = None,
-             pool: Pool | None = None, quiet: bool = False, splice: float = 0.0) -> dict:
-    """Write the corpus and truth into `out`; return meta. `pool` replaces the gold texts (tests)."""
+             pool: Pool | None = None, quiet: bool = False, splice: float = 0.0, max_copies: int = 4) -> dict:
+    """Write the corpus and truth into `out`; return meta. `pool` replaces the gold texts (tests).
+    `max_copies` 1 plants plain pairs (a source and one copy, no siblings or chains)."""
     t0 = time.perf_counter()
     if pool is None:
         assert dragnet is not None
@@ -522,7 +524,7 @@ def generate(dragnet: Path | None, out: Path, docs: int, pairs: int | None = Non
     while planned < pairs:
         r = rng.random()
         n = 1 if r < 0.7 else 2 if r < 0.9 else rng.randint(3, 4)
-        n = min(n, pairs - planned)
+        n = min(n, pairs - planned, max_copies)
         cluster_copies.append(n)
         planned += n
     n_planted_docs = sum(n + 1 for n in cluster_copies)
@@ -643,7 +645,7 @@ def generate(dragnet: Path | None, out: Path, docs: int, pairs: int | None = Non
     }
     meta = {
         "version": GEN_VERSION, "seed": seed, "docs": docs, "pairs": pairs, "para_dups": len(para_truth),
-        "splice": splice,
+        "splice": splice, "max_copies": max_copies,
         "clusters": len(clusters), "planted_docs": n_planted_docs, "pair_count": len(pair_truth),
         "pairs_ge_0.8": sum(1 for p in pair_truth if p["jaccard"] >= 0.8),
         "shards": (docs + shard_docs - 1) // shard_docs, "shard_docs": shard_docs, "bytes": nbytes,
@@ -678,8 +680,11 @@ def main(argv: list[str] | None = None) -> int:
     bgc.add_argument("--check-background", dest="check", action="store_true", default=None,
                      help="verify that unplanted pairs are not near-duplicates (default: on up to 50k docs)")
     bgc.add_argument("--no-check-background", dest="check", action="store_false")
+    ap.add_argument("--max-copies", type=int, default=4, choices=range(1, 5),
+                    help="copies per planted source (default 4; 1: plain pairs, no siblings or chains)")
     a = ap.parse_args(argv)
-    meta = generate(a.dragnet, a.out, a.docs, a.pairs, a.para_dups, a.seed, a.shard_docs, a.check, splice=a.splice)
+    meta = generate(a.dragnet, a.out, a.docs, a.pairs, a.para_dups, a.seed, a.shard_docs, a.check, splice=a.splice,
+                    max_copies=a.max_copies)
     print(json.dumps(meta, indent=1))
     return 0
 

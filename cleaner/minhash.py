@@ -12,11 +12,20 @@ wrapped as a ``LeanMinHash`` and inserted into a ``MinHashLSH``.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
 import numpy as np
+
+try:  # compiled kernels (cleaner/_speedups.c), bit-identical to the numpy code below
+    from . import _speedups
+except ImportError:  # not built on this machine: numpy only
+    _speedups = None
+if os.environ.get("CLEANER_NUMPY_ONLY"):  # to compare the two (benchmarks, bug reports)
+    _speedups = None
 
 MAX32 = np.uint32(0xFFFFFFFF)
 _U64 = np.uint64
@@ -134,18 +143,40 @@ def _tokens(encoded: Sequence[bytes]) -> tuple[np.ndarray, np.ndarray, np.ndarra
     return _tokens_joined(np.frombuffer(joined, dtype=np.uint8), doc_starts)
 
 
-def _tokens_joined(b: np.ndarray, doc_starts: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    n = len(b)
-    empty = np.zeros(0, dtype=np.int64)
-    if n == 0:
-        return np.zeros(0, dtype=_U64), empty, empty, empty
+def token_spans(b: np.ndarray, compiled: bool = True) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(hashes, starts, ends) of the word tokens of lower-cased UTF-8 bytes b."""
+    if compiled and _speedups is not None:
+        parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+        pos = 0
+        while True:
+            # English text runs ~6 bytes per token with its separator; a denser text takes more rounds
+            cap = max(len(b) - pos, 0) // 5 + 64
+            out = np.empty(cap, dtype=_U64), np.empty(cap, dtype=np.int64), np.empty(cap, dtype=np.int64)
+            n, pos = _speedups.tokens(b, *out, pos)
+            parts.append((out[0][:n], out[1][:n], out[2][:n]))
+            if pos >= len(b):
+                break
+        if len(parts) == 1:
+            return parts[0][0].copy(), parts[0][1].copy(), parts[0][2].copy()
+        return (np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts]),
+                np.concatenate([p[2] for p in parts]))
     w = _word_mask(b)
     edges = np.diff(w.view(np.int8), prepend=np.int8(0), append=np.int8(0))
     starts = np.flatnonzero(edges == 1)
     ends = np.flatnonzero(edges == -1)  # exclusive
     if len(starts) == 0:
+        return np.zeros(0, dtype=_U64), starts, ends
+    return _hash_spans(b, starts, ends), starts, ends
+
+
+def _tokens_joined(b: np.ndarray, doc_starts: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    n = len(b)
+    empty = np.zeros(0, dtype=np.int64)
+    if n == 0:
         return np.zeros(0, dtype=_U64), empty, empty, empty
-    h = _hash_spans(b, starts, ends)
+    h, starts, ends = token_spans(b)
+    if len(starts) == 0:
+        return np.zeros(0, dtype=_U64), empty, empty, empty
     doc_of = np.searchsorted(doc_starts, starts, side="right") - 1
     return h, starts, ends, doc_of
 
@@ -184,26 +215,21 @@ def tokenize(texts: Sequence[str]) -> Tokens:
     if not texts:
         z = np.zeros(0, dtype=np.int64)
         return Tokens(np.zeros(0, dtype=_U64), z, z)
-    joined = "\n".join(texts)
-    if joined.count("\n") == len(texts) - 1:
-        # one line each (paragraphs): lower-case and encode all at once, split at the newlines
-        b = np.frombuffer(joined.lower().encode("utf-8", "surrogatepass"), dtype=np.uint8)
-        doc_starts = np.concatenate(([0], np.flatnonzero(b == 10) + 1))
-        h, starts, ends, doc_of = _tokens_joined(b, doc_starts)
-    else:
-        h, starts, ends, doc_of = _tokens(encode(texts))
+    h, starts, ends, doc_of = _tokens(encode(texts))
     counts = np.bincount(doc_of, minlength=len(texts)).astype(np.int64) if len(h) \
         else np.zeros(len(texts), dtype=np.int64)
     return Tokens(h, (ends - starts).astype(np.int64), counts)
 
 
-def keys_of(tok: Tokens) -> tuple[list[int], list[int]]:
+def keys_of(tok: Tokens, arrays: bool = False) -> tuple[Any, Any]:
     """A 64-bit key per text, equal for texts that differ only in case, spacing
     or punctuation, and the length of that normalised form (bytes of its words
-    plus one space between words). Texts without words get key 0."""
+    plus one space between words). Texts without words get key 0. Lists, or
+    (arrays=True) uint64 and int64 arrays."""
     n = len(tok.counts)
     if len(tok.hashes) == 0:
-        return [0] * n, [0] * n
+        z = np.zeros(n, dtype=np.int64)
+        return (z.astype(_U64), z) if arrays else ([0] * n, [0] * n)
     counts = tok.counts
     first = tok.starts()
     text_of = np.repeat(np.arange(n), counts)
@@ -215,10 +241,13 @@ def keys_of(tok: Tokens) -> tuple[list[int], list[int]]:
     keys = np.where(counts > 0, keys, _U64(0))
     tok_len = np.bincount(text_of, weights=tok.lengths, minlength=n).astype(np.int64)
     norm = tok_len + np.maximum(counts - 1, 0)
-    return keys.tolist(), norm.tolist()
+    return (keys, norm) if arrays else (keys.tolist(), norm.tolist())
 
 
-def shingles_of(tok: Tokens, k: int = 5) -> tuple[np.ndarray, np.ndarray]:
+_GRAM_MULT_ARR = np.array(_GRAM_MULT, dtype=_U64)
+
+
+def shingles_of(tok: Tokens, k: int = 5, compiled: bool = True) -> tuple[np.ndarray, np.ndarray]:
     """32-bit hashes of the word k-gram shingles of each text, and their count per text.
 
     A text with fewer than k tokens (but at least one) yields one shingle of
@@ -229,6 +258,12 @@ def shingles_of(tok: Tokens, k: int = 5) -> tuple[np.ndarray, np.ndarray]:
     th, tcounts = tok.hashes, tok.counts
     if len(th) == 0:
         return np.zeros(0, dtype=np.uint32), np.zeros(len(tcounts), dtype=np.int64)
+    scounts = np.where(tcounts >= k, tcounts - k + 1, np.minimum(tcounts, 1)).astype(np.int64)
+    if compiled and _speedups is not None:
+        out32 = np.empty(int(scounts.sum()), dtype=np.uint32)
+        _speedups.shingles(np.ascontiguousarray(th), np.ascontiguousarray(tcounts, dtype=np.int64),
+                           _GRAM_MULT_ARR[:k], out32)
+        return out32, scounts
     tstarts = tok.starts()
     ntok = len(th)
     # Shingle j of a text of n >= k tokens covers its tokens j..j+k-1 (n-k+1 shingles);
@@ -237,7 +272,6 @@ def shingles_of(tok: Tokens, k: int = 5) -> tuple[np.ndarray, np.ndarray]:
     acc = np.zeros(m, dtype=_U64)
     for j in range(k):
         acc += th[j:j + m] * _U64(_GRAM_MULT[j])
-    scounts = np.where(tcounts >= k, tcounts - k + 1, np.minimum(tcounts, 1)).astype(np.int64)
     long_ = tcounts >= k
     out = np.empty(int(scounts.sum()), dtype=_U64)
     out_starts = np.concatenate(([0], np.cumsum(scounts)[:-1]))
@@ -284,16 +318,22 @@ def permutations(num_perm: int = 128, seed: int = 1) -> tuple[np.ndarray, np.nda
 
 
 def signatures_from_hashes(hashes: np.ndarray, counts: np.ndarray, num_perm: int = 128,
-                           seed: int = 1, chunk: int = 4096) -> np.ndarray:
+                           seed: int = 1, chunk: int = 4096, compiled: bool = True) -> np.ndarray:
     """MinHash signatures (uint32, one row per text) from concatenated shingle hashes.
 
     Rows of texts without shingles are all 0xFFFFFFFF (datasketch's empty value).
     """
     ndocs = len(counts)
+    a, b = permutations(num_perm, seed)
+    if compiled and _speedups is not None:
+        sig = np.empty((ndocs, num_perm), dtype=np.uint32)
+        offsets = np.zeros(ndocs + 1, dtype=np.int64)
+        np.cumsum(counts, out=offsets[1:])
+        _speedups.signatures(np.ascontiguousarray(hashes, dtype=np.uint32), offsets, a, b, sig)
+        return sig
     sig = np.full((ndocs, num_perm), MAX32, dtype=np.uint32)
     if len(hashes) == 0:
         return sig
-    a, b = permutations(num_perm, seed)
     hv = _fmix32(hashes.astype(np.uint32, copy=False))
     doc_of = np.repeat(np.arange(ndocs), counts)
     # Permutations along rows so that the per-text minimum reduces contiguous memory.
@@ -313,7 +353,10 @@ def signatures_from_hashes(hashes: np.ndarray, counts: np.ndarray, num_perm: int
 
 
 def encode(texts: Sequence[str]) -> list[bytes]:
-    return [t.lower().encode("utf-8", "surrogatepass") for t in texts]
+    """Lower-cased UTF-8 of each text. str.lower() of an ASCII text is bytes.lower()
+    of its encoding, which is several times faster than the Unicode lower-casing."""
+    return [t.encode("ascii").lower() if t.isascii() else t.lower().encode("utf-8", "surrogatepass")
+            for t in texts]
 
 
 def signatures(texts: Sequence[str], k: int = 5, num_perm: int = 128, seed: int = 1) -> np.ndarray:

@@ -20,6 +20,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from itertools import chain
 from pathlib import Path
 from typing import Any
 
@@ -150,16 +151,23 @@ def plan(f: InputFile) -> list[Part]:
 
 @dataclass(slots=True)
 class FileKeys:
-    """What the corpus-wide steps need of a file's kept text (tokenised once)."""
+    """What the corpus-wide steps need of a file's kept text (tokenised once), as
+    arrays over its kept paragraphs (documents in order, paragraphs in order)."""
 
-    para_key: dict[tuple[int, int], int]  # (doc, paragraph) -> normalised key, kept paragraphs
-    para_words: dict[tuple[int, int], int]  # their number of word tokens
-    para_sig: dict[tuple[int, int], np.ndarray]  # long kept paragraphs -> MinHash (dedup only)
+    p_key: np.ndarray  # uint64 normalised key of each kept paragraph
+    p_words: np.ndarray  # its number of word tokens
+    para_rows: np.ndarray  # the kept paragraphs with a MinHash (long ones; dedup only)
+    para_sigs: np.ndarray | None  # their MinHashes
     doc_key: list[int]  # per document: key of its kept text (0 if none)
     doc_sig: np.ndarray | None  # per document: MinHash of its kept text (dedup only)
     # shingle hashes (values, offsets; not yet deduplicated) for verifying candidates in the reduce:
     doc_sets: tuple[np.ndarray, np.ndarray] | None = None  # per document
-    para_sets: dict[tuple[int, int], np.ndarray] | None = None  # per long kept paragraph
+    para_sets: tuple[np.ndarray, np.ndarray] | None = None  # per para_rows entry
+
+    @classmethod
+    def empty(cls) -> FileKeys:
+        z = np.zeros(0, dtype=np.int64)
+        return cls(z.astype(np.uint64), z, z, None, [], None)
 
 
 def repeats_inside(docs: list[Document], cfg: Config, dedup: bool = True) -> FileKeys:
@@ -170,84 +178,96 @@ def repeats_inside(docs: list[Document], cfg: Config, dedup: bool = True) -> Fil
     """
     from . import minhash as mh
 
-    items = [(d, i) for d, doc in enumerate(docs) for i in doc.kept()]
-    tok = mh.tokenize([docs[d].paragraphs[i] for d, i in items])
-    keys, norm_len = mh.keys_of(tok)
+    kept_lists = [doc.kept() for doc in docs]
+    n_kept = np.array([len(k) for k in kept_lists], dtype=np.int64)
+    item_doc = np.repeat(np.arange(len(docs), dtype=np.int64), n_kept)
+    item_idx = np.fromiter(chain.from_iterable(kept_lists), dtype=np.int64, count=int(n_kept.sum()))
+    tok = mh.tokenize([docs[d].paragraphs[i] for d, k in enumerate(kept_lists) for i in k])
+    keys, norm_len = mh.keys_of(tok, arrays=True)
+    alive = np.ones(len(item_doc), dtype=bool)  # kept paragraphs not (yet) dropped as repeats
+
+    def drop(r: int, r2: int, reason: str, detail: str, sim: float) -> None:
+        doc = docs[int(item_doc[r])]
+        i, i2 = int(item_idx[r]), int(item_idx[r2])
+        doc.drops[i] = Drop(reason, f"{detail} {doc.lines[i2]}", twin=doc.id, twin_line=doc.lines[i2],
+                            twin_file=doc.source, similarity=sim)
+        alive[r] = False
+
     if dedup:
-        first: dict[tuple[int, int], int] = {}
-        for (d, i), k, nl in zip(items, keys, norm_len):
-            if nl < cfg.min_inner_dup_chars:
-                continue
-            j = first.setdefault((d, k), i)
-            if j != i:
-                doc = docs[d]
-                doc.drops[i] = Drop(R.DUP_PARA, f"same as line {doc.lines[j]}", twin=doc.id,
-                                    twin_line=doc.lines[j], twin_file=doc.source, similarity=1.0)
-    ntok = tok.counts.tolist()
-    long_rows = [r for r, (d, i) in enumerate(items)
-                 if dedup and i not in docs[d].drops and ntok[r] >= cfg.min_near_words]
+        # exact repeats: the first paragraph of each (document, key), among those long enough, stays
+        cand = np.flatnonzero(norm_len >= cfg.min_inner_dup_chars)
+        c = cand[np.lexsort((cand, keys[cand], item_doc[cand]))]
+        if len(c) > 1:
+            same = np.zeros(len(c), dtype=bool)
+            same[1:] = (item_doc[c[1:]] == item_doc[c[:-1]]) & (keys[c[1:]] == keys[c[:-1]])
+            first = c[np.flatnonzero(~same)][np.cumsum(~same) - 1]
+            for r, r2 in zip(c[same].tolist(), first[same].tolist()):
+                drop(r, r2, R.DUP_PARA, "same as line", 1.0)
+    long_rows = np.flatnonzero(alive & (tok.counts >= cfg.min_near_words)) if dedup \
+        else np.zeros(0, dtype=np.int64)
     sigs = None
     psets: tuple[np.ndarray, np.ndarray] | None = None
-    if long_rows:
+    t = cfg.paragraph_threshold
+    if len(long_rows):
         ph, pc = mh.shingles_of(tok.select(long_rows), cfg.paragraph_shingle)
         sigs = mh.signatures_from_hashes(ph, pc, cfg.paragraph_num_perm, cfg.seed)
         psets = (ph, np.concatenate(([0], np.cumsum(pc))).astype(np.int64))
-    by_doc: dict[int, list[int]] = {}
-    for n, r in enumerate(long_rows):
-        by_doc.setdefault(items[r][0], []).append(n)
-    t = cfg.paragraph_threshold
-    for d, rows in by_doc.items():
-        if len(rows) < 2 or sigs is None:
-            continue
-        doc = docs[d]
-        sub = sigs[rows]
-        texts = [doc.paragraphs[items[long_rows[n]][1]] for n in rows]
-        sets: dict[int, np.ndarray] = {}
+        long_doc = item_doc[long_rows]
+        per = np.bincount(long_doc, minlength=len(docs))
+        check = _docs_with_close_rows(sigs, long_doc, t - 0.2) | set(np.flatnonzero(per > 64).tolist())
+        for d in sorted(check):
+            rows = np.flatnonzero(long_doc == d).tolist()  # near repeats: rows into sigs, in order
+            doc = docs[d]
+            sub = sigs[rows]
+            texts = [doc.paragraphs[int(item_idx[long_rows[n]])] for n in rows]
+            sets: dict[int, np.ndarray] = {}
 
-        def exact(a: int, b: int, texts: list[str] = texts, sets: dict[int, np.ndarray] = sets) -> float:
-            for x in (a, b):
-                if x not in sets:
-                    sets[x] = mh.shingle_sets([texts[x]], cfg.paragraph_shingle)[0]
-            return mh.jaccard_sets(sets[a], sets[b])
+            def exact(a: int, b: int, texts: list[str] = texts, sets: dict[int, np.ndarray] = sets) -> float:
+                for x in (a, b):
+                    if x not in sets:
+                        sets[x] = mh.shingle_sets([texts[x]], cfg.paragraph_shingle)[0]
+                return mh.jaccard_sets(sets[a], sets[b])
 
-        def drop(a: int, b: int, sim: float, rows: list[int] = rows, doc: Document = doc) -> None:
-            i, i2 = items[long_rows[rows[a]]][1], items[long_rows[rows[b]]][1]
-            doc.drops[i] = Drop(R.NEAR_DUP_PARA, f"near line {doc.lines[i2]}", twin=doc.id,
-                                twin_line=doc.lines[i2], twin_file=doc.source, similarity=round(sim, 4))
+            def near(a: int, b: int, sim: float, rows: list[int] = rows) -> None:
+                drop(int(long_rows[rows[a]]), int(long_rows[rows[b]]), R.NEAR_DUP_PARA, "near line", round(sim, 4))
 
-        if len(rows) <= 64:
-            # few paragraphs: compare every pair, in order, against the survivors so far
-            est = (sub[:, None, :] == sub[None, :, :]).mean(axis=2)
-            kept_rows: list[int] = []
-            for a in range(len(rows)):
-                for b in kept_rows:
-                    if est[a, b] >= t - 0.2 and (jac := exact(a, b)) >= t:
-                        drop(a, b, jac)
-                        break
-                else:
-                    kept_rows.append(a)
-        else:
-            from .dedup import cluster
+            if len(rows) <= 64:
+                # few paragraphs: compare every pair, in order, against the survivors so far
+                est = (sub[:, None, :] == sub[None, :, :]).mean(axis=2)
+                kept_rows: list[int] = []
+                for a in range(len(rows)):
+                    for b in kept_rows:
+                        if est[a, b] >= t - 0.2 and (jac := exact(a, b)) >= t:
+                            near(a, b, jac)
+                            break
+                    else:
+                        kept_rows.append(a)
+            else:
+                from .dedup import cluster
 
-            asg = cluster(sub, t, np.arange(len(rows)), exact)
-            for a in range(len(rows)):
-                if int(asg.survivor[a]) != a:
-                    drop(a, int(asg.survivor[a]), float(asg.similarity[a]))
-    final = [r for r, (d, i) in enumerate(items) if i not in docs[d].drops]
-    para_key = {items[r]: keys[r] for r in final}
-    para_words = {items[r]: ntok[r] for r in final}
-    para_sig: dict[tuple[int, int], np.ndarray] = {}
-    para_sets: dict[tuple[int, int], np.ndarray] = {}
+                asg = cluster(sub, t, np.arange(len(rows)), exact)
+                for a in range(len(rows)):
+                    if int(asg.survivor[a]) != a:
+                        near(a, int(asg.survivor[a]), float(asg.similarity[a]))
+    final_arr = np.flatnonzero(alive)
+    p_key = keys[final_arr]
+    p_words = tok.counts[final_arr]
+    para_rows = np.zeros(0, dtype=np.int64)
+    para_sigs = None
+    para_sets = None
     if sigs is not None and psets is not None:
+        pos_in_final = np.full(len(item_doc), -1, dtype=np.int64)
+        pos_in_final[final_arr] = np.arange(len(final_arr))
+        kept_long = np.flatnonzero(pos_in_final[long_rows] >= 0)
+        para_rows = pos_in_final[long_rows[kept_long]]
+        para_sigs = sigs[kept_long]
         pv, po = psets
-        for n, r in enumerate(long_rows):
-            d, i = items[r]
-            if i not in docs[d].drops:
-                para_sig[(d, i)] = sigs[n]
-                para_sets[(d, i)] = pv[po[n]:po[n + 1]]
-    per_doc = np.bincount([items[r][0] for r in final], minlength=len(docs)) if final \
-        else np.zeros(len(docs), dtype=np.int64)
-    doc_tok = tok.select(final).grouped(per_doc)
+        lens = po[kept_long + 1] - po[kept_long]
+        offsets = np.zeros(len(kept_long) + 1, dtype=np.int64)
+        np.cumsum(lens, out=offsets[1:])
+        para_sets = (pv[mh._ranges(po[kept_long], lens)], offsets)
+    per_doc = np.bincount(item_doc[final_arr], minlength=len(docs))
+    doc_tok = tok.select(final_arr).grouped(per_doc)
     doc_key, _ = mh.keys_of(doc_tok)
     doc_sig = None
     doc_sets = None
@@ -255,7 +275,30 @@ def repeats_inside(docs: list[Document], cfg: Config, dedup: bool = True) -> Fil
         dh, dc = mh.shingles_of(doc_tok, cfg.shingle)
         doc_sig = mh.signatures_from_hashes(dh, dc, cfg.num_perm, cfg.seed)
         doc_sets = (dh, np.concatenate(([0], np.cumsum(dc))).astype(np.int64))
-    return FileKeys(para_key, para_words, para_sig, doc_key, doc_sig, doc_sets, para_sets)
+    return FileKeys(p_key, p_words, para_rows, para_sigs, doc_key, doc_sig, doc_sets, para_sets)
+
+
+def _docs_with_close_rows(sigs: np.ndarray, doc_of: np.ndarray, min_est: float) -> set[int]:
+    """Documents with two signature rows (rows of a document are consecutive) whose
+    estimated Jaccard is >= min_est: only these need the pairwise loop."""
+    d = np.asarray(doc_of, dtype=np.int64)
+    n = len(d)
+    if n < 2:
+        return set()
+    # partners of row r: the rows after it in its document
+    doc_end = np.searchsorted(d, d, side="right")
+    cnt = doc_end - np.arange(n) - 1
+    total = int(cnt.sum())
+    if total == 0:
+        return set()
+    a = np.repeat(np.arange(n), cnt)
+    b = a + 1 + (np.arange(total) - np.repeat(np.cumsum(cnt) - cnt, cnt))
+    out: set[int] = set()
+    for s in range(0, total, 1 << 16):
+        aa, bb = a[s:s + (1 << 16)], b[s:s + (1 << 16)]
+        est = np.count_nonzero(sigs[aa] == sigs[bb], axis=1) / sigs.shape[1]
+        out.update(d[aa[est >= min_est]].tolist())
+    return out
 
 
 def _inner_dups(doc: Document, kept: list[int], feats: list[ParaFeat], cfg: Config) -> dict[int, Drop]:
@@ -346,18 +389,17 @@ def _summarise(res: MapResult, docs: list[Document], fk: FileKeys) -> None:
     rows = [(p, i) for p, k in enumerate(kept_all) for i in k]
     res.p_doc = np.array([p for p, _ in rows], dtype=_I32)
     res.p_idx = np.array([i for _, i in rows], dtype=_I32)
-    res.p_key = np.array([fk.para_key[r] for r in rows], dtype=np.uint64)
-    res.p_words = np.array([fk.para_words[r] for r in rows], dtype=_I32)
+    if len(fk.p_key) != len(rows):
+        raise AssertionError("paragraph keys out of step with the kept paragraphs")
+    res.p_key = fk.p_key
+    res.p_words = fk.p_words.astype(_I32)
     res.p_line = np.array([docs[p].lines[i] for p, i in rows], dtype=_I32)
     res.paragraphs = sum(len(d.paragraphs) for d in docs)
     res.chars = sum(len(x) for d in docs for x in d.paragraphs)
     res.page_text_pages = sum(d.from_page_text for d in docs)
     res.sigs = fk.doc_sig if docs else None
-    if fk.para_sig:
-        row_of = {r: n for n, r in enumerate(rows)}
-        keys = sorted(fk.para_sig)
-        res.para_rows = np.array([row_of[k] for k in keys], dtype=_I32)
-        res.para_sigs = np.stack([fk.para_sig[k] for k in keys])
+    if fk.para_sigs is not None and len(fk.para_rows):
+        res.para_rows, res.para_sigs = fk.para_rows.astype(_I32), fk.para_sigs
     else:
         res.para_rows, res.para_sigs = np.zeros(0, dtype=_I32), None
 
@@ -400,7 +442,8 @@ def map_file(task: MapTask) -> MapResult:
             beat(doc.record)
             t2 = time.process_time()
             try:
-                with time_limit(cfg.doc_timeout):
+                # plain text without stripping has no per-document work to time
+                with time_limit(cfg.doc_timeout if cfg.strip or doc.html is not None or _FAULT else None):
                     if doc.html is not None:
                         extract_into(doc, eng.extractor, keep_html=cfg.strip)
                         t_extract += time.process_time() - t2
@@ -439,7 +482,7 @@ def map_file(task: MapTask) -> MapResult:
         with atomic_writer(task.spill) as fh:
             pickle.dump((SPILL_VERSION, res, docs, feats_all), fh, protocol=pickle.HIGHEST_PROTOCOL)
     except OSError as e:
-        _summarise(res, [], FileKeys({}, {}, {}, [], None))
+        _summarise(res, [], FileKeys.empty())
         res.fatal = ItemError(f.rel, f"cannot write the work file {task.spill}: {e.strerror or e}")
     res.seconds["spill"] = time.process_time() - t4
     res.seconds["total"] = time.process_time() - t0
@@ -501,12 +544,8 @@ def write_set_store(path: str, fk: FileKeys, res: MapResult) -> None:
     files the reduce maps into memory to verify candidate pairs (it sorts and
     deduplicates the few it needs)."""
     dv, do = fk.doc_sets if fk.doc_sets is not None else (np.zeros(0, np.uint32), np.zeros(1, np.int64))
-    keys = list(zip(res.p_doc[res.para_rows].tolist(), res.p_idx[res.para_rows].tolist()))
-    sets = [fk.para_sets[k] for k in keys] if fk.para_sets else []
-    pv = np.concatenate(sets) if sets else np.zeros(0, np.uint32)
-    po = np.zeros(len(sets) + 1, dtype=np.int64)
-    if sets:
-        np.cumsum([len(x) for x in sets], out=po[1:])
+    pv, po = fk.para_sets if fk.para_sets is not None and len(fk.para_rows) \
+        else (np.zeros(0, np.uint32), np.zeros(1, np.int64))
     for suffix, arr in ((".dv.npy", dv), (".do.npy", do), (".pv.npy", pv), (".po.npy", po)):
         with atomic_writer(path + suffix) as fh:
             np.save(fh, arr)

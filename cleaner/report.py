@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .minhash import _speedups
 from .writers import atomic_writer
 
 if TYPE_CHECKING:
@@ -113,7 +114,8 @@ class Report:
         return cls(
             input=str(run.input), output=str(run.output.resolve()), report_dir=str(run.report_dir),
             config=run.cfg.as_dict(),
-            engine={"name": "local", "workers": run.cfg.workers, "version": __version__},
+            engine={"name": "local", "workers": run.cfg.workers, "version": __version__,
+                    "minhash_kernels": "compiled" if _speedups is not None else "numpy"},
             files={"found": len(files), "written": sum(1 for w in wres if w.written),
                    "failed": sum(1 for row in per_file if row["status"] == "error"),
                    "skipped": len(skipped)},

@@ -7,6 +7,8 @@ import json
 import numpy as np
 import pytest
 from conftest import prose, read_audit, write
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from cleaner import minhash as mh
 from cleaner.dedup import candidate_probability, choose_bands, cluster
@@ -50,6 +52,54 @@ def test_estimate_tracks_exact_jaccard():
         s = mh.signatures([ta, tb])
         errs.append(mh.estimate(s[0], s[1]) - exact)
     assert abs(np.mean(errs)) < 0.02 and np.std(errs) < 0.06
+
+
+# Characters around the tokeniser's edges: excluded punctuation ranges (U+0080-U+00BF,
+# U+2000-U+206F, U+3000-U+303F) next to letters that share their lead bytes.
+_EDGE = "aZé ß_9.,\u00a0\u00bb\u00c0\u2014\u2019\u2070\u20ac\u3001\u3042\ud800\n"
+
+
+@pytest.mark.skipif(mh._speedups is None, reason="compiled kernels not built")
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.text(alphabet=st.sampled_from(_EDGE) | st.characters(), max_size=60), max_size=20))
+def test_compiled_tokens_equal_numpy(texts):
+    b = np.frombuffer("\n".join(texts).lower().encode("utf-8", "surrogatepass"), dtype=np.uint8)
+    got = mh.token_spans(b)
+    want = mh.token_spans(b, compiled=False)
+    for g, w in zip(got, want):
+        assert np.array_equal(g, w)
+
+
+@pytest.mark.skipif(mh._speedups is None, reason="compiled kernels not built")
+def test_compiled_tokens_resume_when_the_output_is_full():
+    b = np.frombuffer(("word " * 50 + "é—x " * 30).encode(), dtype=np.uint8)
+    h, s, e = (np.empty(7, dtype=t) for t in (np.uint64, np.int64, np.int64))
+    got: list[int] = []
+    pos = 0
+    while pos < len(b):
+        n, pos = mh._speedups.tokens(b, h, s, e, pos)
+        got.extend(s[:n].tolist())
+    assert got == mh.token_spans(b, compiled=False)[1].tolist()
+
+
+@pytest.mark.skipif(mh._speedups is None, reason="compiled kernels not built")
+def test_compiled_shingles_equal_numpy():
+    tok = mh.tokenize([prose(i, 2) for i in range(20)] + ["", "a", "one two three", "x " * 5, "four more words here"])
+    for k in (1, 3, 5, 8):
+        for got, want in zip(mh.shingles_of(tok, k), mh.shingles_of(tok, k, compiled=False)):
+            assert np.array_equal(got, want)
+
+
+@pytest.mark.skipif(mh._speedups is None, reason="compiled kernels not built")
+def test_compiled_signatures_equal_numpy():
+    texts = [prose(i, 3) for i in range(30)] + ["", "two words"]
+    h, c = mh.shingle_hashes(mh.encode(texts))
+    for perms in (128, 64, 3):
+        assert np.array_equal(mh.signatures_from_hashes(h, c, perms, 7),
+                              mh.signatures_from_hashes(h, c, perms, 7, compiled=False))
+    with pytest.raises(ValueError):
+        mh._speedups.signatures(h, np.array([0, len(h) + 1], dtype=np.int64), *mh.permutations(4),
+                                np.empty((1, 4), dtype=np.uint32))
 
 
 def test_tokens_fold_case_and_punctuation():

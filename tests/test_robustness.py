@@ -424,9 +424,11 @@ def test_kill_9_at_any_moment_then_the_same_command_gives_the_same_output(tmp_pa
 def test_ctrl_c_stops_cleanly_and_says_what_was_finished(tmp_path):
     src = tmp_path / "in"
     _kill_corpus(src)
+    write(src, "zz-slow.txt", "SLOWDOC " + prose(7, 3) + "\n")  # the run stays busy on it (fault injection)
     out = tmp_path / "out"
-    p = subprocess.Popen([sys.executable, "-m", "cleaner", str(src), str(out), "--workers", "2"],
-                         start_new_session=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    p = subprocess.Popen([sys.executable, "-m", "cleaner", str(src), str(out), "--workers", "2", "--doc-timeout", "120"],
+                         start_new_session=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                         env={**os.environ, "CLEANER_FAULT": "slow:SLOWDOC"})
     time.sleep(1.5)
     os.killpg(p.pid, signal.SIGINT)
     _, err = p.communicate(timeout=60)

@@ -1,0 +1,238 @@
+/* Optional compiled kernels for cleaner/minhash.py: loops that numpy can only
+ * run as many passes over memory. Same results, bit for bit, as the
+ * numpy code they replace (tests/test_dedup.py compares the two); when this
+ * module is not built, minhash.py uses numpy.
+ *
+ *   tokens(text, hashes, starts, ends, pos=0) -> (n, next)
+ *       word tokens of lower-cased UTF-8 bytes from byte pos on: the byte rules
+ *       of _word_mask, the polynomial token hash of _hash_spans, into the
+ *       preallocated uint64 / int64 arrays; stops when they are full, before
+ *       the token that starts at byte next (next == len(text): done).
+ *   shingles(hashes, counts, mult, out)
+ *       word k-gram shingles (k = len(mult)) of each text's token hashes, as
+ *       shingles_of: sum of hash * mult[q], fmix64, high 32 bits; a text of
+ *       1..k-1 tokens gives one shingle of all of them.
+ *   signatures(values, offsets, a, b, out)
+ *       MinHash rows: out[t, p] = min over values v of text t of a[p] * fmix32(v) + b[p]
+ *       (uint32 arithmetic, datasketch's affine32 scheme); offsets has ntexts + 1 entries.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <stdint.h>
+#include <string.h>
+
+#define BASE 0x100000001B3ULL
+#define CHUNK (1 << 20)
+
+static inline uint64_t fmix64(uint64_t x) {
+    x ^= x >> 33;
+    x *= 0xFF51AFD7ED558CCDULL;
+    x ^= x >> 33;
+    x *= 0xC4CEB9FE1A85EC53ULL;
+    return x ^ (x >> 33);
+}
+
+static inline uint32_t fmix32(uint32_t x) {
+    x ^= x >> 16;
+    x *= 0x85EBCA6BU;
+    x ^= x >> 13;
+    x *= 0xC2B2AE35U;
+    return x ^ (x >> 16);
+}
+
+/* Bytes at b[i] that end (or are not in) a word token: 0 if b[i] starts or
+ * continues a word, else how many to skip. Not words: ASCII outside [0-9a-z_],
+ * and the punctuation ranges U+0080..U+00BF (C2 80..BF), U+2000..U+206F
+ * (E2 80/81 xx) and U+3000..U+303F (E3 80 xx), as _word_mask. */
+static inline Py_ssize_t not_word(const unsigned char *b, Py_ssize_t i, Py_ssize_t n) {
+    unsigned char c = b[i];
+    if (c < 0x80)
+        return ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_') ? 0 : 1;
+    if (c == 0xC2 && i + 1 < n && b[i + 1] < 0xC0)
+        return 2;
+    if (i + 2 < n && ((c == 0xE2 && (b[i + 1] == 0x80 || b[i + 1] == 0x81)) || (c == 0xE3 && b[i + 1] == 0x80)))
+        return 3;
+    return 0;
+}
+
+typedef struct {
+    int writable;
+    Py_ssize_t itemsize;
+    const char *name;
+} BufSpec;
+
+static void release(Py_buffer *views, int n) {
+    while (n-- > 0)
+        PyBuffer_Release(&views[n]);
+}
+
+/* C-contiguous buffers of the given item sizes; on failure none is held. */
+static int get_buffers(PyObject *const *objs, Py_buffer *views, const BufSpec *specs, int n) {
+    for (int k = 0; k < n; k++) {
+        int flags = PyBUF_C_CONTIGUOUS | PyBUF_FORMAT | (specs[k].writable ? PyBUF_WRITABLE : 0);
+        if (PyObject_GetBuffer(objs[k], &views[k], flags) < 0) {
+            release(views, k);
+            return -1;
+        }
+        if (views[k].itemsize != specs[k].itemsize) {
+            PyErr_Format(PyExc_TypeError, "%s: items of %zd bytes expected", specs[k].name, specs[k].itemsize);
+            release(views, k + 1);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* Release the buffers; None, or a ValueError when the sizes did not fit together. */
+static PyObject *finish(Py_buffer *views, int n, int bad, const char *name) {
+    release(views, n);
+    if (bad) {
+        PyErr_Format(PyExc_ValueError, "%s: inconsistent array sizes", name);
+        return NULL;
+    }
+    Py_RETURN_NONE;
+}
+
+static PyObject *tokens(PyObject *self, PyObject *args) {
+    (void)self;
+    PyObject *o[4];
+    Py_ssize_t pos = 0;
+    if (!PyArg_ParseTuple(args, "OOOO|n", &o[0], &o[1], &o[2], &o[3], &pos))
+        return NULL;
+    static const BufSpec spec[4] = {{0, 1, "text"}, {1, 8, "hashes"}, {1, 8, "starts"}, {1, 8, "ends"}};
+    Py_buffer v[4];
+    if (get_buffers(o, v, spec, 4) < 0)
+        return NULL;
+    const unsigned char *b = (const unsigned char *)v[0].buf;
+    Py_ssize_t n = v[0].len, cap = v[1].len / 8;
+    if (v[2].len / 8 < cap)
+        cap = v[2].len / 8;
+    if (v[3].len / 8 < cap)
+        cap = v[3].len / 8;
+    uint64_t *hashes = (uint64_t *)v[1].buf;
+    int64_t *starts = (int64_t *)v[2].buf, *ends = (int64_t *)v[3].buf;
+    Py_ssize_t count = 0, i = pos < 0 ? 0 : pos;
+    Py_BEGIN_ALLOW_THREADS
+    while (i < n) {
+        Py_ssize_t skip = not_word(b, i, n);
+        if (skip) {
+            i += skip;
+            continue;
+        }
+        if (count >= cap)
+            break; /* full: the caller resumes at i, the start of a token */
+        Py_ssize_t s = i;
+        uint64_t h = 0, p = 1;
+        do {
+            if (i - s < CHUNK) {
+                h += ((uint64_t)b[i] + 1) * p;
+                p *= BASE;
+            }
+            i++;
+        } while (i < n && !not_word(b, i, n));
+        hashes[count] = fmix64(h + (uint64_t)(i - s));
+        starts[count] = s;
+        ends[count] = i;
+        count++;
+    }
+    Py_END_ALLOW_THREADS
+    release(v, 4);
+    return Py_BuildValue("nn", count, i < n ? i : n);
+}
+
+static PyObject *shingles(PyObject *self, PyObject *args) {
+    (void)self;
+    PyObject *o[4];
+    if (!PyArg_ParseTuple(args, "OOOO", &o[0], &o[1], &o[2], &o[3]))
+        return NULL;
+    static const BufSpec spec[4] = {{0, 8, "hashes"}, {0, 8, "counts"}, {0, 8, "mult"}, {1, 4, "out"}};
+    Py_buffer v[4];
+    if (get_buffers(o, v, spec, 4) < 0)
+        return NULL;
+    const uint64_t *th = (const uint64_t *)v[0].buf, *mult = (const uint64_t *)v[2].buf;
+    const int64_t *counts = (const int64_t *)v[1].buf;
+    uint32_t *out = (uint32_t *)v[3].buf;
+    Py_ssize_t ntexts = v[1].len / 8, ntok = v[0].len / 8, k = v[2].len / 8, cap = v[3].len / 4;
+    Py_ssize_t need = 0, total = 0;
+    int bad = k < 1;
+    for (Py_ssize_t t = 0; !bad && t < ntexts; t++) {
+        int64_t c = counts[t];
+        bad = c < 0;
+        total += c;
+        need += c >= k ? c - k + 1 : (c > 0 ? 1 : 0);
+    }
+    bad = bad || total != ntok || need != cap;
+    if (!bad) {
+        Py_BEGIN_ALLOW_THREADS
+        Py_ssize_t pos = 0, w = 0;
+        for (Py_ssize_t t = 0; t < ntexts; t++) {
+            Py_ssize_t c = (Py_ssize_t)counts[t];
+            /* a text of 1..k-1 tokens gives one shingle of all of them */
+            Py_ssize_t width = c >= k ? k : c, last = c >= k ? c - k : 0;
+            for (Py_ssize_t j = 0; c > 0 && j <= last; j++) {
+                uint64_t acc = 0;
+                for (Py_ssize_t q = 0; q < width; q++)
+                    acc += th[pos + j + q] * mult[q];
+                out[w++] = (uint32_t)(fmix64(acc) >> 32);
+            }
+            pos += c;
+        }
+        Py_END_ALLOW_THREADS
+    }
+    return finish(v, 4, bad, "shingles");
+}
+
+#if defined(__GNUC__) && defined(__x86_64__) && !defined(__clang__)
+__attribute__((target_clones("avx2", "default")))
+#endif
+static void sign_rows(const uint32_t *values, const int64_t *offsets, Py_ssize_t ntexts,
+                      const uint32_t *a, const uint32_t *b, Py_ssize_t nperm, uint32_t *out) {
+    for (Py_ssize_t t = 0; t < ntexts; t++) {
+        uint32_t *row = out + t * nperm;
+        for (Py_ssize_t p = 0; p < nperm; p++)
+            row[p] = 0xFFFFFFFFU;
+        for (int64_t k = offsets[t]; k < offsets[t + 1]; k++) {
+            uint32_t h = fmix32(values[k]);
+            for (Py_ssize_t p = 0; p < nperm; p++) {
+                uint32_t v = a[p] * h + b[p];
+                row[p] = v < row[p] ? v : row[p];
+            }
+        }
+    }
+}
+
+static PyObject *signatures(PyObject *self, PyObject *args) {
+    (void)self;
+    PyObject *o[5];
+    if (!PyArg_ParseTuple(args, "OOOOO", &o[0], &o[1], &o[2], &o[3], &o[4]))
+        return NULL;
+    static const BufSpec spec[5] = {{0, 4, "values"}, {0, 8, "offsets"}, {0, 4, "a"}, {0, 4, "b"}, {1, 4, "out"}};
+    Py_buffer v[5];
+    if (get_buffers(o, v, spec, 5) < 0)
+        return NULL;
+    Py_ssize_t ntexts = v[1].len / 8 - 1, nperm = v[2].len / 4;
+    const int64_t *off = (const int64_t *)v[1].buf;
+    int bad = ntexts < 0 || v[3].len != v[2].len || v[4].len != ntexts * nperm * 4;
+    for (Py_ssize_t t = 0; !bad && t < ntexts; t++)
+        bad = off[t] < 0 || off[t] > off[t + 1] || off[t + 1] > v[0].len / 4;
+    if (!bad) {
+        Py_BEGIN_ALLOW_THREADS
+        sign_rows((const uint32_t *)v[0].buf, off, ntexts, (const uint32_t *)v[2].buf, (const uint32_t *)v[3].buf,
+                  nperm, (uint32_t *)v[4].buf);
+        Py_END_ALLOW_THREADS
+    }
+    return finish(v, 5, bad, "signatures");
+}
+
+static PyMethodDef methods[] = {
+    {"shingles", shingles, METH_VARARGS, "32-bit word k-gram shingle values of each text's token hashes."},
+    {"tokens", tokens, METH_VARARGS, "Word tokens of lower-cased UTF-8 bytes: hashes, starts, ends."},
+    {"signatures", signatures, METH_VARARGS, "MinHash rows of concatenated 32-bit shingle values."},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef module = {
+    PyModuleDef_HEAD_INIT, "_speedups", "Compiled kernels for cleaner.minhash.", -1, methods, NULL, NULL, NULL, NULL,
+};
+
+PyMODINIT_FUNC PyInit__speedups(void) { return PyModule_Create(&module); }
