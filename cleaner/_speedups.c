@@ -8,10 +8,16 @@
  *       of _word_mask, the polynomial token hash of _hash_spans, into the
  *       preallocated uint64 / int64 arrays; stops when they are full, before
  *       the token that starts at byte next (next == len(text): done).
+ *   keys(hashes, lengths, counts, keys, norm, m0)
+ *       per text, as keys_of: fmix64 of the sum of fmix64(hash + position * m0)
+ *       plus the token count (0 for no tokens), and token bytes + gaps.
  *   shingles(hashes, counts, mult, out)
  *       word k-gram shingles (k = len(mult)) of each text's token hashes, as
  *       shingles_of: sum of hash * mult[q], fmix64, high 32 bits; a text of
  *       1..k-1 tokens gives one shingle of all of them.
+ *   agreement(sigs, pairs, out)
+ *       out[k] = number of equal slots of rows pairs[k, 0] and pairs[k, 1] of
+ *       the 2-D uint32 signature matrix (the MinHash estimate times its width).
  *   signatures(values, offsets, a, b, out)
  *       MinHash rows: out[t, p] = min over values v of text t of a[p] * fmix32(v) + b[p]
  *       (uint32 arithmetic, datasketch's affine32 scheme); offsets has ntexts + 1 entries.
@@ -182,6 +188,48 @@ static PyObject *shingles(PyObject *self, PyObject *args) {
     return finish(v, 4, bad, "shingles");
 }
 
+static PyObject *keys(PyObject *self, PyObject *args) {
+    (void)self;
+    PyObject *o[5];
+    unsigned long long m0;
+    if (!PyArg_ParseTuple(args, "OOOOOK", &o[0], &o[1], &o[2], &o[3], &o[4], &m0))
+        return NULL;
+    static const BufSpec spec[5] = {
+        {0, 8, "hashes"}, {0, 8, "lengths"}, {0, 8, "counts"}, {1, 8, "keys"}, {1, 8, "norm"},
+    };
+    Py_buffer v[5];
+    if (get_buffers(o, v, spec, 5) < 0)
+        return NULL;
+    const uint64_t *th = (const uint64_t *)v[0].buf;
+    const int64_t *len = (const int64_t *)v[1].buf, *counts = (const int64_t *)v[2].buf;
+    uint64_t *out = (uint64_t *)v[3].buf;
+    int64_t *norm = (int64_t *)v[4].buf;
+    Py_ssize_t ntexts = v[2].len / 8, ntok = v[0].len / 8, total = 0;
+    int bad = v[1].len != v[0].len || v[3].len != v[2].len || v[4].len != v[2].len;
+    for (Py_ssize_t t = 0; !bad && t < ntexts; t++) {
+        bad = counts[t] < 0;
+        total += counts[t];
+    }
+    bad = bad || total != ntok;
+    if (!bad) {
+        Py_BEGIN_ALLOW_THREADS
+        Py_ssize_t pos = 0;
+        for (Py_ssize_t t = 0; t < ntexts; t++) {
+            uint64_t sum = 0;
+            int64_t chars = 0, c = counts[t];
+            for (int64_t q = 0; q < c; q++) {
+                sum += fmix64(th[pos + q] + (uint64_t)q * m0);
+                chars += len[pos + q];
+            }
+            out[t] = c > 0 ? fmix64(sum + (uint64_t)c) : 0;
+            norm[t] = chars + (c > 1 ? c - 1 : 0);
+            pos += c;
+        }
+        Py_END_ALLOW_THREADS
+    }
+    return finish(v, 5, bad, "keys");
+}
+
 #if defined(__GNUC__) && defined(__x86_64__) && !defined(__clang__)
 __attribute__((target_clones("avx2", "default")))
 #endif
@@ -224,7 +272,40 @@ static PyObject *signatures(PyObject *self, PyObject *args) {
     return finish(v, 5, bad, "signatures");
 }
 
+static PyObject *agreement(PyObject *self, PyObject *args) {
+    (void)self;
+    PyObject *o[3];
+    if (!PyArg_ParseTuple(args, "OOO", &o[0], &o[1], &o[2]))
+        return NULL;
+    static const BufSpec spec[3] = {{0, 4, "sigs"}, {0, 8, "pairs"}, {1, 8, "out"}};
+    Py_buffer v[3];
+    if (get_buffers(o, v, spec, 3) < 0)
+        return NULL;
+    const uint32_t *sig = (const uint32_t *)v[0].buf;
+    const int64_t *pairs = (const int64_t *)v[1].buf;
+    int64_t *out = (int64_t *)v[2].buf;
+    Py_ssize_t width = v[0].ndim == 2 ? v[0].shape[1] : 0, rows = width ? v[0].len / 4 / width : 0;
+    Py_ssize_t npairs = v[2].len / 8;
+    int bad = v[0].ndim != 2 || v[1].len != npairs * 16;
+    for (Py_ssize_t k = 0; !bad && k < 2 * npairs; k++)
+        bad = pairs[k] < 0 || pairs[k] >= rows;
+    if (!bad) {
+        Py_BEGIN_ALLOW_THREADS
+        for (Py_ssize_t k = 0; k < npairs; k++) {
+            const uint32_t *x = sig + pairs[2 * k] * width, *y = sig + pairs[2 * k + 1] * width;
+            int64_t same = 0;
+            for (Py_ssize_t p = 0; p < width; p++)
+                same += x[p] == y[p];
+            out[k] = same;
+        }
+        Py_END_ALLOW_THREADS
+    }
+    return finish(v, 3, bad, "agreement");
+}
+
 static PyMethodDef methods[] = {
+    {"agreement", agreement, METH_VARARGS, "Equal signature slots of each pair of rows."},
+    {"keys", keys, METH_VARARGS, "Order-sensitive 64-bit key and normalised length of each text's tokens."},
     {"shingles", shingles, METH_VARARGS, "32-bit word k-gram shingle values of each text's token hashes."},
     {"tokens", tokens, METH_VARARGS, "Word tokens of lower-cased UTF-8 bytes: hashes, starts, ends."},
     {"signatures", signatures, METH_VARARGS, "MinHash rows of concatenated 32-bit shingle values."},

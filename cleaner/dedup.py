@@ -1,12 +1,12 @@
 """LSH banding, candidate verification and survivor clustering for MinHash dedup.
 
 Candidates come from banding signatures (rows per band chosen so that pairs
-at the threshold are found with high probability). Candidates only group
-items into components (union-find); inside a component, items are visited
-in priority order and each one is compared with the component's survivors so
-far: it joins the first survivor it is really similar to (estimate first,
-exact Jaccard when the estimate is near the threshold), or becomes a survivor
-itself. So a chain A~B~C never removes C unless C itself resembles a survivor.
+at the threshold are found with high probability). Items are visited in
+priority order and each one is compared with the earlier survivors it shares
+a band bucket with: it joins the first it is really similar to (estimate
+first, exact Jaccard when the estimate is near the threshold), or becomes a
+survivor itself. So a cluster is a survivor and the items that joined it,
+and a chain A~B~C never removes C unless C itself resembles a survivor.
 """
 
 from __future__ import annotations
@@ -58,10 +58,12 @@ def band_keys(sigs: np.ndarray, bands: int, rows: int) -> np.ndarray:
     else:
         cols = block.reshape(n, bands, rows)
     acc = np.broadcast_to(np.arange(1, bands + 1, dtype=np.uint64)[None, :], (n, bands)).copy()
+    tmp = np.empty_like(acc)
     for r in range(cols.shape[2]):
         acc ^= cols[:, :, r]
         acc *= _BAND_MULT[r % 8]
-        acc ^= acc >> np.uint64(29)
+        np.right_shift(acc, np.uint64(29), out=tmp)
+        acc ^= tmp
     return acc
 
 
@@ -131,7 +133,8 @@ BucketFinder = Callable[[np.ndarray, np.ndarray], Buckets]
 
 
 def _band_runs(k: np.ndarray, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
-    order = np.argsort(k, kind="stable")
+    # not a stable sort: bucket_pairs orders each bucket's members by rank itself
+    order = np.argsort(k)
     ks = k[order]
     start = np.concatenate(([True], ks[1:] != ks[:-1]))
     run_id = np.cumsum(start) - 1
@@ -166,8 +169,8 @@ def bucket_pairs(buckets: Buckets, rank: np.ndarray, cap: int = MAX_BUCKET) -> n
         return np.zeros((0, 2), dtype=np.int64)
     nb = len(offsets) - 1
     bucket_of = np.repeat(np.arange(nb), np.diff(offsets))
-    # members of each bucket in rank order
-    order = np.lexsort((rank[members], bucket_of))
+    # members of each bucket in rank order (ranks are below len(rank))
+    order = np.argsort(bucket_of * len(rank) + rank[members])
     m = members[order]
     pos = np.arange(len(m)) - offsets[bucket_of]
     count = np.minimum(pos, cap)  # partners before this member in its bucket
@@ -196,12 +199,12 @@ def cluster(sigs: np.ndarray, threshold: float, priority: Sequence[int] | np.nda
     find_buckets(keys, idx): the shared band buckets (the Dask engine groups band
     keys on its cluster; the result is the same).
 
-    Items that share a band bucket are candidates; the pairs whose signature
-    estimate is within VERIFY_MARGIN of the threshold or above are grouped into
-    components by union-find. An estimate 4 standard deviations above the
-    threshold is trusted; any other pair is checked exactly. Inside a component, items go in priority order;
-    each is checked against the survivors it shares a bucket with, most
-    preferred first, and joins the first whose similarity (exact when `exact`
+    Items that share a band bucket are candidates; pairs whose signature
+    estimate is VERIFY_MARGIN or more below the threshold are dropped. An
+    estimate 4 standard deviations above the threshold is trusted; any other
+    pair is checked exactly. Items go in priority order; each is checked
+    against the earlier items it shares a bucket with that are still
+    survivors, most preferred first, and joins the first whose similarity (exact when `exact`
     is given) reaches the threshold, or becomes a survivor itself. So a chain
     A~B~C never removes C unless C itself resembles a survivor, and the work
     is linear in the candidate pairs.
@@ -216,7 +219,7 @@ def cluster(sigs: np.ndarray, threshold: float, priority: Sequence[int] | np.nda
     prio = np.asarray(priority)
     rank = np.empty(n, dtype=np.int64)
     rank[np.lexsort((np.arange(n), prio))] = np.arange(n)
-    keys = band_keys(sigs[idx], bands, rows)
+    keys = band_keys(sigs if valid is None else sigs[idx], bands, rows)
     buckets = find_buckets(keys, idx)
     index_bytes = sigs.nbytes + keys.nbytes + buckets[0].nbytes + buckets[1].nbytes
     del keys
@@ -224,10 +227,9 @@ def cluster(sigs: np.ndarray, threshold: float, priority: Sequence[int] | np.nda
     del buckets
     width = sigs.shape[1]
     floor = threshold - VERIFY_MARGIN
-    est = np.zeros(len(pairs))
-    for a in range(0, len(pairs), 65536):
-        p = pairs[a:a + 65536]
-        est[a:a + len(p)] = np.count_nonzero(sigs[p[:, 0]] == sigs[p[:, 1]], axis=1) / width
+    from .minhash import agreement
+
+    est = agreement(sigs, pairs) / width
     close = est >= floor
     pairs, est = pairs[close], est[close]
     checks = 0
@@ -241,11 +243,10 @@ def cluster(sigs: np.ndarray, threshold: float, priority: Sequence[int] | np.nda
             known[need] = exact_many(pairs[need])
     check = exact is not None or exact_many is not None
     alive = np.ones(n, dtype=bool)
-    # by component, then by the rank of the later item, then of the earlier one
-    comp_of = np.full(n, -1, dtype=np.int64)
-    for c, comp in enumerate(components(n, pairs)):
-        comp_of[comp] = c
-    order = np.lexsort((rank[pairs[:, 0]], rank[pairs[:, 1]], comp_of[pairs[:, 1]]))
+    # Items in priority order (by the rank of the later item of each pair, then of the
+    # earlier one): when an item comes up, every item before it has settled, so the
+    # connected components of the pair graph need not be formed.
+    order = np.lexsort((rank[pairs[:, 0]], rank[pairs[:, 1]]))
     current, joined = -1, False
     for (s_, m), e, x in zip(pairs[order].tolist(), est[order].tolist(), known[order].tolist()):
         if m != current:

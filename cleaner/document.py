@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 
@@ -16,6 +16,9 @@ class Drop:
     twin_line: int | None = None  # its line (for a paragraph twin)
     twin_file: str | None = None
     similarity: float | None = None
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return _reduce(self)
 
 
 @dataclass(slots=True)
@@ -35,7 +38,12 @@ class Document:
     from_page_text: bool = False  # the paragraphs are that whole text (trafilatura missed most of it)
     strict_json: bool = True  # False: the record needed the standard library's JSON (NaN, big ints)
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        return _reduce(self)
+
     def kept(self) -> list[int]:
+        if not self.drops:
+            return list(range(len(self.paragraphs)))
         return [i for i in range(len(self.paragraphs)) if i not in self.drops]
 
     def kept_text(self) -> str:
@@ -45,6 +53,15 @@ class Document:
         if self.record is not None:
             return f"{self.source}:{self.record} (paragraph {i + 1})"
         return f"{self.source}:{self.lines[i]}"
+
+
+_FIELDS = {cls: tuple(f.name for f in fields(cls)) for cls in (Drop, Document)}
+
+
+def _reduce(obj: Any) -> tuple[Any, ...]:
+    # Pickle as the class and a tuple of its fields: that pickles in C, where the slots
+    # dataclass default runs Python per object (documents go to the spill between phases).
+    return type(obj), tuple(getattr(obj, name) for name in _FIELDS[type(obj)])
 
 
 @dataclass(slots=True)
@@ -66,14 +83,12 @@ def split_paragraphs(text: str) -> tuple[list[str], list[int], str]:
     Lines end at \\r\\n, \\r or \\n. Also returns the separator to rejoin kept
     paragraphs with: a blank line if the text separates paragraphs that way.
     """
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
-    paras: list[str] = []
-    lines: list[int] = []
-    for n, line in enumerate(text.split("\n"), 1):
-        s = line.strip()
-        if s:
-            paras.append(s)
-            lines.append(n)
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    stripped = [line.strip() for line in text.split("\n")]
+    paras = [s for s in stripped if s]
+    lines = [n for n, s in enumerate(stripped, 1) if s] if len(paras) < len(stripped) \
+        else list(range(1, len(stripped) + 1))
     blank_gaps = sum(1 for a, b in zip(lines, lines[1:]) if b - a > 1)
     sep = "\n\n" if paras and blank_gaps * 2 >= len(paras) - 1 > 0 else "\n"
     return paras, lines, sep

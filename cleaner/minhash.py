@@ -135,12 +135,20 @@ def _hash_spans(b: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarr
     return out
 
 
-def _tokens(encoded: Sequence[bytes]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """(hashes, starts, ends, doc) of the word tokens of the texts, all concatenated."""
+def _tokens(encoded: Sequence[bytes]) -> Tokens:
+    """The word tokens of already encoded (lower-cased UTF-8) texts, concatenated."""
     joined = b"\n".join(encoded)
     lengths = np.fromiter((len(e) for e in encoded), dtype=np.int64, count=len(encoded))
-    doc_starts = np.concatenate(([0], np.cumsum(lengths + 1)[:-1]))
-    return _tokens_joined(np.frombuffer(joined, dtype=np.uint8), doc_starts)
+    text_starts = np.concatenate(([0], np.cumsum(lengths + 1)[:-1])).astype(np.int64)
+    if joined:
+        h, starts, ends = token_spans(np.frombuffer(joined, dtype=np.uint8))
+    else:
+        h, starts, ends = np.zeros(0, dtype=_U64), np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    # text t's tokens: from the first one at or after its first byte (the joining newline
+    # ends tokens, so none spans two texts)
+    first = np.searchsorted(starts, text_starts)
+    counts = np.diff(first, append=len(starts)).astype(np.int64)
+    return Tokens(h, (ends - starts).astype(np.int64), counts)
 
 
 def token_spans(b: np.ndarray, compiled: bool = True) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -167,18 +175,6 @@ def token_spans(b: np.ndarray, compiled: bool = True) -> tuple[np.ndarray, np.nd
     if len(starts) == 0:
         return np.zeros(0, dtype=_U64), starts, ends
     return _hash_spans(b, starts, ends), starts, ends
-
-
-def _tokens_joined(b: np.ndarray, doc_starts: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    n = len(b)
-    empty = np.zeros(0, dtype=np.int64)
-    if n == 0:
-        return np.zeros(0, dtype=_U64), empty, empty, empty
-    h, starts, ends = token_spans(b)
-    if len(starts) == 0:
-        return np.zeros(0, dtype=_U64), empty, empty, empty
-    doc_of = np.searchsorted(doc_starts, starts, side="right") - 1
-    return h, starts, ends, doc_of
 
 
 @dataclass(slots=True)
@@ -215,13 +211,10 @@ def tokenize(texts: Sequence[str]) -> Tokens:
     if not texts:
         z = np.zeros(0, dtype=np.int64)
         return Tokens(np.zeros(0, dtype=_U64), z, z)
-    h, starts, ends, doc_of = _tokens(encode(texts))
-    counts = np.bincount(doc_of, minlength=len(texts)).astype(np.int64) if len(h) \
-        else np.zeros(len(texts), dtype=np.int64)
-    return Tokens(h, (ends - starts).astype(np.int64), counts)
+    return _tokens(encode(texts))
 
 
-def keys_of(tok: Tokens, arrays: bool = False) -> tuple[Any, Any]:
+def keys_of(tok: Tokens, arrays: bool = False, compiled: bool = True) -> tuple[Any, Any]:
     """A 64-bit key per text, equal for texts that differ only in case, spacing
     or punctuation, and the length of that normalised form (bytes of its words
     plus one space between words). Texts without words get key 0. Lists, or
@@ -231,6 +224,11 @@ def keys_of(tok: Tokens, arrays: bool = False) -> tuple[Any, Any]:
         z = np.zeros(n, dtype=np.int64)
         return (z.astype(_U64), z) if arrays else ([0] * n, [0] * n)
     counts = tok.counts
+    if compiled and _speedups is not None:
+        keys, norm = np.empty(n, dtype=_U64), np.empty(n, dtype=np.int64)
+        _speedups.keys(np.ascontiguousarray(tok.hashes), np.ascontiguousarray(tok.lengths, dtype=np.int64),
+                       np.ascontiguousarray(counts, dtype=np.int64), keys, norm, _GRAM_MULT[0])
+        return (keys, norm) if arrays else (keys.tolist(), norm.tolist())
     first = tok.starts()
     text_of = np.repeat(np.arange(n), counts)
     pos = np.arange(len(tok.hashes)) - first[text_of]
@@ -293,10 +291,7 @@ def shingle_hashes(encoded: Sequence[bytes], k: int = 5) -> tuple[np.ndarray, np
     """shingles_of for already encoded (lower-cased UTF-8) texts."""
     if not encoded:
         return np.zeros(0, dtype=np.uint32), np.zeros(0, dtype=np.int64)
-    h, starts, ends, doc_of = _tokens(encoded)
-    counts = np.bincount(doc_of, minlength=len(encoded)).astype(np.int64) if len(h) \
-        else np.zeros(len(encoded), dtype=np.int64)
-    return shingles_of(Tokens(h, (ends - starts).astype(np.int64), counts), k)
+    return shingles_of(_tokens(encoded), k)
 
 
 def _ranges(starts: np.ndarray, counts: np.ndarray) -> np.ndarray:
@@ -440,6 +435,21 @@ def jaccard_sets(a: np.ndarray, b: np.ndarray) -> float:
         return 1.0
     inter = len(np.intersect1d(a, b, assume_unique=True))
     return inter / (len(a) + len(b) - inter)
+
+
+def agreement(sigs: np.ndarray, pairs: np.ndarray, compiled: bool = True) -> np.ndarray:
+    """Number of equal slots of signature rows pairs[k, 0] and pairs[k, 1], per pair
+    (divided by the width: the Jaccard estimate)."""
+    pairs = np.ascontiguousarray(pairs, dtype=np.int64).reshape(-1, 2)
+    if compiled and _speedups is not None and sigs.ndim == 2 and sigs.dtype == np.uint32:
+        out = np.empty(len(pairs), dtype=np.int64)
+        _speedups.agreement(np.ascontiguousarray(sigs), pairs, out)
+        return out
+    out = np.zeros(len(pairs), dtype=np.int64)
+    for a in range(0, len(pairs), 65536):
+        p = pairs[a:a + 65536]
+        out[a:a + len(p)] = np.count_nonzero(sigs[p[:, 0]] == sigs[p[:, 1]], axis=1)
+    return out
 
 
 def estimate(sig_a: np.ndarray, sig_b: np.ndarray) -> float:

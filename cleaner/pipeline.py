@@ -12,6 +12,7 @@ cleaned file, written atomically, plus the audit of everything removed.
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import pickle
@@ -293,12 +294,10 @@ def _docs_with_close_rows(sigs: np.ndarray, doc_of: np.ndarray, min_est: float) 
         return set()
     a = np.repeat(np.arange(n), cnt)
     b = a + 1 + (np.arange(total) - np.repeat(np.cumsum(cnt) - cnt, cnt))
-    out: set[int] = set()
-    for s in range(0, total, 1 << 16):
-        aa, bb = a[s:s + (1 << 16)], b[s:s + (1 << 16)]
-        est = np.count_nonzero(sigs[aa] == sigs[bb], axis=1) / sigs.shape[1]
-        out.update(d[aa[est >= min_est]].tolist())
-    return out
+    from .minhash import agreement
+
+    est = agreement(sigs, np.stack([a, b], axis=1)) / sigs.shape[1]
+    return set(d[a[est >= min_est]].tolist())
 
 
 def _inner_dups(doc: Document, kept: list[int], feats: list[ParaFeat], cfg: Config) -> dict[int, Drop]:
@@ -1054,7 +1053,15 @@ class Run:
         t = time.perf_counter()
         ok = [r for r in results if r.fatal is None or r.ndocs]
         spills = {r.index: tasks[r.index].spill for r in ok}
-        dec = reduce(ok, cfg, spills, self.dask.find_buckets if self.dask else None)
+        # The reduce makes millions of short-lived objects (pair lists) and holds few cycles;
+        # the cyclic collector's full passes over the map results cost seconds at 200k docs.
+        gc_was_on = gc.isenabled()
+        gc.disable()
+        try:
+            dec = reduce(ok, cfg, spills, self.dask.find_buckets if self.dask else None)
+        finally:
+            if gc_was_on:
+                gc.enable()
         timings["reduce"] = time.perf_counter() - t
 
         # write

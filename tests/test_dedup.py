@@ -83,11 +83,14 @@ def test_compiled_tokens_resume_when_the_output_is_full():
 
 
 @pytest.mark.skipif(mh._speedups is None, reason="compiled kernels not built")
-def test_compiled_shingles_equal_numpy():
+def test_compiled_shingles_and_keys_equal_numpy():
     tok = mh.tokenize([prose(i, 2) for i in range(20)] + ["", "a", "one two three", "x " * 5, "four more words here"])
     for k in (1, 3, 5, 8):
         for got, want in zip(mh.shingles_of(tok, k), mh.shingles_of(tok, k, compiled=False)):
             assert np.array_equal(got, want)
+    for got, want in zip(mh.keys_of(tok, arrays=True), mh.keys_of(tok, arrays=True, compiled=False)):
+        assert np.array_equal(got, want)
+    assert mh.keys_of(tok.grouped([5, 20, 0, 0])) == mh.keys_of(tok.grouped([5, 20, 0, 0]), compiled=False)
 
 
 @pytest.mark.skipif(mh._speedups is None, reason="compiled kernels not built")
@@ -97,6 +100,12 @@ def test_compiled_signatures_equal_numpy():
     for perms in (128, 64, 3):
         assert np.array_equal(mh.signatures_from_hashes(h, c, perms, 7),
                               mh.signatures_from_hashes(h, c, perms, 7, compiled=False))
+    sigs = mh.signatures_from_hashes(h, c, 64, 7)
+    pairs = np.array([[0, 1], [3, 3], [31, 2], [5, 30]])
+    assert np.array_equal(mh.agreement(sigs, pairs), mh.agreement(sigs, pairs, compiled=False))
+    assert mh.agreement(sigs, pairs)[1] == 64
+    with pytest.raises(ValueError):
+        mh.agreement(sigs, np.array([[0, 32]]))
     with pytest.raises(ValueError):
         mh._speedups.signatures(h, np.array([0, len(h) + 1], dtype=np.int64), *mh.permutations(4),
                                 np.empty((1, 4), dtype=np.uint32))
