@@ -9,9 +9,9 @@ parts by wrapping module functions (cleaner itself is not changed):
 * ``doc_cluster``: near-duplicate documents (``dedup.cluster`` on document
   signatures), of which ``doc_buckets`` (band keys sorted into shared
   buckets), ``doc_pairs`` (candidate pairs from the buckets),
-  ``doc_components`` (union-find), ``doc_set_loads`` (exact shingle sets
+  ``doc_agreement`` (signature estimates of the candidate pairs), ``doc_set_loads`` (exact shingle sets
   read from the map tasks' stores) and ``doc_exact_jaccard``; the rest of
-  ``doc_cluster`` is estimates and the survivor loop;
+  ``doc_cluster`` is band keys, ranks and the survivor loop;
 * ``para_near``: corpus near-duplicate paragraphs (``_corpus_near_paragraphs``),
   with its ``dedup.cluster`` call split the same way (``para_*``);
 * ``tmpl_*``: calls made between the two (site templates and exact corpus
@@ -96,7 +96,7 @@ def main() -> int:
     assert argv[1] == "--"
     _wrap(dedup, "local_buckets", sec("buckets"))
     _wrap(dedup, "bucket_pairs", sec("pairs"))
-    _wrap(dedup, "components", sec("components"))
+    _wrap(minhash, "agreement", sec("agreement"))
     _wrap(dedup, "cluster", sec("cluster"))
     inner = dedup.cluster
 

@@ -713,7 +713,7 @@ def main(argv: list[str] | None = None) -> int:
 
             def parts(sec: str) -> str:
                 return ", ".join(f"{name} {bd.get(f'{sec}_{key}', 0):.2f}" for name, key in (
-                    ("band buckets", "buckets"), ("pairs", "pairs"), ("union-find", "components"),
+                    ("band buckets", "buckets"), ("pairs", "pairs"), ("pair estimates", "agreement"),
                     ("set loads", "set_loads"), ("exact Jaccard", "exact_jaccard")))
 
             print(f"    reduce {red:.2f} s = documents {dc:.2f} ({parts('doc')}) + near paragraphs {pn:.2f} "
