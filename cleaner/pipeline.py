@@ -505,36 +505,19 @@ class Decisions:
     clusters: dict[str, Any] = field(default_factory=dict)
 
 
-class _DocJaccard:
-    """Exact Jaccard of two documents (dedup.cluster's `exact`), their shingle sets
-    loaded from the map tasks' stores once each: documents are large sets and the
-    pairs checked are few, so one pair at a time is fastest."""
+class _BatchJaccard:
+    """Exact Jaccard of many pairs at once (dedup.cluster's `exact_many`): item x is
+    the index[x]-th document (kind "d") or MinHashed paragraph (kind "p") of map
+    unit units[x]; the sets are read from the units' stores."""
 
-    def __init__(self, store: _SetStore, units: np.ndarray, pos: np.ndarray) -> None:
-        self.store, self.units, self.pos = store, units, pos
-        self.sets: dict[int, np.ndarray] = {}
-
-    def __call__(self, a: int, b: int) -> float:
-        from . import minhash as mh
-
-        for x in (a, b):
-            if x not in self.sets:
-                self.sets[x] = self.store.doc(int(self.units[x]), int(self.pos[x]))
-        return mh.jaccard_sets(self.sets[a], self.sets[b])
-
-
-class _ParagraphJaccard:
-    """Exact Jaccard of many pairs of long paragraphs at once (dedup.cluster's
-    `exact_many`): paragraph x is the index[x]-th MinHashed paragraph of unit units[x]."""
-
-    def __init__(self, store: _SetStore, units: np.ndarray, index: np.ndarray) -> None:
-        self.store, self.units, self.index = store, units, index
+    def __init__(self, store: _SetStore, units: np.ndarray, index: np.ndarray, kind: str) -> None:
+        self.store, self.units, self.index, self.kind = store, units, index, kind
 
     def __call__(self, pairs: np.ndarray) -> np.ndarray:
         from . import minhash as mh
 
         items = mh.sorted_unique(pairs.ravel())
-        values, offsets = self.store.paragraphs(self.units[items], self.index[items])
+        values, offsets = self.store.sets(self.units[items], self.index[items], self.kind)
         return mh.jaccard_pairs(values, offsets, np.searchsorted(items, pairs))
 
 
@@ -564,25 +547,19 @@ class _SetStore:
             a = self.open[(unit, suffix)] = np.load(self.spills[unit] + suffix, mmap_mode="r").view(np.ndarray)
         return a
 
-    def doc(self, unit: int, pos: int) -> np.ndarray:
-        from .minhash import sorted_unique
-
-        off = self._arr(unit, ".do.npy")
-        return sorted_unique(self._arr(unit, ".dv.npy")[off[pos]:off[pos + 1]])
-
-    def paragraphs(self, units: np.ndarray, index: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Sets of many long paragraphs (index: in their unit's para_rows), in the order
-        asked, as minhash.segment_sets gives them: paragraphs are small and many, so
-        they are gathered and sorted all at once."""
+    def sets(self, units: np.ndarray, index: np.ndarray, kind: str) -> tuple[np.ndarray, np.ndarray]:
+        """Shingle sets of many documents (kind "d", index: position in the unit) or long
+        paragraphs (kind "p", index: in the unit's para_rows), in the order asked, as
+        minhash.segment_sets gives them: gathered and sorted all at once."""
         from . import minhash as mh
 
         seg_parts, value_parts = [], []
         for u in np.unique(units).tolist():
             at = np.flatnonzero(units == u)
-            off = self._arr(u, ".po.npy")
+            off = self._arr(u, f".{kind}o.npy")
             start, size = off[index[at]], off[index[at] + 1] - off[index[at]]
             seg_parts.append(np.repeat(at, size))
-            value_parts.append(self._arr(u, ".pv.npy")[mh._ranges(start, size)])
+            value_parts.append(self._arr(u, f".{kind}v.npy")[mh._ranges(start, size)])
         if not seg_parts:
             return np.zeros(0, np.uint32), np.zeros(len(units) + 1, np.int64)
         seg = np.concatenate(seg_parts)
@@ -622,8 +599,8 @@ def reduce(results: list[MapResult], cfg: Config, spills: dict[int, str],
             rank[order] = np.arange(n)
         else:
             rank = np.arange(n)
-        asg = cluster(sigs, cfg.threshold, rank, _DocJaccard(store, unit, pos), valid=alive,
-                      find_buckets=find_buckets)
+        asg = cluster(sigs, cfg.threshold, rank, valid=alive, find_buckets=find_buckets,
+                      exact_many=_BatchJaccard(store, unit, pos, "d"))
         sizes: Counter[int] = Counter()
         for g in np.flatnonzero(asg.survivor != np.arange(n)).tolist():
             sv = int(asg.survivor[g])
@@ -677,12 +654,11 @@ def reduce(results: list[MapResult], cfg: Config, spills: dict[int, str],
         if len(elig):
             _, first_at, inverse = np.unique(p_key[elig], return_index=True, return_inverse=True)
             twin = elig[first_at[inverse]]
-            for row, tw in zip(elig.tolist(), twin.tolist()):
-                if tw != row and p_gid[tw] != p_gid[row]:
-                    tg = int(p_gid[tw])
-                    para_drop(row, Drop(R.CORPUS_DUP_PARA, f"same as in {ids[tg]}", twin=ids[tg],
-                                        twin_file=rel_of[int(unit[tg])], twin_line=int(p_line[tw]),
-                                        similarity=1.0))
+            repeat = (twin != elig) & (p_gid[twin] != p_gid[elig])
+            for row, tw in zip(elig[repeat].tolist(), twin[repeat].tolist()):
+                tg = int(p_gid[tw])
+                para_drop(row, Drop(R.CORPUS_DUP_PARA, f"same as in {ids[tg]}", twin=ids[tg],
+                                    twin_file=rel_of[int(unit[tg])], twin_line=int(p_line[tw]), similarity=1.0))
     dec.clusters["templates"] = templates
 
     if cfg.dedup:
@@ -715,7 +691,7 @@ def _corpus_near_paragraphs(results: list[MapResult], cfg: Config, offset: np.nd
         return
     sigs = np.concatenate(sig_parts)
     asg = cluster(sigs, cfg.paragraph_threshold, np.arange(len(items)), find_buckets=find_buckets,
-                  exact_many=_ParagraphJaccard(store, np.concatenate(unit_parts), np.concatenate(index_parts)))
+                  exact_many=_BatchJaccard(store, np.concatenate(unit_parts), np.concatenate(index_parts), "p"))
     removed = 0
     for x in np.flatnonzero(asg.survivor != np.arange(len(items))).tolist():
         row, tw = items[x], items[int(asg.survivor[x])]

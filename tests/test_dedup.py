@@ -223,3 +223,35 @@ def test_threshold_option_changes_what_counts_as_near_duplicate(cli, tmp_path):
     loose = [a for a in read_audit(tmp_path / "loose.report") if a["level"] == "document"]
     assert strict == [] and [a["id"] for a in loose] == ["b.txt"]
     assert 0.5 <= loose[0]["similarity"] < 0.8
+
+
+@pytest.mark.skipif(mh._speedups is None, reason="compiled kernels not built")
+def test_numpy_fallback_gives_the_same_bytes(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    from conftest import read_report, tree_bytes
+
+    docs = []
+    for i in range(40):
+        paras = [prose(10 * i + k, 4) for k in range(5)]
+        if i % 5 == 1:
+            paras.append(paras[0])  # a repeat inside the document
+        if i % 5 == 2:
+            words = docs[0]["text"].split("\n")[2].split()
+            paras[3] = " ".join(words[:5] + ["zebra"] + words[6:])  # near a paragraph of another document
+        docs.append({"id": f"d{i}", "text": "\n".join(paras)})
+        if i % 4 == 0:  # a near copy of the whole document: one word changed
+            docs.append({"id": f"d{i}c", "text": "\n".join(paras).replace(" the ", " this ", 1)})
+    write(tmp_path / "in", "a.jsonl", "".join(json.dumps(d) + "\n" for d in docs))
+    runs = {}
+    for name, env in (("compiled", {}), ("numpy", {"CLEANER_NUMPY_ONLY": "1"})):
+        r = subprocess.run([sys.executable, "-m", "cleaner", str(tmp_path / "in"), str(tmp_path / name), "-q",
+                            "--no-strip"], capture_output=True, text=True, env={**os.environ, **env})
+        assert r.returncode == 0, r.stderr
+        runs[name] = (tree_bytes(tmp_path / name), (tmp_path / f"{name}.report/removed.jsonl").read_bytes())
+        assert read_report(tmp_path / f"{name}.report")["engine"]["minhash_kernels"] == name
+    assert runs["compiled"] == runs["numpy"]
+    reasons = {json.loads(line)["reason"] for line in runs["compiled"][1].splitlines()}
+    assert {"near-duplicate-document", "duplicate-paragraph", "corpus-near-duplicate-paragraph"} <= reasons, reasons
