@@ -137,6 +137,9 @@ def run_measured(cmd: list[str], cwd: Path | None = None, log: Path | None = Non
     import resource
 
     _become_subreaper()
+    # Start each run with no dirty pages pending from earlier runs (their outputs and
+    # work files): the kernel's writeback of those otherwise lands on this run.
+    os.sync()
     load = os.getloadavg()[0]
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     out = open(log, "wb") if log else subprocess.DEVNULL
