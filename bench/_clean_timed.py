@@ -8,7 +8,7 @@ parts by wrapping module functions (cleaner itself is not changed):
 
 * ``doc_cluster``: near-duplicate documents (``dedup.cluster`` on document
   signatures), of which ``doc_buckets`` (band keys sorted into shared
-  buckets), ``doc_pairs`` (candidate pairs from the buckets),
+  buckets), ``doc_pairs`` (the bucket pairs whose signatures are close),
   ``doc_agreement`` (signature estimates of the candidate pairs), ``doc_set_loads`` (exact shingle sets
   read from the map tasks' stores) and ``doc_exact_jaccard``; the rest of
   ``doc_cluster`` is band keys, ranks and the survivor loop;
@@ -95,7 +95,7 @@ def main() -> int:
     out = argv[0]
     assert argv[1] == "--"
     _wrap(dedup, "local_buckets", sec("buckets"))
-    _wrap(dedup, "bucket_pairs", sec("pairs"))
+    _wrap(dedup, "close_bucket_pairs", sec("pairs"))
     _wrap(minhash, "agreement", sec("agreement"))
     _wrap(dedup, "cluster", sec("cluster"))
     inner = dedup.cluster
@@ -108,6 +108,7 @@ def main() -> int:
                 _state["section"] = "tmpl"  # templates and exact corpus paragraphs come next
 
     dedup.cluster = cluster_then_templates
+    _wrap(pipeline._SetStore, "doc", sec("set_loads"))
     _wrap(pipeline._SetStore, "sets", sec("set_loads"))
     _wrap(minhash, "jaccard_sets", sec("exact_jaccard"))
     _wrap(minhash, "jaccard_pairs", sec("exact_jaccard"))

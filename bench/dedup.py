@@ -728,9 +728,9 @@ def main(argv: list[str] | None = None) -> int:
         cl = r["report"].get("clusters", {})
         if cl.get("documents"):
             d = cl["documents"]
-            print(f"    documents: {d['candidate_pairs']:,} candidate pairs, {d['exact_checks']:,} exact checks, "
+            print(f"    documents: {d['candidate_pairs']:,} bucket pairs compared, {d['exact_checks']:,} exact checks, "
                   f"{d['removed']:,} removed in {d['clusters']:,} clusters; paragraphs: "
-                  f"{cl.get('paragraphs', {}).get('candidate_pairs', 0):,} candidate pairs, "
+                  f"{cl.get('paragraphs', {}).get('candidate_pairs', 0):,} bucket pairs compared, "
                   f"{cl.get('paragraphs', {}).get('exact_checks', 0):,} exact checks")
 
     print("\n== cleaner phases")

@@ -18,6 +18,18 @@
  *   agreement(sigs, pairs, out)
  *       out[k] = number of equal slots of rows pairs[k, 0] and pairs[k, 1] of
  *       the 2-D uint32 signature matrix (the MinHash estimate times its width).
+ *   bucket_close_pairs(members, offsets, sigs, min_agree, cap) -> (bytes, raw)
+ *       for each band bucket (members[offsets[b]:offsets[b+1]], in rank order),
+ *       each member with the members before it (at most cap): the pairs
+ *       (earlier, later) whose signature rows agree in >= min_agree slots, as
+ *       int64 pairs in bytes (repeats across buckets included), and how many
+ *       pairs were compared.
+ *   segment_sets(values, offsets, out, out_offsets)
+ *       the sorted unique values of each segment values[offsets[t]:offsets[t+1]],
+ *       concatenated into out, with their offsets.
+ *   jaccard_pairs(values, offsets, pairs, out)
+ *       out[k] = |A & B| / |A | B| of the sorted unique segments pairs[k] (1.0 for
+ *       two empty sets), as minhash.jaccard_pairs.
  *   signatures(values, offsets, a, b, out)
  *       MinHash rows: out[t, p] = min over values v of text t of a[p] * fmix32(v) + b[p]
  *       (uint32 arithmetic, datasketch's affine32 scheme); offsets has ntexts + 1 entries.
@@ -303,7 +315,163 @@ static PyObject *agreement(PyObject *self, PyObject *args) {
     return finish(v, 3, bad, "agreement");
 }
 
+static PyObject *bucket_close_pairs(PyObject *self, PyObject *args) {
+    (void)self;
+    PyObject *o[3];
+    Py_ssize_t min_agree, cap;
+    if (!PyArg_ParseTuple(args, "OOOnn", &o[0], &o[1], &o[2], &min_agree, &cap))
+        return NULL;
+    static const BufSpec spec[3] = {{0, 8, "members"}, {0, 8, "offsets"}, {0, 4, "sigs"}};
+    Py_buffer v[3];
+    if (get_buffers(o, v, spec, 3) < 0)
+        return NULL;
+    const int64_t *m = (const int64_t *)v[0].buf, *off = (const int64_t *)v[1].buf;
+    const uint32_t *sig = (const uint32_t *)v[2].buf;
+    Py_ssize_t nm = v[0].len / 8, nb = v[1].len / 8 - 1;
+    Py_ssize_t width = v[2].ndim == 2 ? v[2].shape[1] : 0, rows = width ? v[2].len / 4 / width : 0;
+    int bad = v[2].ndim != 2 || nb < 0 || cap < 1 || (nb >= 0 && off[nb] != nm);
+    for (Py_ssize_t k = 0; !bad && k < nb; k++)
+        bad = off[k] < 0 || off[k] > off[k + 1];
+    for (Py_ssize_t k = 0; !bad && k < nm; k++)
+        bad = m[k] < 0 || m[k] >= rows;
+    if (bad) {
+        release(v, 3);
+        PyErr_SetString(PyExc_ValueError, "bucket_close_pairs: inconsistent arrays");
+        return NULL;
+    }
+    Py_ssize_t n = 0, size = 1024;
+    long long raw = 0;
+    int64_t *out = PyMem_RawMalloc(size * 2 * sizeof(int64_t));
+    int nomem = out == NULL;
+    Py_BEGIN_ALLOW_THREADS
+    for (Py_ssize_t b = 0; !nomem && b < nb; b++) {
+        for (int64_t p = off[b] + 1; !nomem && p < off[b + 1]; p++) {
+            /* a member is paired with the members before it in its bucket (rank order), at most cap */
+            int64_t last = off[b] + (p - off[b] < cap ? p - off[b] : cap);
+            const uint32_t *y = sig + m[p] * width;
+            for (int64_t q = off[b]; q < last; q++) {
+                const uint32_t *x = sig + m[q] * width;
+                Py_ssize_t same = 0;
+                for (Py_ssize_t c = 0; c < width; c++)
+                    same += x[c] == y[c];
+                raw++;
+                if (same < min_agree)
+                    continue;
+                if (n == size) {
+                    int64_t *grown = PyMem_RawRealloc(out, size * 4 * sizeof(int64_t));
+                    if (grown == NULL) {
+                        nomem = 1;
+                        break;
+                    }
+                    out = grown;
+                    size *= 2;
+                }
+                out[2 * n] = m[q];
+                out[2 * n + 1] = m[p];
+                n++;
+            }
+        }
+    }
+    Py_END_ALLOW_THREADS
+    release(v, 3);
+    if (nomem) {
+        PyMem_RawFree(out);
+        return PyErr_NoMemory();
+    }
+    PyObject *bytes = PyBytes_FromStringAndSize((const char *)out, n * 2 * (Py_ssize_t)sizeof(int64_t));
+    PyMem_RawFree(out);
+    if (bytes == NULL)
+        return NULL;
+    return Py_BuildValue("NL", bytes, raw);
+}
+
+static int cmp_u32(const void *a, const void *b) {
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return (x > y) - (x < y);
+}
+
+static PyObject *segment_sets(PyObject *self, PyObject *args) {
+    (void)self;
+    PyObject *o[4];
+    if (!PyArg_ParseTuple(args, "OOOO", &o[0], &o[1], &o[2], &o[3]))
+        return NULL;
+    static const BufSpec spec[4] = {{0, 4, "values"}, {0, 8, "offsets"}, {1, 4, "out"}, {1, 8, "out_offsets"}};
+    Py_buffer v[4];
+    if (get_buffers(o, v, spec, 4) < 0)
+        return NULL;
+    const uint32_t *val = (const uint32_t *)v[0].buf;
+    const int64_t *off = (const int64_t *)v[1].buf;
+    uint32_t *out = (uint32_t *)v[2].buf;
+    int64_t *out_off = (int64_t *)v[3].buf;
+    Py_ssize_t nseg = v[1].len / 8 - 1, nval = v[0].len / 4;
+    int bad = nseg < 0 || v[3].len != v[1].len || v[2].len < v[0].len || (nseg >= 0 && off[0] != 0);
+    for (Py_ssize_t t = 0; !bad && t < nseg; t++)
+        bad = off[t] > off[t + 1] || off[t + 1] > nval;
+    if (!bad) {
+        Py_BEGIN_ALLOW_THREADS
+        int64_t w = 0;
+        out_off[0] = 0;
+        for (Py_ssize_t t = 0; t < nseg; t++) {
+            int64_t n = off[t + 1] - off[t], start = w;
+            memcpy(out + w, val + off[t], (size_t)n * sizeof(uint32_t));
+            qsort(out + w, (size_t)n, sizeof(uint32_t), cmp_u32);
+            for (int64_t k = 0; k < n; k++)
+                if (k == 0 || out[start + k] != out[w - 1])
+                    out[w++] = out[start + k];
+            out_off[t + 1] = w;
+        }
+        Py_END_ALLOW_THREADS
+    }
+    return finish(v, 4, bad, "segment_sets");
+}
+
+static PyObject *jaccard_pairs(PyObject *self, PyObject *args) {
+    (void)self;
+    PyObject *o[4];
+    if (!PyArg_ParseTuple(args, "OOOO", &o[0], &o[1], &o[2], &o[3]))
+        return NULL;
+    static const BufSpec spec[4] = {{0, 4, "values"}, {0, 8, "offsets"}, {0, 8, "pairs"}, {1, 8, "out"}};
+    Py_buffer v[4];
+    if (get_buffers(o, v, spec, 4) < 0)
+        return NULL;
+    const uint32_t *val = (const uint32_t *)v[0].buf;
+    const int64_t *off = (const int64_t *)v[1].buf, *pairs = (const int64_t *)v[2].buf;
+    double *out = (double *)v[3].buf;
+    Py_ssize_t nset = v[1].len / 8 - 1, npairs = v[3].len / 8;
+    int bad = nset < 0 || v[2].len != npairs * 16;
+    for (Py_ssize_t t = 0; !bad && t < nset; t++)
+        bad = off[t] < 0 || off[t] > off[t + 1] || off[t + 1] > v[0].len / 4;
+    for (Py_ssize_t k = 0; !bad && k < 2 * npairs; k++)
+        bad = pairs[k] < 0 || pairs[k] >= nset;
+    if (!bad) {
+        Py_BEGIN_ALLOW_THREADS
+        for (Py_ssize_t k = 0; k < npairs; k++) {
+            int64_t a = pairs[2 * k], b = pairs[2 * k + 1];
+            int64_t i = off[a], ie = off[a + 1], j = off[b], je = off[b + 1], inter = 0;
+            int64_t total = (ie - i) + (je - j);
+            while (i < ie && j < je) {
+                if (val[i] < val[j])
+                    i++;
+                else if (val[i] > val[j])
+                    j++;
+                else {
+                    inter++;
+                    i++;
+                    j++;
+                }
+            }
+            out[k] = total - inter > 0 ? (double)inter / (double)(total - inter) : 1.0;
+        }
+        Py_END_ALLOW_THREADS
+    }
+    return finish(v, 4, bad, "jaccard_pairs");
+}
+
 static PyMethodDef methods[] = {
+    {"segment_sets", segment_sets, METH_VARARGS, "Sorted unique values of each segment."},
+    {"jaccard_pairs", jaccard_pairs, METH_VARARGS, "Exact Jaccard of pairs of sorted unique segments."},
+    {"bucket_close_pairs", bucket_close_pairs, METH_VARARGS,
+     "Pairs of bucket members (earlier, later) whose signatures agree in at least min_agree slots."},
     {"agreement", agreement, METH_VARARGS, "Equal signature slots of each pair of rows."},
     {"keys", keys, METH_VARARGS, "Order-sensitive 64-bit key and normalised length of each text's tokens."},
     {"shingles", shingles, METH_VARARGS, "32-bit word k-gram shingle values of each text's token hashes."},

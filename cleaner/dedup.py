@@ -113,7 +113,7 @@ class Assignment:
     survivor: np.ndarray  # int64, survivor[i] == i for kept items
     similarity: np.ndarray  # float64, similarity to the survivor (1.0 for survivors)
     exact_checks: int = 0
-    candidate_pairs: int = 0
+    candidate_pairs: int = 0  # bucket pairs compared (a pair once per band bucket it shares)
     index_bytes: int = 0  # signatures, band keys and shared buckets held while clustering
 
     def cluster_sizes(self) -> dict[int, int]:
@@ -185,6 +185,32 @@ def bucket_pairs(buckets: Buckets, rank: np.ndarray, cap: int = MAX_BUCKET) -> n
     return np.stack([packed // n, packed % n], axis=1)
 
 
+def close_bucket_pairs(buckets: Buckets, rank: np.ndarray, sigs: np.ndarray, min_agree: int,
+                       cap: int = MAX_BUCKET, compiled: bool = True) -> tuple[np.ndarray, int]:
+    """The pairs of bucket_pairs whose signatures agree in at least `min_agree` slots
+    (sorted, unique), and how many bucket pairs were compared (a pair once per
+    bucket it shares). Compiled, the far pairs are dropped as they are found, so
+    the many candidates of a large corpus are never materialised."""
+    from . import minhash as mh
+
+    members, offsets = buckets
+    if len(members) == 0:
+        return np.zeros((0, 2), dtype=np.int64), 0
+    if compiled and mh._speedups is not None and sigs.dtype == np.uint32:
+        bucket_of = np.repeat(np.arange(len(offsets) - 1), np.diff(offsets))
+        m = members[np.argsort(bucket_of * len(rank) + rank[members])]  # each bucket in rank order
+        found, raw = mh._speedups.bucket_close_pairs(m, np.ascontiguousarray(offsets, dtype=np.int64),
+                                                     np.ascontiguousarray(sigs), min_agree, cap)
+        pairs = np.frombuffer(found, dtype=np.int64).reshape(-1, 2)
+        n = len(rank)
+        packed = mh.sorted_unique(pairs[:, 0] * n + pairs[:, 1])
+        return np.stack([packed // n, packed % n], axis=1), int(raw)
+    pos = np.arange(len(members)) - np.repeat(offsets[:-1], np.diff(offsets))
+    raw = int(np.minimum(pos, cap).sum())
+    pairs = bucket_pairs(buckets, rank, cap)
+    return pairs[mh.agreement(sigs, pairs) >= min_agree], raw
+
+
 def cluster(sigs: np.ndarray, threshold: float, priority: Sequence[int] | np.ndarray,
             exact: Callable[[int, int], float] | None = None,
             valid: np.ndarray | None = None, min_recall: float = 0.995,
@@ -223,15 +249,15 @@ def cluster(sigs: np.ndarray, threshold: float, priority: Sequence[int] | np.nda
     buckets = find_buckets(keys, idx)
     index_bytes = sigs.nbytes + keys.nbytes + buckets[0].nbytes + buckets[1].nbytes
     del keys
-    pairs = bucket_pairs(buckets, rank)
-    del buckets
     width = sigs.shape[1]
     floor = threshold - VERIFY_MARGIN
+    # the fewest equal slots whose estimate (slots / width) reaches the floor
+    min_agree = next((k for k in range(width + 1) if k / width >= floor), width + 1)
+    pairs, compared = close_bucket_pairs(buckets, rank, sigs, min_agree)
+    del buckets
     from .minhash import agreement
 
     est = agreement(sigs, pairs) / width
-    close = est >= floor
-    pairs, est = pairs[close], est[close]
     checks = 0
     # an estimate this far above the threshold (4 standard deviations of the
     # estimate at the threshold) is taken as it is; the rest is checked exactly
@@ -260,7 +286,7 @@ def cluster(sigs: np.ndarray, threshold: float, priority: Sequence[int] | np.nda
             j = e
         if j >= threshold:
             survivor[m], sim[m], alive[m], joined = s_, j, False, True
-    return Assignment(survivor, sim, checks, len(close), index_bytes)
+    return Assignment(survivor, sim, checks, compared, index_bytes)
 
 
 def _pairs_from_keys(keys: np.ndarray, idx: np.ndarray) -> np.ndarray:

@@ -389,22 +389,33 @@ def shingle_sets(texts: Sequence[str], k: int = 5) -> list[np.ndarray]:
     return [values[offsets[t]:offsets[t + 1]] for t in range(len(c))]
 
 
-def segment_sets(values: np.ndarray, seg: np.ndarray, nseg: int) -> tuple[np.ndarray, np.ndarray]:
-    """Sorted unique uint32 values of each segment (seg: the segment of each value,
-    nondecreasing), concatenated, and the segments' offsets (nseg + 1)."""
-    key = (seg.astype(_U64) << _U64(32)) | values.astype(_U64)
-    key = sorted_unique(key)
-    offsets = np.zeros(nseg + 1, dtype=np.int64)
-    np.cumsum(np.bincount((key >> _U64(32)).astype(np.int64), minlength=nseg), out=offsets[1:])
-    return (key & _U64(MAX32)).astype(np.uint32), offsets
+def segment_sets(values: np.ndarray, offsets: np.ndarray, compiled: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """Sorted unique uint32 values of each segment values[offsets[t]:offsets[t+1]],
+    concatenated, and their offsets."""
+    nseg = len(offsets) - 1
+    if compiled and _speedups is not None:
+        out, out_offsets = np.empty(len(values), dtype=np.uint32), np.empty(nseg + 1, dtype=np.int64)
+        _speedups.segment_sets(np.ascontiguousarray(values, dtype=np.uint32),
+                               np.ascontiguousarray(offsets, dtype=np.int64), out, out_offsets)
+        return out[:out_offsets[-1]].copy(), out_offsets
+    seg = np.repeat(np.arange(nseg, dtype=_U64), np.diff(offsets))
+    key = sorted_unique((seg << _U64(32)) | values[:len(seg)].astype(_U64))
+    out_offsets = np.zeros(nseg + 1, dtype=np.int64)
+    np.cumsum(np.bincount((key >> _U64(32)).astype(np.int64), minlength=nseg), out=out_offsets[1:])
+    return (key & _U64(MAX32)).astype(np.uint32), out_offsets
 
 
 def jaccard_pairs(values: np.ndarray, offsets: np.ndarray, pairs: np.ndarray,
-                  chunk_values: int = 1 << 23) -> np.ndarray:
+                  chunk_values: int = 1 << 23, compiled: bool = True) -> np.ndarray:
     """Exact Jaccard of many pairs (i, j) of sets stored as by segment_sets, in
     vectorised chunks of about `chunk_values` values: same as jaccard_sets per pair."""
     out = np.empty(len(pairs), dtype=np.float64)
     if not len(pairs):
+        return out
+    if compiled and _speedups is not None:
+        _speedups.jaccard_pairs(np.ascontiguousarray(values, dtype=np.uint32),
+                                np.ascontiguousarray(offsets, dtype=np.int64),
+                                np.ascontiguousarray(pairs, dtype=np.int64), out)
         return out
     size = np.diff(offsets)
     la, lb = size[pairs[:, 0]], size[pairs[:, 1]]

@@ -106,6 +106,29 @@ def test_compiled_signatures_equal_numpy():
     assert mh.agreement(sigs, pairs)[1] == 64
     with pytest.raises(ValueError):
         mh.agreement(sigs, np.array([[0, 32]]))
+    from cleaner.dedup import band_keys, close_bucket_pairs, local_buckets
+
+    rng = np.random.default_rng(3)
+    offs = np.concatenate(([0], np.cumsum(np.bincount(rng.integers(0, 50, 2000), minlength=60))))
+    vals = rng.integers(0, 300, 2000).astype(np.uint32)  # repeats inside segments, empty segments
+    got, want = mh.segment_sets(vals, offs), mh.segment_sets(vals, offs, compiled=False)
+    assert np.array_equal(got[0], want[0]) and np.array_equal(got[1], want[1])
+    pairs2 = rng.integers(0, 60, (500, 2))
+    assert np.array_equal(mh.jaccard_pairs(*got, pairs2), mh.jaccard_pairs(*got, pairs2, compiled=False))
+    # variants of a few texts (every k-th word changed), in one-slot bands: many shared buckets
+    texts = [" ".join(w if (n + 1) % k else "x" for n, w in enumerate(prose(i, 4).split()))
+             for i in range(5) for k in (3, 5, 9, 40, 1000)]
+    h, c = mh.shingle_hashes(mh.encode(texts))
+    sigs = mh.signatures_from_hashes(h, c, 64, 7)
+    buckets = local_buckets(band_keys(sigs[:, :8], 8, 1), np.arange(len(sigs)))
+    rank = np.arange(len(sigs))[::-1].copy()
+    sizes = []
+    for min_agree, cap in ((0, 256), (20, 256), (20, 2), (50, 256)):
+        got = close_bucket_pairs(buckets, rank, sigs, min_agree, cap)
+        want = close_bucket_pairs(buckets, rank, sigs, min_agree, cap, compiled=False)
+        assert np.array_equal(got[0], want[0]) and got[1] == want[1]
+        sizes.append(len(got[0]))
+    assert sizes[0] > sizes[1] > 0 and sizes[1] >= sizes[2]
     with pytest.raises(ValueError):
         mh._speedups.signatures(h, np.array([0, len(h) + 1], dtype=np.int64), *mh.permutations(4),
                                 np.empty((1, 4), dtype=np.uint32))
@@ -152,13 +175,13 @@ def test_exactly_one_survivor_per_cluster():
 def test_batched_exact_jaccard_equals_pairwise():
     rng = np.random.default_rng(3)
     sets = [rng.integers(0, 400, rng.integers(0, 90)).astype(np.uint32) for _ in range(300)]
-    values, offsets = mh.segment_sets(np.concatenate(sets), np.repeat(np.arange(300), [len(x) for x in sets]), 300)
+    values, offsets = mh.segment_sets(np.concatenate(sets), np.concatenate(([0], np.cumsum([len(x) for x in sets]))))
     for i in (0, 7, 299):
         assert np.array_equal(values[offsets[i]:offsets[i + 1]], mh.sorted_unique(sets[i]))
     pairs = rng.integers(0, 300, (2000, 2))
-    got = mh.jaccard_pairs(values, offsets, pairs, chunk_values=500)  # many chunks
     want = [mh.jaccard_sets(mh.sorted_unique(sets[a]), mh.sorted_unique(sets[b])) for a, b in pairs.tolist()]
-    assert got.tolist() == want
+    assert mh.jaccard_pairs(values, offsets, pairs).tolist() == want
+    assert mh.jaccard_pairs(values, offsets, pairs, chunk_values=500, compiled=False).tolist() == want  # many chunks
 
 
 def test_cluster_gives_the_same_answer_with_batched_exact_checks():
