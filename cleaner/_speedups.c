@@ -18,6 +18,9 @@
  *   agreement(sigs, pairs, out)
  *       out[k] = number of equal slots of rows pairs[k, 0] and pairs[k, 1] of
  *       the 2-D uint32 signature matrix (the MinHash estimate times its width).
+ *   band_keys(sigs, bands, rows, mult, out)
+ *       out[i, b]: the LSH band key of band b of signature row i, as
+ *       dedup.band_keys computes it.
  *   bucket_close_pairs(members, offsets, sigs, min_agree, cap) -> (bytes, raw)
  *       for each band bucket (members[offsets[b]:offsets[b+1]], in rank order),
  *       each member with the members before it (at most cap): the pairs
@@ -467,7 +470,50 @@ static PyObject *jaccard_pairs(PyObject *self, PyObject *args) {
     return finish(v, 4, bad, "jaccard_pairs");
 }
 
+static PyObject *band_keys(PyObject *self, PyObject *args) {
+    (void)self;
+    PyObject *o[3];
+    Py_ssize_t bands, rows;
+    if (!PyArg_ParseTuple(args, "OnnOO", &o[0], &bands, &rows, &o[1], &o[2]))
+        return NULL;
+    static const BufSpec spec[3] = {{0, 4, "sigs"}, {0, 8, "mult"}, {1, 8, "out"}};
+    Py_buffer v[3];
+    if (get_buffers(o, v, spec, 3) < 0)
+        return NULL;
+    const uint32_t *sig = (const uint32_t *)v[0].buf;
+    const uint64_t *mult = (const uint64_t *)v[1].buf;
+    uint64_t *out = (uint64_t *)v[2].buf;
+    Py_ssize_t width = v[0].ndim == 2 ? v[0].shape[1] : 0, n = width ? v[0].len / 4 / width : 0;
+    Py_ssize_t nmult = v[1].len / 8;
+    int bad = v[0].ndim != 2 || bands < 1 || rows < 1 || bands * rows > width || nmult < 1 ||
+              v[2].len != n * bands * 8;
+    if (!bad) {
+        Py_BEGIN_ALLOW_THREADS
+        /* as band_keys in dedup.py: per band, fold its values (pairs of slots as one
+           64-bit value, low slot first, when rows is even) into a 64-bit key */
+        int even = rows % 2 == 0;
+        Py_ssize_t steps = even ? rows / 2 : rows;
+        for (Py_ssize_t i = 0; i < n; i++) {
+            const uint32_t *row = sig + i * width;
+            for (Py_ssize_t b = 0; b < bands; b++) {
+                const uint32_t *x = row + b * rows;
+                uint64_t acc = (uint64_t)(b + 1);
+                for (Py_ssize_t r = 0; r < steps; r++) {
+                    uint64_t col = even ? ((uint64_t)x[2 * r] | ((uint64_t)x[2 * r + 1] << 32)) : (uint64_t)x[r];
+                    acc ^= col;
+                    acc *= mult[r % nmult];
+                    acc ^= acc >> 29;
+                }
+                out[i * bands + b] = acc;
+            }
+        }
+        Py_END_ALLOW_THREADS
+    }
+    return finish(v, 3, bad, "band_keys");
+}
+
 static PyMethodDef methods[] = {
+    {"band_keys", band_keys, METH_VARARGS, "One 64-bit key per (row, band) of a signature matrix."},
     {"segment_sets", segment_sets, METH_VARARGS, "Sorted unique values of each segment."},
     {"jaccard_pairs", jaccard_pairs, METH_VARARGS, "Exact Jaccard of pairs of sorted unique segments."},
     {"bucket_close_pairs", bucket_close_pairs, METH_VARARGS,

@@ -47,9 +47,15 @@ _BAND_MULT = np.array([0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F
                       dtype=np.uint64)
 
 
-def band_keys(sigs: np.ndarray, bands: int, rows: int) -> np.ndarray:
+def band_keys(sigs: np.ndarray, bands: int, rows: int, compiled: bool = True) -> np.ndarray:
     """One 64-bit key per (item, band); equal bands give equal keys."""
+    from . import minhash as mh
+
     n = len(sigs)
+    if compiled and mh._speedups is not None and sigs.dtype == np.uint32 and sigs.ndim == 2:
+        out = np.empty((n, bands), dtype=np.uint64)
+        mh._speedups.band_keys(np.ascontiguousarray(sigs), bands, rows, _BAND_MULT, out)
+        return out
     block = np.ascontiguousarray(sigs[:, :bands * rows], dtype=np.uint32)
     cols: np.ndarray
     if rows % 2 == 0:

@@ -711,16 +711,17 @@ def _corpus_near_paragraphs(results: list[MapResult], cfg: Config, offset: np.nd
         row_parts.append(rows[ok])  # global paragraph rows
         index_parts.append(np.flatnonzero(ok))  # their index in the unit's para_rows
         unit_parts.append(np.full(int(ok.sum()), r.index, dtype=np.int64))
-        sig_parts.append(r.para_sigs[ok])
-    items = np.concatenate(row_parts).tolist() if row_parts else []
+        sig_parts.append(r.para_sigs if ok.all() else r.para_sigs[ok])  # most units: no copy
+    items = np.concatenate(row_parts) if row_parts else np.zeros(0, dtype=np.int64)
     if len(items) < 2:
         return
     sigs = np.concatenate(sig_parts)
+    del sig_parts
     asg = cluster(sigs, cfg.paragraph_threshold, np.arange(len(items)), find_buckets=find_buckets,
                   exact_many=_BatchJaccard(store, np.concatenate(unit_parts), np.concatenate(index_parts), "p"))
     removed = 0
     for x in np.flatnonzero(asg.survivor != np.arange(len(items))).tolist():
-        row, tw = items[x], items[int(asg.survivor[x])]
+        row, tw = int(items[x]), int(items[int(asg.survivor[x])])
         g, tg = int(p_gid[row]), int(p_gid[tw])
         reason = R.NEAR_DUP_PARA if tg == g else R.CORPUS_NEAR_DUP_PARA
         para_drop(row, Drop(reason, f"near a paragraph of {ids[tg]}", twin=ids[tg],

@@ -115,6 +115,8 @@ def test_compiled_signatures_equal_numpy():
     assert np.array_equal(got[0], want[0]) and np.array_equal(got[1], want[1])
     pairs2 = rng.integers(0, 60, (500, 2))
     assert np.array_equal(mh.jaccard_pairs(*got, pairs2), mh.jaccard_pairs(*got, pairs2, compiled=False))
+    for b, r in ((16, 4), (12, 5), (21, 3), (4, 16)):
+        assert np.array_equal(band_keys(sigs, b, r), band_keys(sigs, b, r, compiled=False))
     # variants of a few texts (every k-th word changed), in one-slot bands: many shared buckets
     texts = [" ".join(w if (n + 1) % k else "x" for n, w in enumerate(prose(i, 4).split()))
              for i in range(5) for k in (3, 5, 9, 40, 1000)]
