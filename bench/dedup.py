@@ -42,6 +42,7 @@ Metrics (J = exact Jaccard of word 5-gram sets, see gen_corpus.py):
 from __future__ import annotations
 
 import argparse
+import gc as _gc
 import json
 import math
 import os
@@ -751,6 +752,9 @@ def main(argv: list[str] | None = None) -> int:
                    cleaner_strip_timings=strip_run["report"]["timings"] if strip_run else None)
 
     if a.scaling:
+        # the 20k corpus' texts and shingle sets (GBs of Python objects) are not needed any more
+        del texts, sh, runs, quality, truth
+        _gc.collect()
         results["scaling"] = scaling(a, [int(x) for x in a.scaling_sizes.split(",")])
     dest = a.json or a.out / f"results-{work.name.removeprefix('runs-')}.json"
     dest.write_text(json.dumps(results, indent=1, default=str))
@@ -769,7 +773,8 @@ def scaling(a: argparse.Namespace, sizes: list[int]) -> list[dict]:
     for n in sizes:
         corpus = ensure_corpus(a, n, None, sd)
         meta = json.loads((corpus / "meta.json").read_text())
-        truth = json.loads((corpus / "truth.json").read_text())
+        sh = truth = None  # the previous size's texts and shingle sets: freed before the timed run
+        _gc.collect()
         work = a.out / (f"runs-{n}" + (f"-sd{sd}" if sd != 2500 else "") + (f"-sp{a.splice:g}" if a.splice else ""))
         work.mkdir(parents=True, exist_ok=True)
         print(f"-- cleaner on {n:,} ...", file=sys.stderr, flush=True)
@@ -779,6 +784,7 @@ def scaling(a: argparse.Namespace, sizes: list[int]) -> list[dict]:
             print(f"  {n:>9,}{meta['shards']:>6}{meta['bytes'] / 1e6:>6.0f}  {e}; larger sizes skipped")
             rows.append({"docs": n, "timeout": a.timeout})
             break
+        truth = json.loads((corpus / "truth.json").read_text())
         sh = Shingles(load_texts(corpus / "shards"))
         q = doc_metrics(r["removed"], truth, sh)
         tm = r["report"]["timings"]
