@@ -109,7 +109,7 @@ def main() -> int:
 
     dedup.cluster = cluster_then_templates
     _wrap(pipeline._SetStore, "doc", sec("set_loads"))
-    _wrap(pipeline._SetStore, "sets", sec("set_loads"))
+    _wrap(pipeline._SetStore, "paragraphs", sec("set_loads"))
     _wrap(minhash, "jaccard_sets", sec("exact_jaccard"))
     _wrap(minhash, "jaccard_pairs", sec("exact_jaccard"))
     _para_wrapper()

@@ -114,6 +114,40 @@ static PyObject *finish(Py_buffer *views, int n, int bad, const char *name) {
     Py_RETURN_NONE;
 }
 
+/* Offsets of n segments of a total-long array: nondecreasing, from >= 0, up to <= total. */
+static int offsets_ok(const int64_t *off, Py_ssize_t n, Py_ssize_t total) {
+    if (n < 0 || off[0] < 0)
+        return 0;
+    for (Py_ssize_t t = 0; t < n; t++)
+        if (off[t] > off[t + 1] || off[t + 1] > total)
+            return 0;
+    return 1;
+}
+
+/* Every index in [0, limit). */
+static int indices_ok(const int64_t *x, Py_ssize_t n, Py_ssize_t limit) {
+    for (Py_ssize_t k = 0; k < n; k++)
+        if (x[k] < 0 || x[k] >= limit)
+            return 0;
+    return 1;
+}
+
+/* Rows and width of a 2-D signature matrix; 0 if it is not 2-D. */
+static int matrix_shape(const Py_buffer *v, Py_ssize_t *rows, Py_ssize_t *width) {
+    if (v->ndim != 2)
+        return 0;
+    *rows = v->shape[0];
+    *width = v->shape[1];
+    return 1;
+}
+
+static inline int64_t same_slots(const uint32_t *x, const uint32_t *y, Py_ssize_t width) {
+    int64_t same = 0;
+    for (Py_ssize_t c = 0; c < width; c++)
+        same += x[c] == y[c];
+    return same;
+}
+
 static PyObject *tokens(PyObject *self, PyObject *args) {
     (void)self;
     PyObject *o[4];
@@ -275,9 +309,7 @@ static PyObject *signatures(PyObject *self, PyObject *args) {
         return NULL;
     Py_ssize_t ntexts = v[1].len / 8 - 1, nperm = v[2].len / 4;
     const int64_t *off = (const int64_t *)v[1].buf;
-    int bad = ntexts < 0 || v[3].len != v[2].len || v[4].len != ntexts * nperm * 4;
-    for (Py_ssize_t t = 0; !bad && t < ntexts; t++)
-        bad = off[t] < 0 || off[t] > off[t + 1] || off[t + 1] > v[0].len / 4;
+    int bad = !offsets_ok(off, ntexts, v[0].len / 4) || v[3].len != v[2].len || v[4].len != ntexts * nperm * 4;
     if (!bad) {
         Py_BEGIN_ALLOW_THREADS
         sign_rows((const uint32_t *)v[0].buf, off, ntexts, (const uint32_t *)v[2].buf, (const uint32_t *)v[3].buf,
@@ -299,20 +331,12 @@ static PyObject *agreement(PyObject *self, PyObject *args) {
     const uint32_t *sig = (const uint32_t *)v[0].buf;
     const int64_t *pairs = (const int64_t *)v[1].buf;
     int64_t *out = (int64_t *)v[2].buf;
-    Py_ssize_t width = v[0].ndim == 2 ? v[0].shape[1] : 0, rows = width ? v[0].len / 4 / width : 0;
-    Py_ssize_t npairs = v[2].len / 8;
-    int bad = v[0].ndim != 2 || v[1].len != npairs * 16;
-    for (Py_ssize_t k = 0; !bad && k < 2 * npairs; k++)
-        bad = pairs[k] < 0 || pairs[k] >= rows;
+    Py_ssize_t rows = 0, width = 0, npairs = v[2].len / 8;
+    int bad = !matrix_shape(&v[0], &rows, &width) || v[1].len != npairs * 16 || !indices_ok(pairs, 2 * npairs, rows);
     if (!bad) {
         Py_BEGIN_ALLOW_THREADS
-        for (Py_ssize_t k = 0; k < npairs; k++) {
-            const uint32_t *x = sig + pairs[2 * k] * width, *y = sig + pairs[2 * k + 1] * width;
-            int64_t same = 0;
-            for (Py_ssize_t p = 0; p < width; p++)
-                same += x[p] == y[p];
-            out[k] = same;
-        }
+        for (Py_ssize_t k = 0; k < npairs; k++)
+            out[k] = same_slots(sig + pairs[2 * k] * width, sig + pairs[2 * k + 1] * width, width);
         Py_END_ALLOW_THREADS
     }
     return finish(v, 3, bad, "agreement");
@@ -330,18 +354,11 @@ static PyObject *bucket_close_pairs(PyObject *self, PyObject *args) {
         return NULL;
     const int64_t *m = (const int64_t *)v[0].buf, *off = (const int64_t *)v[1].buf;
     const uint32_t *sig = (const uint32_t *)v[2].buf;
-    Py_ssize_t nm = v[0].len / 8, nb = v[1].len / 8 - 1;
-    Py_ssize_t width = v[2].ndim == 2 ? v[2].shape[1] : 0, rows = width ? v[2].len / 4 / width : 0;
-    int bad = v[2].ndim != 2 || nb < 0 || cap < 1 || (nb >= 0 && off[nb] != nm);
-    for (Py_ssize_t k = 0; !bad && k < nb; k++)
-        bad = off[k] < 0 || off[k] > off[k + 1];
-    for (Py_ssize_t k = 0; !bad && k < nm; k++)
-        bad = m[k] < 0 || m[k] >= rows;
-    if (bad) {
-        release(v, 3);
-        PyErr_SetString(PyExc_ValueError, "bucket_close_pairs: inconsistent arrays");
-        return NULL;
-    }
+    Py_ssize_t nm = v[0].len / 8, nb = v[1].len / 8 - 1, rows = 0, width = 0;
+    int bad = !matrix_shape(&v[2], &rows, &width) || cap < 1 || !offsets_ok(off, nb, nm) || off[nb] != nm ||
+              !indices_ok(m, nm, rows);
+    if (bad)
+        return finish(v, 3, bad, "bucket_close_pairs");
     Py_ssize_t n = 0, size = 1024;
     long long raw = 0;
     int64_t *out = PyMem_RawMalloc(size * 2 * sizeof(int64_t));
@@ -353,12 +370,8 @@ static PyObject *bucket_close_pairs(PyObject *self, PyObject *args) {
             int64_t last = off[b] + (p - off[b] < cap ? p - off[b] : cap);
             const uint32_t *y = sig + m[p] * width;
             for (int64_t q = off[b]; q < last; q++) {
-                const uint32_t *x = sig + m[q] * width;
-                Py_ssize_t same = 0;
-                for (Py_ssize_t c = 0; c < width; c++)
-                    same += x[c] == y[c];
                 raw++;
-                if (same < min_agree)
+                if (same_slots(sig + m[q] * width, y, width) < min_agree)
                     continue;
                 if (n == size) {
                     int64_t *grown = PyMem_RawRealloc(out, size * 4 * sizeof(int64_t));
@@ -407,9 +420,7 @@ static PyObject *segment_sets(PyObject *self, PyObject *args) {
     uint32_t *out = (uint32_t *)v[2].buf;
     int64_t *out_off = (int64_t *)v[3].buf;
     Py_ssize_t nseg = v[1].len / 8 - 1, nval = v[0].len / 4;
-    int bad = nseg < 0 || v[3].len != v[1].len || v[2].len < v[0].len || (nseg >= 0 && off[0] != 0);
-    for (Py_ssize_t t = 0; !bad && t < nseg; t++)
-        bad = off[t] > off[t + 1] || off[t + 1] > nval;
+    int bad = !offsets_ok(off, nseg, nval) || off[0] != 0 || v[3].len != v[1].len || v[2].len < v[0].len;
     if (!bad) {
         Py_BEGIN_ALLOW_THREADS
         int64_t w = 0;
@@ -441,11 +452,7 @@ static PyObject *jaccard_pairs(PyObject *self, PyObject *args) {
     const int64_t *off = (const int64_t *)v[1].buf, *pairs = (const int64_t *)v[2].buf;
     double *out = (double *)v[3].buf;
     Py_ssize_t nset = v[1].len / 8 - 1, npairs = v[3].len / 8;
-    int bad = nset < 0 || v[2].len != npairs * 16;
-    for (Py_ssize_t t = 0; !bad && t < nset; t++)
-        bad = off[t] < 0 || off[t] > off[t + 1] || off[t + 1] > v[0].len / 4;
-    for (Py_ssize_t k = 0; !bad && k < 2 * npairs; k++)
-        bad = pairs[k] < 0 || pairs[k] >= nset;
+    int bad = !offsets_ok(off, nset, v[0].len / 4) || v[2].len != npairs * 16 || !indices_ok(pairs, 2 * npairs, nset);
     if (!bad) {
         Py_BEGIN_ALLOW_THREADS
         for (Py_ssize_t k = 0; k < npairs; k++) {
@@ -483,9 +490,8 @@ static PyObject *band_keys(PyObject *self, PyObject *args) {
     const uint32_t *sig = (const uint32_t *)v[0].buf;
     const uint64_t *mult = (const uint64_t *)v[1].buf;
     uint64_t *out = (uint64_t *)v[2].buf;
-    Py_ssize_t width = v[0].ndim == 2 ? v[0].shape[1] : 0, n = width ? v[0].len / 4 / width : 0;
-    Py_ssize_t nmult = v[1].len / 8;
-    int bad = v[0].ndim != 2 || bands < 1 || rows < 1 || bands * rows > width || nmult < 1 ||
+    Py_ssize_t n = 0, width = 0, nmult = v[1].len / 8;
+    int bad = !matrix_shape(&v[0], &n, &width) || bands < 1 || rows < 1 || bands * rows > width || nmult < 1 ||
               v[2].len != n * bands * 8;
     if (!bad) {
         Py_BEGIN_ALLOW_THREADS

@@ -73,45 +73,6 @@ def band_keys(sigs: np.ndarray, bands: int, rows: int, compiled: bool = True) ->
     return acc
 
 
-def candidate_pairs(sigs: np.ndarray, bands: int, rows: int, valid: np.ndarray | None = None) -> np.ndarray:
-    """Pairs (i, j), i < j, that share a band bucket. Within a bucket only the
-    pairs of its first member with the others are listed (enough to connect
-    the bucket). `valid` masks out items without a signature."""
-    idx = np.arange(len(sigs)) if valid is None else np.flatnonzero(valid)
-    if len(idx) < 2:
-        return np.zeros((0, 2), dtype=np.int64)
-    return _pairs_from_keys(band_keys(sigs[idx], bands, rows), idx)
-
-
-def components(n: int, pairs: np.ndarray) -> list[np.ndarray]:
-    """Connected components (of size >= 2) of the pair graph, by union-find."""
-    parent = np.arange(n)
-
-    def find(x: int) -> int:
-        root = x
-        while parent[root] != root:
-            root = parent[root]
-        while parent[x] != root:
-            parent[x], x = root, parent[x]
-        return root
-
-    for a, b in pairs.tolist():
-        ra, rb = find(a), find(b)
-        if ra != rb:
-            if ra < rb:
-                parent[rb] = ra
-            else:
-                parent[ra] = rb
-    from .minhash import sorted_unique
-
-    involved = sorted_unique(pairs.ravel()) if len(pairs) else np.zeros(0, dtype=np.int64)
-    roots = np.array([find(int(x)) for x in involved], dtype=np.int64)
-    groups: dict[int, list[int]] = {}
-    for x, r in zip(involved.tolist(), roots.tolist()):
-        groups.setdefault(r, []).append(x)
-    return [np.array(g) for _, g in sorted(groups.items()) if len(g) > 1]
-
-
 @dataclass(slots=True)
 class Assignment:
     """Result of clustering: for each item, its survivor (itself if kept)."""
@@ -139,7 +100,7 @@ BucketFinder = Callable[[np.ndarray, np.ndarray], Buckets]
 
 
 def _band_runs(k: np.ndarray, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
-    # not a stable sort: bucket_pairs orders each bucket's members by rank itself
+    # not a stable sort: each bucket's members are put in rank order later (_in_rank_order)
     order = np.argsort(k)
     ks = k[order]
     start = np.concatenate(([True], ks[1:] != ks[:-1]))
@@ -167,17 +128,19 @@ def local_buckets(keys: np.ndarray, idx: np.ndarray) -> Buckets:
             np.concatenate(([0], np.cumsum(sz))).astype(np.int64))
 
 
-def bucket_pairs(buckets: Buckets, rank: np.ndarray, cap: int = MAX_BUCKET) -> np.ndarray:
-    """(earlier, later) item pairs that share a bucket, earlier meaning lower rank;
-    in a bucket of more than `cap` items, each item is paired with the first `cap`."""
+def _in_rank_order(buckets: Buckets, rank: np.ndarray) -> np.ndarray:
+    """The members of each bucket (buckets stay in order) sorted by rank."""
     members, offsets = buckets
-    if len(members) == 0:
-        return np.zeros((0, 2), dtype=np.int64)
-    nb = len(offsets) - 1
-    bucket_of = np.repeat(np.arange(nb), np.diff(offsets))
-    # members of each bucket in rank order (ranks are below len(rank))
-    order = np.argsort(bucket_of * len(rank) + rank[members])
-    m = members[order]
+    bucket_of = np.repeat(np.arange(len(offsets) - 1), np.diff(offsets))
+    return members[np.argsort(bucket_of * len(rank) + rank[members])]  # ranks are below len(rank)
+
+
+def _bucket_pairs(buckets: Buckets, rank: np.ndarray, cap: int) -> tuple[np.ndarray, int]:
+    """(earlier, later) item pairs that share a bucket, earlier meaning lower rank,
+    sorted and unique, and how many there are with repeats (close_bucket_pairs)."""
+    members, offsets = buckets
+    m = _in_rank_order(buckets, rank)
+    bucket_of = np.repeat(np.arange(len(offsets) - 1), np.diff(offsets))
     pos = np.arange(len(m)) - offsets[bucket_of]
     count = np.minimum(pos, cap)  # partners before this member in its bucket
     later = np.repeat(m, count)
@@ -188,32 +151,31 @@ def bucket_pairs(buckets: Buckets, rank: np.ndarray, cap: int = MAX_BUCKET) -> n
 
     n = int(max(members.max(), 0)) + 1
     packed = sorted_unique(earlier * n + later)
-    return np.stack([packed // n, packed % n], axis=1)
+    return np.stack([packed // n, packed % n], axis=1), len(later)
 
 
 def close_bucket_pairs(buckets: Buckets, rank: np.ndarray, sigs: np.ndarray, min_agree: int,
                        cap: int = MAX_BUCKET, compiled: bool = True) -> tuple[np.ndarray, int]:
-    """The pairs of bucket_pairs whose signatures agree in at least `min_agree` slots
-    (sorted, unique), and how many bucket pairs were compared (a pair once per
-    bucket it shares). Compiled, the far pairs are dropped as they are found, so
-    the many candidates of a large corpus are never materialised."""
+    """(earlier, later) item pairs, earlier meaning lower rank, that share a band
+    bucket and whose signatures agree in at least `min_agree` slots (sorted,
+    unique), and how many bucket pairs were compared (a pair once per bucket it
+    shares). In a bucket of more than `cap` items, each item is paired with the
+    first `cap`. Compiled, the far pairs are dropped as they are found, so the
+    many candidates of a large corpus are never materialised."""
     from . import minhash as mh
 
     members, offsets = buckets
     if len(members) == 0:
         return np.zeros((0, 2), dtype=np.int64), 0
     if compiled and mh._speedups is not None and sigs.dtype == np.uint32:
-        bucket_of = np.repeat(np.arange(len(offsets) - 1), np.diff(offsets))
-        m = members[np.argsort(bucket_of * len(rank) + rank[members])]  # each bucket in rank order
-        found, raw = mh._speedups.bucket_close_pairs(m, np.ascontiguousarray(offsets, dtype=np.int64),
+        found, raw = mh._speedups.bucket_close_pairs(_in_rank_order(buckets, rank),
+                                                     np.ascontiguousarray(offsets, dtype=np.int64),
                                                      np.ascontiguousarray(sigs), min_agree, cap)
         pairs = np.frombuffer(found, dtype=np.int64).reshape(-1, 2)
         n = len(rank)
         packed = mh.sorted_unique(pairs[:, 0] * n + pairs[:, 1])
         return np.stack([packed // n, packed % n], axis=1), int(raw)
-    pos = np.arange(len(members)) - np.repeat(offsets[:-1], np.diff(offsets))
-    raw = int(np.minimum(pos, cap).sum())
-    pairs = bucket_pairs(buckets, rank, cap)
+    pairs, raw = _bucket_pairs(buckets, rank, cap)
     return pairs[mh.agreement(sigs, pairs) >= min_agree], raw
 
 
@@ -293,23 +255,3 @@ def cluster(sigs: np.ndarray, threshold: float, priority: Sequence[int] | np.nda
         if j >= threshold:
             survivor[m], sim[m], alive[m], joined = s_, j, False, True
     return Assignment(survivor, sim, checks, compared, index_bytes)
-
-
-def _pairs_from_keys(keys: np.ndarray, idx: np.ndarray) -> np.ndarray:
-    out = []
-    for b in range(keys.shape[1]):
-        k = keys[:, b]
-        order = np.argsort(k, kind="stable")
-        ks = k[order]
-        same = ks[1:] == ks[:-1]
-        if not same.any():
-            continue
-        run_start = np.concatenate(([True], ~same))
-        starts = np.maximum.accumulate(np.where(run_start, np.arange(len(ks)), 0))
-        members = np.flatnonzero(~run_start)
-        out.append(np.stack([idx[order[starts[members]]], idx[order[members]]], axis=1))
-    if not out:
-        return np.zeros((0, 2), dtype=np.int64)
-    pairs = np.concatenate(out)
-    pairs.sort(axis=1)
-    return np.unique(pairs, axis=0)

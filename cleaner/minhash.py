@@ -371,21 +371,10 @@ def sorted_unique(a: np.ndarray) -> np.ndarray:
     return a[keep]
 
 
-def unique_sets(h: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Sorted unique shingle hashes of each text, concatenated, with offsets
-    (text t is values[offsets[t]:offsets[t+1]]); one sort for all texts."""
-    if len(h) == 0:
-        return np.zeros(0, dtype=np.uint32), np.zeros(len(counts) + 1, dtype=np.int64)
-    text_of = np.repeat(np.arange(len(counts), dtype=_U64), counts)
-    packed = sorted_unique((text_of << _U64(32)) | h.astype(_U64))
-    offsets = np.searchsorted(packed >> _U64(32), np.arange(len(counts) + 1, dtype=_U64)).astype(np.int64)
-    return (packed & _U64(0xFFFFFFFF)).astype(np.uint32), offsets
-
-
 def shingle_sets(texts: Sequence[str], k: int = 5) -> list[np.ndarray]:
     """Sorted unique shingle hashes of each text (for exact Jaccard)."""
     h, c = shingle_hashes(encode(texts), k)
-    values, offsets = unique_sets(h, c)
+    values, offsets = segment_sets(h, np.concatenate(([0], np.cumsum(c))).astype(np.int64))
     return [values[offsets[t]:offsets[t + 1]] for t in range(len(c))]
 
 

@@ -212,21 +212,21 @@ def repeats_inside(docs: list[Document], cfg: Config, dedup: bool = True) -> Fil
     if len(long_rows):
         ph, pc = mh.shingles_of(tok.select(long_rows), cfg.paragraph_shingle)
         sigs = mh.signatures_from_hashes(ph, pc, cfg.paragraph_num_perm, cfg.seed)
-        psets = (ph, np.concatenate(([0], np.cumsum(pc))).astype(np.int64))
+        pc_off = np.concatenate(([0], np.cumsum(pc))).astype(np.int64)
+        psets = (ph, pc_off)
         long_doc = item_doc[long_rows]
         per = np.bincount(long_doc, minlength=len(docs))
         check = _docs_with_close_rows(sigs, long_doc, t - 0.2) | set(np.flatnonzero(per > 64).tolist())
         for d in sorted(check):
             rows = np.flatnonzero(long_doc == d).tolist()  # near repeats: rows into sigs, in order
-            doc = docs[d]
             sub = sigs[rows]
-            texts = [doc.paragraphs[int(item_idx[long_rows[n]])] for n in rows]
             sets: dict[int, np.ndarray] = {}
 
-            def exact(a: int, b: int, texts: list[str] = texts, sets: dict[int, np.ndarray] = sets) -> float:
+            def exact(a: int, b: int, rows: list[int] = rows, sets: dict[int, np.ndarray] = sets) -> float:
+                # the paragraphs' shingles, already hashed for their signatures
                 for x in (a, b):
                     if x not in sets:
-                        sets[x] = mh.shingle_sets([texts[x]], cfg.paragraph_shingle)[0]
+                        sets[x] = mh.sorted_unique(ph[pc_off[rows[x]]:pc_off[rows[x] + 1]])
                 return mh.jaccard_sets(sets[a], sets[b])
 
             def near(a: int, b: int, sim: float, rows: list[int] = rows) -> None:
@@ -509,7 +509,7 @@ class _DocJaccard:
     """Exact Jaccard of two documents (dedup.cluster's `exact`), their shingle sets
     loaded from the map tasks' stores once each: documents are large sets and the
     pairs checked are few, so one pair at a time is fastest (at 200k documents,
-    0.5 s against 1.4 s for _BatchJaccard, which sorts all the sets at once)."""
+    0.5 s against 1.4 s for loading and sorting all needed sets at once)."""
 
     def __init__(self, store: _SetStore, units: np.ndarray, pos: np.ndarray) -> None:
         self.store, self.units, self.pos = store, units, pos
@@ -524,19 +524,18 @@ class _DocJaccard:
         return mh.jaccard_sets(self.sets[a], self.sets[b])
 
 
-class _BatchJaccard:
-    """Exact Jaccard of many pairs at once (dedup.cluster's `exact_many`): item x is
-    the index[x]-th document (kind "d") or MinHashed paragraph (kind "p") of map
-    unit units[x]; the sets are read from the units' stores."""
+class _ParagraphJaccard:
+    """Exact Jaccard of many pairs of long paragraphs at once (dedup.cluster's
+    `exact_many`): paragraph x is the index[x]-th MinHashed paragraph of unit units[x]."""
 
-    def __init__(self, store: _SetStore, units: np.ndarray, index: np.ndarray, kind: str) -> None:
-        self.store, self.units, self.index, self.kind = store, units, index, kind
+    def __init__(self, store: _SetStore, units: np.ndarray, index: np.ndarray) -> None:
+        self.store, self.units, self.index = store, units, index
 
     def __call__(self, pairs: np.ndarray) -> np.ndarray:
         from . import minhash as mh
 
         items = mh.sorted_unique(pairs.ravel())
-        values, offsets = self.store.sets(self.units[items], self.index[items], self.kind)
+        values, offsets = self.store.paragraphs(self.units[items], self.index[items])
         return mh.jaccard_pairs(values, offsets, np.searchsorted(items, pairs))
 
 
@@ -572,24 +571,24 @@ class _SetStore:
         off = self._arr(unit, ".do.npy")
         return sorted_unique(self._arr(unit, ".dv.npy")[off[pos]:off[pos + 1]])
 
-    def sets(self, units: np.ndarray, index: np.ndarray, kind: str) -> tuple[np.ndarray, np.ndarray]:
-        """Shingle sets of many documents (kind "d", index: position in the unit) or long
-        paragraphs (kind "p", index: in the unit's para_rows), in the order asked, as
-        minhash.segment_sets gives them: gathered and sorted all at once."""
+    def paragraphs(self, units: np.ndarray, index: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Sets of many long paragraphs (index: in their unit's para_rows), in the order
+        asked, as minhash.segment_sets gives them: paragraphs are small and many, so
+        they are gathered all at once."""
         from . import minhash as mh
 
         starts, sizes = np.zeros(len(units), np.int64), np.zeros(len(units), np.int64)
         by_unit = []
         for u in np.unique(units).tolist():
             at = np.flatnonzero(units == u)
-            off = self._arr(u, f".{kind}o.npy")
+            off = self._arr(u, ".po.npy")
             starts[at], sizes[at] = off[index[at]], off[index[at] + 1] - off[index[at]]
             by_unit.append((u, at))
         offsets = np.zeros(len(units) + 1, dtype=np.int64)
         np.cumsum(sizes, out=offsets[1:])
         values = np.empty(int(offsets[-1]), dtype=np.uint32)
         for u, at in by_unit:  # each set in place, in the order asked
-            values[mh._ranges(offsets[at], sizes[at])] = self._arr(u, f".{kind}v.npy")[mh._ranges(starts[at], sizes[at])]
+            values[mh._ranges(offsets[at], sizes[at])] = self._arr(u, ".pv.npy")[mh._ranges(starts[at], sizes[at])]
         return mh.segment_sets(values, offsets)
 
 
@@ -718,7 +717,7 @@ def _corpus_near_paragraphs(results: list[MapResult], cfg: Config, offset: np.nd
     sigs = np.concatenate(sig_parts)
     del sig_parts
     asg = cluster(sigs, cfg.paragraph_threshold, np.arange(len(items)), find_buckets=find_buckets,
-                  exact_many=_BatchJaccard(store, np.concatenate(unit_parts), np.concatenate(index_parts), "p"))
+                  exact_many=_ParagraphJaccard(store, np.concatenate(unit_parts), np.concatenate(index_parts)))
     removed = 0
     for x in np.flatnonzero(asg.survivor != np.arange(len(items))).tolist():
         row, tw = int(items[x]), int(items[int(asg.survivor[x])])
