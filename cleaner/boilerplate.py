@@ -44,6 +44,8 @@ import regex
 
 from . import reasons as R
 from .document import Drop
+from .gbdt import Stage
+from .gbdt import sigmoid as _sigmoid
 from .rules import Hit, RuleSet, RuleTimeout
 from .rules import decide as decide_hits
 from .textutil import EMOJI_RE, HANDLE_RE, HASHTAG_RE, URL_RE, WORD_RE, stoplists
@@ -166,86 +168,6 @@ SCORE_CLIP = 8.0
 
 
 @dataclass(slots=True)
-class Stage:
-    """Boosted regression trees on log-odds: a base score plus one leaf value per tree.
-
-    Trees are complete binary trees of a fixed depth stored level by level
-    (node k has children 2k+1 and 2k+2); a node sends a row right when its
-    feature is above the node's threshold. Every node keeps the value the tree
-    would give if it stopped there, so the change along the path can be
-    credited to the feature of each split (a per-feature contribution that
-    adds up to the logit, shown by --explain).
-    """
-
-    features: tuple[str, ...]
-    depth: int
-    base: float
-    feature: np.ndarray  # (trees, nodes) int
-    threshold: np.ndarray  # (trees, nodes) float
-    value: np.ndarray  # (trees, nodes) float
-
-    # rows evaluated at once: bounds the (rows, trees, nodes) temporary to a few MB
-    CHUNK = 2048
-
-    def _paths(self, xb: np.ndarray) -> list[np.ndarray]:
-        """Node index per (row, tree) at each level, root to leaf, for a block of rows."""
-        t, nodes = self.feature.shape
-        feat_flat = self.feature.ravel()
-        thr_flat = self.threshold.ravel()
-        tree_base = (np.arange(t) * nodes)[None, :]
-        xb = np.ascontiguousarray(xb)
-        m, nf = xb.shape
-        flat = xb.ravel()
-        row_base = (np.arange(m) * nf)[:, None]
-        idx = np.zeros((m, t), dtype=np.int64)
-        levels = [idx]
-        for _ in range(self.depth):
-            # only the node each row is at, in every tree (1-D takes: the fast path)
-            node = tree_base + idx
-            go = flat.take(row_base + feat_flat.take(node)) > thr_flat.take(node)
-            idx = 2 * idx + 1 + go
-            levels.append(idx)
-        return levels
-
-    def logits(self, x: np.ndarray) -> np.ndarray:
-        out = np.empty(len(x))
-        trees = np.arange(self.feature.shape[0])[None, :]
-        for a in range(0, len(x), self.CHUNK):
-            leaf = self._paths(x[a:a + self.CHUNK])[-1]
-            out[a:a + self.CHUNK] = self.base + self.value[trees, leaf].sum(axis=1)
-        return out
-
-    def contributions(self, x: np.ndarray) -> np.ndarray:
-        """(rows, features): what each feature's splits added to the logit."""
-        n, nf = len(x), len(self.features)
-        out = np.zeros((n, nf))
-        trees = np.arange(self.feature.shape[0])[None, :]
-        for a in range(0, n, self.CHUNK):
-            path = self._paths(x[a:a + self.CHUNK])
-            m = len(path[0])
-            rows = np.broadcast_to(np.arange(m)[:, None], path[0].shape)
-            acc = np.zeros(m * nf)
-            for p0, p1 in zip(path, path[1:]):
-                delta = self.value[trees, p1] - self.value[trees, p0]
-                acc += np.bincount((rows * nf + self.feature[trees, p0]).ravel(), weights=delta.ravel(),
-                                   minlength=m * nf)
-            out[a:a + m] = acc.reshape(m, nf)
-        return out
-
-    def to_json(self) -> dict[str, Any]:
-        return {"features": list(self.features), "depth": self.depth, "base": round(self.base, 6),
-                "feature": self.feature.tolist(), "threshold": [[round(float(v), 6) if math.isfinite(v) else None for v in row]
-                                                  for row in self.threshold],
-                "value": np.round(self.value, 6).tolist()}
-
-    @classmethod
-    def from_json(cls, d: Mapping[str, Any]) -> Stage:
-        thr = np.array([[math.inf if v is None else v for v in row] for row in d["threshold"]], dtype=float)
-        return cls(tuple(d["features"]), int(d["depth"]), float(d["base"]),
-                   np.array(d["feature"], dtype=np.int64), thr, np.array(d["value"], dtype=float))
-
-
-@dataclass(slots=True)
 class Model:
     """An own stage, context stages, and the probability from which a paragraph is kept."""
 
@@ -355,10 +277,6 @@ def context_matrix(scores: np.ndarray, feats: Sequence[ParaFeat], overlap: np.nd
         np.minimum(before, after), pos, overlap, short * m2, short * prev, short * nxt,
         heading_like * (nxt > 0), after_marker, doc_share, np.full(n, math.log1p(n)),
     ])
-
-
-def _sigmoid(x: np.ndarray) -> np.ndarray:
-    return 1.0 / (1.0 + np.exp(-np.clip(x, -30, 30)))
 
 
 _LABELS = {
