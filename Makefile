@@ -11,7 +11,7 @@ $(BIN)/python:
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
 # Reinstalls (and rebuilds the optional C kernels) only when pyproject.toml or the C source changes.
-$(VENV)/.installed: pyproject.toml cleaner/_speedups.c | $(BIN)/python
+$(VENV)/.installed: pyproject.toml cleaner/_speedups.c cleaner/_textstats.c | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $@
 

@@ -149,7 +149,7 @@ def dragnet_extractions(dragnet: Path, tool: str) -> dict[str, str]:
         import warnings
 
         warnings.filterwarnings("ignore")
-        logging.disable(logging.WARNING)
+        logging.disable(logging.CRITICAL)
         for p in todo:
             raw = gzip.open(p).read()
             text = ""
@@ -202,14 +202,15 @@ def load_dragnet(root: Path = SHARED / "dragnet", inputs: Sequence[str] = DRAGNE
     return docs
 
 
-def load_multilingual(root: Path) -> list[Doc]:
-    """Clean multilingual text (bench/multilingual): gold only, one group per language."""
+def load_multilingual(root: Path = ROOT / "bench" / "out" / "multilingual") -> list[Doc]:
+    """Clean multilingual text (bench/multilingual/build.py): gold only, a group per language."""
     index = json.loads((root / "index.json").read_text(encoding="utf-8")) if (root / "index.json").exists() else {}
+    lang_of = {d["file"]: d["lang"] for d in index.get("documents", [])}
     docs = []
     for p in sorted(root.glob("*.txt")):
         text = _read(p)
-        lang = index.get(p.name, {}).get("language", p.stem.split("-")[0]) if isinstance(index, dict) else p.stem
-        docs.append(_doc("multilingual", "gold", p.stem, f"ml:{lang}", "article", text, text))
+        lang = lang_of.get(p.name, p.stem.split("-")[0])
+        docs.append(_doc("multilingual", "gold", p.stem, f"ml:{lang}", lang, text, text))
     return docs
 
 

@@ -1,37 +1,39 @@
-"""Paragraph classifier: features, pattern hits, a small linear model and context decide keep/drop.
+"""Paragraph classifier: which paragraphs of a document are boilerplate, and why.
 
-Each paragraph gets features from its own text (`paragraph_features`, the
-costly part, cached in the spill): length, share of function words, terminal
-punctuation, capitalisation, digits, punctuation, separators, links, handles,
-emoji, list markers and the hits of the pattern library.
+Features come from `textfeat` (the paragraph's own text: length, function words of
+the document's language, sentence ends, capitals, digits, separators, links,
+pattern hits...), computed for many documents at once. Three stages of boosted
+trees, whose weights ship in `cleaner/data/model.json` (`make train`), then score:
 
-The decision (`Classifier.decide`, cheap) runs in stages, each a logistic
-regression whose weights ship in `cleaner/data/model.json` (trained on a dev
-set by `bench/train.py`, reproducible with `make train`):
+1. the *own* stage gives each paragraph a score from its own features;
+2. the *document* stage tells, from the document's shape (its share of short lines,
+   the runs of them at its head and tail, navigation and legal lines, the own
+   scores), whether the document is a whole page's text (`p_dump`) or text that is
+   already extracted, or clean;
+3. the *context* stage scores each paragraph again from its own score, its
+   neighbours', where it sits relative to the document's text (before all of it,
+   after all of it, between), its words shared with the document's core, and the
+   document's `p_dump`.
 
-1. the *own* stage scores each paragraph from its own features;
-2. the *context* stages score it again from its own score, the scores of its
-   neighbours (jusText-style smoothing: a short or uncertain paragraph takes
-   the class of what surrounds it), where it sits relative to the article text
-   (before all of it, after all of it: head and tail blocks of junk go as a
-   block), its lexical overlap with the document's core, and whether it looks
-   like a heading of the text that follows.
+First, do no harm: removing a line of content costs more than keeping a line of
+junk. A paragraph goes only with positive evidence: a decisive pattern hit, or a
+probability of being text under a threshold that depends on the document. In a
+whole-page dump (menus, footers, sidebars all around the text) the threshold is
+`t_dump`; in text that looks extracted or clean it is `t_clean`, much lower, so a
+short line of a recipe, a spec table or a list stays unless the model is sure.
 
-Rules stay on top of the model: a decisive pattern hit (an ad label, a
-comment prompt, a share bar...) removes the paragraph with that reason; a
-block marker (a comment section, "More from ...", a pitch) after the last
-stretch of article text cuts what follows it; an embedded post takes the
-paragraph before it along when that one carries emoji, handles or hashtags.
-
-`Classifier.settle` repeats the decision on what is kept until nothing more
-goes, so cleaning the output again removes nothing.
+Rules stay on top of the model: a decisive hit (an ad label, a comment prompt, a
+share bar) removes the paragraph with that reason; a block marker after the start
+of the article ("More from ...", a subscription pitch, a newsletter box) cuts what
+follows it unless article text on the same topic comes back; an embedded post takes
+the paragraph before it along when that one carries emoji, handles or hashtags.
+`settle` repeats the decision on what is kept until nothing more goes, which makes
+cleaning idempotent.
 """
 
 from __future__ import annotations
 
 import json
-import math
-from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -40,26 +42,35 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import regex
 
 from . import reasons as R
+from . import textfeat as TF
 from .document import Drop
 from .gbdt import Stage
 from .gbdt import sigmoid as _sigmoid
 from .rules import Hit, RuleSet, RuleTimeout
 from .rules import decide as decide_hits
-from .textutil import EMOJI_RE, HANDLE_RE, HASHTAG_RE, URL_RE, WORD_RE, stoplists
 
-GOOD, NEARGOOD, SHORT, BAD = "good", "neargood", "short", "bad"
+OWN_FEATURES = TF.OWN_FEATURES
+DOC_FEATURES = (
+    "doc_text_share", "log_paragraphs", "doc_short_share", "doc_mean_own", "doc_chrome", "doc_head_run",
+    "doc_tail_run", "doc_unit_mean_own", "doc_list_share", "doc_stop", "doc_log_units",
+)
+CONTEXT_FEATURES = (
+    "own", "prev", "next", "mean_2", "mean_6", "first", "last", "before_text", "after_text", "inside_text",
+    "position", "short_x_mean_2", "short_x_prev", "short_x_next", "heading_before_text", "after_marker",
+    "short_run", "run_at_head", "run_at_tail", "overlap", "p_dump", "dist_core", "between_core",
+    "units_rel_max",
+) + DOC_FEATURES
 
-_LIST_MARKER = regex.compile(r"^\s*(?:[*+•·▪►|>-]|\d{1,2}[.)])\s")
-_TERMINAL = regex.compile(r"[.!?…:;\"”'’)\]]\s*$")
-_PUNCT = regex.compile(r"\p{P}")
-# A word (as WORD_RE finds them) that starts with a capital; one that contains a digit.
-_CAP_WORD = regex.compile(r"(?<![\p{L}\p{N}\p{M}'’_-])\p{Lu}")
-_DIGIT_WORD = regex.compile(r"(?<![\p{L}\p{N}\p{M}'’_-])[\p{L}\p{M}'’_-]*\p{Nd}")
-_SEPS = regex.compile(r"(?:^|\s)[|•·»›/\\–—-](?=\s|$)")
-_SENTENCE_END = regex.compile(r"[.!?…][\"”’')\]]?\s+(?=[\"“‘']?\p{Lu})")
+EDGE_SCORE = -3.0  # the score of the space beyond the document's edges (and of ruled-out paragraphs)
+SCORE_CLIP = 8.0
+# settle() stops after this many rounds (each removes something; real documents need 1-3).
+SETTLE_ROUNDS = 32
+# Paragraphs of one document whose drop detail names the features that decided it.
+MAX_EXPLAINED = 20_000
+# Reasons of decisive hits that are a page's chrome (menus, footers, consent, share bars).
+CHROME = frozenset((R.NAVIGATION, R.LEGAL, R.COOKIE, R.SHARE, R.NEWSLETTER))
 
 
 @dataclass(slots=True)
@@ -67,126 +78,51 @@ class Params:
     """Thresholds of the rules around the model (see README, "How boilerplate is found")."""
 
     # A paragraph is "article text" (an anchor that stops block cutting) when it is
-    # kept, this long, and shares this share of its content words with the core.
-    anchor_words: int = 20
+    # kept, this long (units), likely text, and shares this share of its words with the core.
+    anchor_units: float = 20.0
     anchor_overlap: float = 0.35
-    # A block marker is not the end of the article when the model keeps more than
-    # this share (of the kept words before it) after it.
-    block_after_share: float = 1.0
-    heading_max_words: int = 14
-    # In a run of at least list_run list items of which most go, items of up to
-    # list_item_words words go too (a menu entry next to the headline).
-    list_run: int = 3
-    list_item_words: int = 4
-    # Documents where function words make up less than this are in a language
-    # without a stoplist; stopword density is then not used.
+    heading_max_units: float = 14.0
+    # "short" lines for the neighbour features and for runs at the head and tail
+    short_units: float = 8.0
+    run_units: float = 5.0
+    # core paragraphs (for the overlap features): own score >= 0 and this long
+    core_units: float = 8.0
+    # Documents where function words make up less than this are in a language without a
+    # stoplist; the density is then not used (and the model sees `no_stoplist`).
     min_doc_stop_density: float = 0.05
-    # Core paragraphs (for the overlap feature): own-stage probability at least this.
-    core_prob: float = 0.5
 
 
-@lru_cache(maxsize=1)
-def _lang_table() -> tuple[tuple[str, ...], dict[str, int]]:
-    lists = stoplists()
-    langs = tuple(sorted(lists))
-    table: dict[str, int] = {}
-    for bit, lang in enumerate(langs):
-        for w in lists[lang]:
-            table[w] = table.get(w, 0) | (1 << bit)
-    return langs, table
-
-
-@dataclass(slots=True)
-class ParaFeat:
-    """What the classifier knows of one paragraph from its text alone."""
-
-    words: int
-    chars: int
-    stops: tuple[int, ...]  # function words per language (order of _lang_table)
-    urls: int
-    social: int
-    list_item: bool
-    terminal: bool
-    heading_start: bool
-    hits: tuple[Hit, ...]
-    vocab: frozenset[str]  # stemmed words of 3+ letters
-    caps: int = 0  # words that start with a capital letter
-    digits: int = 0  # words with a digit
-    punct: int = 0  # punctuation characters
-    seps: int = 0  # free-standing separators ("|", "•", "»", "/", "-" between spaces)
-    sentences: int = 0  # sentence ends followed by a capital
-    link_words: int = 0  # words inside links
-
-
-def _stem(w: str) -> str:
-    if w.endswith("'s"):
-        w = w[:-2]
-    if len(w) > 4 and w.endswith("s") and not w.endswith("ss"):
-        w = w[:-1]
-    return w
-
-
-def paragraph_features(text: str, rules: RuleSet) -> tuple[ParaFeat, list[RuleTimeout]]:
-    langs, table = _lang_table()
-    toks = WORD_RE.findall(text.lower().replace("’", "'"))
-    masks = Counter(table[w] for w in toks if w in table)
-    stops = tuple(sum(c for m, c in masks.items() if m >> b & 1) for b in range(len(langs)))
-    urls = len(URL_RE.findall(text)) if ("/" in text or "www" in text) else 0
-    social = len(EMOJI_RE.findall(text)) + len(HANDLE_RE.findall(text)) + len(HASHTAG_RE.findall(text))
-    hits, timeouts = rules.match(text, len(toks))
-    first = text[:1]
-    return ParaFeat(
-        words=len(toks), chars=len(text), stops=stops, urls=urls, social=social,
-        list_item=bool(_LIST_MARKER.match(text)), terminal=bool(_TERMINAL.search(text)),
-        heading_start=first.isupper() or first.isdigit() or first in "\"“'‘",
-        hits=tuple(hits), vocab=frozenset(_stem(w) for w in set(toks) if len(w) > 2),
-        caps=len(_CAP_WORD.findall(text)), digits=len(_DIGIT_WORD.findall(text)),
-        punct=len(_PUNCT.findall(text)), seps=len(_SEPS.findall(text)),
-        sentences=len(_SENTENCE_END.findall(text)),
-        link_words=len(toks) - len(WORD_RE.findall(URL_RE.sub(" ", text))) if urls else 0,
-    ), timeouts
-
-
-# --- the model --------------------------------------------------------------------------
-
-OWN_FEATURES = (
-    "log_words", "log_chars", "stop", "stop_x_log_words", "no_stoplist", "terminal", "heading_start",
-    "list_item", "urls", "social", "caps_share", "digit_share", "punct_per_char", "separators",
-    "log_sentences", "words_le_3", "words_le_8", "words_le_15", "word_length", "weak_hits",
-)
-CONTEXT_FEATURES = (
-    "own", "prev", "next", "mean_2", "mean_6", "first", "last", "before_text", "after_text",
-    "inside_text", "position", "overlap", "short_x_mean_2", "short_x_prev", "short_x_next",
-    "heading_before_text", "after_marker", "doc_text_share", "log_paragraphs",
-)
-EDGE_SCORE = -3.0  # the score of the space beyond the document's edges
-# settle() stops after this many rounds (each removes something; real documents need 1-3).
-SETTLE_ROUNDS = 32
-# Paragraphs of one document whose drop detail names the features that decided it.
-MAX_EXPLAINED = 20_000
-SCORE_CLIP = 8.0
-
+# --- the model ----------------------------------------------------------------------------------
 
 @dataclass(slots=True)
 class Model:
-    """An own stage, context stages, and the probability from which a paragraph is kept."""
+    """The three stages and the thresholds: a paragraph is kept from probability
+    t_clean + (t_dump - t_clean) * p_dump of being text."""
 
     own: Stage
-    context: list[Stage]
-    threshold: float = 0.5
+    doc: Stage
+    context: Stage
+    t_clean: float = 0.05
+    t_dump: float = 0.35
     meta: dict[str, Any] = field(default_factory=dict)
 
+    def threshold(self, p_dump: np.ndarray) -> np.ndarray:
+        return self.t_clean + (self.t_dump - self.t_clean) * p_dump
+
     def to_json(self) -> dict[str, Any]:
-        return {"version": 1, "threshold": round(self.threshold, 4), "own": self.own.to_json(),
-                "context": [s.to_json() for s in self.context], "meta": self.meta}
+        return {"version": 2, "t_clean": round(self.t_clean, 4), "t_dump": round(self.t_dump, 4),
+                "own": self.own.to_json(), "doc": self.doc.to_json(), "context": self.context.to_json(),
+                "meta": self.meta}
 
     @classmethod
     def from_json(cls, d: Mapping[str, Any]) -> Model:
-        own = Stage.from_json(d["own"])
-        ctx = [Stage.from_json(s) for s in d["context"]]
-        if own.features != OWN_FEATURES or any(s.features != CONTEXT_FEATURES + OWN_FEATURES for s in ctx):
+        if d.get("version") != 2:
+            raise ValueError("model from another version of cleaner; run `make train`")
+        own, doc, ctx = Stage.from_json(d["own"]), Stage.from_json(d["doc"]), Stage.from_json(d["context"])
+        if own.features != OWN_FEATURES or doc.features != DOC_FEATURES or \
+                ctx.features != CONTEXT_FEATURES + OWN_FEATURES:
             raise ValueError("model features do not match this version of cleaner; run `make train`")
-        return cls(own, ctx, float(d["threshold"]), dict(d.get("meta", {})))
+        return cls(own, doc, ctx, float(d["t_clean"]), float(d["t_dump"]), dict(d.get("meta", {})))
 
     @classmethod
     def load(cls, path: str | Path | None = None) -> Model:
@@ -201,97 +137,238 @@ def default_model() -> Model:
     return Model.from_json(json.loads(raw))
 
 
-def _static_row(f: ParaFeat) -> tuple[float, ...]:
-    """The OWN_FEATURES that do not depend on the document's stoplist, in order, with
-    placeholders (0.0) at the stop columns (2, 3, 4)."""
-    w = max(f.words, 1)
-    return (
-        math.log1p(f.words), math.log1p(f.chars), 0.0, 0.0, 0.0, float(f.terminal),
-        float(f.heading_start), float(f.list_item), float(min(f.urls, 3)), float(min(f.social, 3)),
-        f.caps / w, f.digits / w, f.punct / max(f.chars, 1), float(min(f.seps, 5)),
-        math.log1p(f.sentences), float(f.words <= 3), float(f.words <= 8), float(f.words <= 15),
-        min(max(f.chars / w, 2.0), 12.0), float(min(len(f.hits), 3)),
-    )
+# --- features of documents -----------------------------------------------------------------------
+
+@dataclass(slots=True)
+class Features:
+    """What the classifier knows of the paragraphs of one or more documents (a batch):
+    arrays over paragraphs, documents at doc_start[d]:doc_start[d + 1]."""
+
+    doc_start: np.ndarray  # int64, ndocs + 1
+    own: np.ndarray  # (paragraphs, len(OWN_FEATURES))
+    units: np.ndarray  # word equivalents
+    words: np.ndarray
+    list_item: np.ndarray  # bool
+    heading_start: np.ndarray  # bool
+    urls: np.ndarray
+    social: np.ndarray  # emoji + handles + hashtags
+    lang: np.ndarray  # per document: stoplist index, -1 none
+    hits: list[tuple[Hit, ...]]
+    tok_counts: np.ndarray  # tokens per paragraph
+    tok_hashes: np.ndarray  # uint64, all tokens
+    tok_lengths: np.ndarray  # int64 bytes per token
+
+    @property
+    def ndocs(self) -> int:
+        return len(self.doc_start) - 1
+
+    def __len__(self) -> int:
+        return len(self.units)
+
+    def para_doc(self) -> np.ndarray:
+        return np.repeat(np.arange(self.ndocs, dtype=np.int64), np.diff(self.doc_start))
+
+    def tok_start(self) -> np.ndarray:
+        return np.concatenate(([0], np.cumsum(self.tok_counts))).astype(np.int64)
+
+    def select(self, rows: np.ndarray, doc_sizes: np.ndarray) -> Features:
+        """The paragraphs `rows` (in order), grouped into documents of doc_sizes paragraphs."""
+        rows = np.asarray(rows, dtype=np.int64)
+        ts = self.tok_start()
+        tc = self.tok_counts[rows]
+        tidx = TF._ranges(ts[rows], tc)
+        doc_of_row = self.para_doc()[rows]
+        sizes = np.asarray(doc_sizes, dtype=np.int64)
+        first = np.concatenate(([0], np.cumsum(sizes)[:-1]))
+        langs = doc_of_row[np.minimum(first, max(len(rows) - 1, 0))] if len(rows) else np.zeros(len(sizes), np.int64)
+        lang = np.where(sizes > 0, self.lang[langs] if len(rows) else -1, -1)
+        return Features(np.concatenate(([0], np.cumsum(sizes))).astype(np.int64), self.own[rows], self.units[rows],
+                        self.words[rows], self.list_item[rows], self.heading_start[rows], self.urls[rows],
+                        self.social[rows], lang, [self.hits[i] for i in rows.tolist()], tc,
+                        self.tok_hashes[tidx], self.tok_lengths[tidx])
+
+    def document(self, d: int) -> Features:
+        lo, hi = int(self.doc_start[d]), int(self.doc_start[d + 1])
+        return self.select(np.arange(lo, hi), np.array([hi - lo]))
+
+    @staticmethod
+    def concat(parts: Sequence[Features]) -> Features:
+        if not parts:
+            return Features.empty()
+        sizes = np.concatenate([np.diff(p.doc_start) for p in parts])
+        return Features(
+            np.concatenate(([0], np.cumsum(sizes))).astype(np.int64),
+            np.concatenate([p.own for p in parts]).reshape(-1, len(OWN_FEATURES)),
+            np.concatenate([p.units for p in parts]), np.concatenate([p.words for p in parts]),
+            np.concatenate([p.list_item for p in parts]), np.concatenate([p.heading_start for p in parts]),
+            np.concatenate([p.urls for p in parts]), np.concatenate([p.social for p in parts]),
+            np.concatenate([p.lang for p in parts]), [h for p in parts for h in p.hits],
+            np.concatenate([p.tok_counts for p in parts]), np.concatenate([p.tok_hashes for p in parts]),
+            np.concatenate([p.tok_lengths for p in parts]))
+
+    @staticmethod
+    def empty() -> Features:
+        z = np.zeros(0, dtype=np.int64)
+        return Features(np.zeros(1, dtype=np.int64), np.zeros((0, len(OWN_FEATURES))), np.zeros(0), z,
+                        z.astype(bool), z.astype(bool), z, z, z, [], z, z.astype(np.uint64), z)
 
 
-def own_matrix(feats: Sequence[ParaFeat], best: int, use_stop: bool,
-               cache: dict[int, tuple[float, ...]] | None = None) -> np.ndarray:
-    """One row of OWN_FEATURES per paragraph (`best`: index of the document's stoplist).
-    `cache` keeps the rows of paragraphs across the passes of one settle."""
-    if cache is None:
-        rows = [_static_row(f) for f in feats]
-    else:
-        rows = []
-        for f in feats:
-            r = cache.get(id(f))
-            if r is None:
-                r = cache[id(f)] = _static_row(f)
-            rows.append(r)
-    x = np.array(rows, dtype=float).reshape(len(feats), len(OWN_FEATURES))
-    if use_stop and len(feats):
-        stops = np.array([f.stops[best] if f.stops else 0 for f in feats], dtype=float)
-        words = np.array([max(f.words, 1) for f in feats], dtype=float)
-        stop = stops / words
-        x[:, 2] = stop
-        x[:, 3] = stop * x[:, 0]
-    elif len(feats):
-        x[:, 4] = 1.0
-    return x
+def features_of(docs: Sequence[Sequence[str]], rules: RuleSet, min_density: float = 0.05
+                ) -> tuple[Features, list[tuple[int, int, RuleTimeout]]]:
+    """Features of many documents' paragraphs, and pattern timeouts (document, paragraph, timeout)."""
+    b = TF.build_batch([list(d) for d in docs], rules, min_density)
+    st = b.stats
+    f = Features(b.doc_start, b.own, st.units, st.words, st.list_item, st.heading_start, b.urls,
+                 (st.emoji + st.handles + st.hashtags).astype(np.int64), b.lang, b.hits, b.tokens,
+                 b.token_hashes, b.token_lengths)
+    pd = b.para_doc
+    timeouts = [(int(pd[i]), int(i - b.doc_start[pd[i]]), t) for i, t in b.timeouts]
+    return f, timeouts
 
 
-def _window_mean(s: np.ndarray, k: int, edge: float = EDGE_SCORE) -> np.ndarray:
-    """Mean of the k values on each side (not the paragraph's own), past the edges `edge`."""
+# --- stage inputs (shared with training: bench/train.py) --------------------------------------------
+
+def _seg_shift(x: np.ndarray, start: np.ndarray, doc: np.ndarray, k: int, edge: float) -> np.ndarray:
+    """x shifted by k within each document (k > 0: the value k before), `edge` outside."""
+    n = len(x)
+    idx = np.arange(n) - k
+    ok = (idx >= start[doc]) & (idx < start[doc + 1])
+    out = np.full(n, edge)
+    out[ok] = x[idx[ok]]
+    return out
+
+
+def _seg_window_mean(x: np.ndarray, start: np.ndarray, doc: np.ndarray, k: int, edge: float) -> np.ndarray:
+    """Mean of the k values on each side (not the paragraph's own), `edge` past the document's ends."""
+    n = len(x)
+    c = np.concatenate(([0.0], np.cumsum(x)))
+    i = np.arange(n)
+    lo = np.maximum(i - k, start[doc])
+    hi = np.minimum(i + k + 1, start[doc + 1])
+    outside = (2 * k + 1) - (hi - lo)
+    return (c[hi] - c[lo] - x + outside * edge) / (2 * k)
+
+
+def _runs(flag: np.ndarray, doc: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Runs of equal `flag` inside documents: run id per paragraph, and per run its length,
+    first and last paragraph."""
+    n = len(flag)
+    brk = np.ones(n, dtype=bool)
+    brk[1:] = (flag[1:] != flag[:-1]) | (doc[1:] != doc[:-1])
+    run_id = np.cumsum(brk) - 1
+    first = np.flatnonzero(brk)
+    last = np.append(first[1:] - 1, n - 1)
+    return run_id, np.bincount(run_id), first, last
+
+
+def chrome_hits(f: Features) -> np.ndarray:
+    return np.array([any(h.decisive and h.reason in CHROME for h in hs) for hs in f.hits], dtype=float)
+
+
+def marker_hits(f: Features) -> np.ndarray:
+    return np.array([any(h.block and h.decisive for h in hs) for hs in f.hits], dtype=bool)
+
+
+def doc_matrix(f: Features, s: np.ndarray, p: Params) -> np.ndarray:
+    """One row of DOC_FEATURES per document, from the own-stage scores s (ruled out: EDGE_SCORE)."""
+    start, nd = f.doc_start, f.ndocs
+    doc = f.para_doc()
     n = len(s)
-    pad = np.concatenate([np.full(k, edge), s, np.full(k, edge)])
-    c = np.concatenate([[0.0], np.cumsum(pad)])
-    total = c[2 * k + 1:2 * k + 1 + n] - c[:n]
-    return (total - s) / (2 * k)
+    s = np.clip(s, -SCORE_CLIP, SCORE_CLIP)
+    units = f.units
+    cnt = np.diff(start).astype(float)
+    c1 = np.maximum(cnt, 1)
+    tot = np.bincount(doc, weights=units, minlength=nd)
+    good = np.where(s > 0, units, 0.0)
+    sh = units <= p.run_units
+    head = np.zeros(nd)
+    tail = np.zeros(nd)
+    if n:
+        run_id, run_len, _, _ = _runs(sh, doc)
+        ne = start[1:] > start[:-1]
+        hd, tl = start[:-1][ne], start[1:][ne] - 1
+        head[ne] = np.where(sh[hd], run_len[run_id[hd]], 0)
+        tail[ne] = np.where(sh[tl], run_len[run_id[tl]], 0)
+    own_p = _sigmoid(s)
+    stop = f.own[:, OWN_FEATURES.index("stop")] if n else np.zeros(0)
+    return np.column_stack([
+        np.bincount(doc, weights=good, minlength=nd) / np.maximum(tot, 1e-9), np.log1p(cnt),
+        np.bincount(doc, weights=sh.astype(float), minlength=nd) / c1,
+        np.bincount(doc, weights=own_p, minlength=nd) / c1,
+        np.log1p(np.bincount(doc, weights=chrome_hits(f), minlength=nd)), np.log1p(head), np.log1p(tail),
+        np.bincount(doc, weights=own_p * units, minlength=nd) / np.maximum(tot, 1e-9),
+        np.bincount(doc, weights=f.list_item.astype(float), minlength=nd) / c1,
+        np.bincount(doc, weights=stop * units, minlength=nd) / np.maximum(tot, 1e-9),
+        np.log1p(tot),
+    ]).reshape(nd, len(DOC_FEATURES))
 
 
-def context_matrix(scores: np.ndarray, feats: Sequence[ParaFeat], overlap: np.ndarray,
-                   heading_like: np.ndarray, after_marker: np.ndarray) -> np.ndarray:
-    """One row of CONTEXT_FEATURES per paragraph, from the previous stage's logits."""
-    n = len(feats)
+def context_matrix(f: Features, s: np.ndarray, p_dump: np.ndarray, dmat: np.ndarray, p: Params) -> np.ndarray:
+    """One row of CONTEXT_FEATURES per paragraph, from the own-stage scores s."""
+    start = f.doc_start
+    doc = f.para_doc()
+    n = len(s)
     if n == 0:
         return np.zeros((0, len(CONTEXT_FEATURES)))
-    s = np.clip(scores, -SCORE_CLIP, SCORE_CLIP)
-    prev = np.concatenate([[EDGE_SCORE], s[:-1]])
-    nxt = np.concatenate([s[1:], [EDGE_SCORE]])
-    m2, m6 = _window_mean(s, 2), _window_mean(s, 6)
-    words = np.array([f.words for f in feats], dtype=float)
-    good_words = np.where(s > 0, words, 0.0)
-    total = good_words.sum()
-    before = np.concatenate([[0.0], np.cumsum(good_words)[:-1]])
-    after = total - before - good_words
-    if total > 0:
-        before, after = before / total, after / total
-    first = np.zeros(n)
-    first[0] = 1.0
-    last = np.zeros(n)
-    last[-1] = 1.0
-    short = (words <= 8).astype(float)
-    pos = np.arange(n) / max(n - 1, 1)
-    doc_share = np.full(n, total / max(words.sum(), 1.0))
+    s = np.clip(s, -SCORE_CLIP, SCORE_CLIP)
+    units = f.units
+    i = np.arange(n)
+    a, e = start[doc], start[doc + 1]
+    cnt = (e - a).astype(float)
+    prev = _seg_shift(s, start, doc, 1, EDGE_SCORE)
+    nxt = _seg_shift(s, start, doc, -1, EDGE_SCORE)
+    good = np.where(s > 0, units, 0.0)
+    cg = np.concatenate(([0.0], np.cumsum(good)))
+    before = cg[i] - cg[a]
+    total = cg[e] - cg[a]
+    after = total - before - good
+    short = (units <= p.short_units).astype(float)
+    heading = ((units <= p.heading_max_units) & ~f.list_item & (f.urls == 0) & f.heading_start).astype(float)
+    cm = np.concatenate(([0], np.cumsum(marker_hits(f))))
+    after_marker = ((cm[i] - cm[a]) > 0).astype(float)
+    sh = units <= p.run_units
+    run_id, run_len, run_first, run_last = _runs(sh, doc)
+    core = (s >= 0) & (units >= p.core_units)
+    ov = TF.content_overlap(f.tok_hashes, f.tok_lengths, f.tok_counts, doc, core)
+    big = 10 ** 6
+    last_core = np.maximum.accumulate(np.where(core, i, -big))
+    next_core = np.minimum.accumulate(np.where(core, i, big)[::-1])[::-1]
+    d_prev = np.where(last_core >= a, i - last_core, big)
+    d_next = np.where(next_core < e, next_core - i, big)
+    umax = np.maximum.reduceat(units, np.minimum(start[:-1], n - 1))[doc]
     return np.column_stack([
-        s, prev, nxt, m2, m6, first, last, (before == 0).astype(float), (after == 0).astype(float),
-        np.minimum(before, after), pos, overlap, short * m2, short * prev, short * nxt,
-        heading_like * (nxt > 0), after_marker, doc_share, np.full(n, math.log1p(n)),
+        s, prev, nxt, _seg_window_mean(s, start, doc, 2, EDGE_SCORE), _seg_window_mean(s, start, doc, 6, EDGE_SCORE),
+        (i == a).astype(float), (i == e - 1).astype(float), (before == 0).astype(float), (after == 0).astype(float),
+        np.minimum(before, after) / np.maximum(total, 1e-9), (i - a) / np.maximum(cnt - 1, 1),
+        short * _seg_window_mean(s, start, doc, 2, EDGE_SCORE), short * prev, short * nxt,
+        heading * (nxt > 0), after_marker, np.log1p(np.where(sh, run_len[run_id], 0)),
+        (sh & (run_first[run_id] == a)).astype(float), (sh & (run_last[run_id] == e - 1)).astype(float),
+        ov, p_dump[doc], np.log1p(np.minimum(np.minimum(d_prev, d_next), 1000)),
+        ((d_prev < big) & (d_next < big)).astype(float), units / np.maximum(umax, 1), dmat[doc],
     ])
 
 
+# --- decisions ---------------------------------------------------------------------------------------
+
 _LABELS = {
-    "log_words": "length", "log_chars": "length", "stop": "function words", "stop_x_log_words": "function words",
+    "log_chars": "length", "log_units": "length", "stop": "function words", "stop_x_log_units": "function words",
     "no_stoplist": "no stoplist", "terminal": "sentence end", "heading_start": "capital start",
     "list_item": "list marker", "urls": "links", "social": "handles/emoji", "caps_share": "capitalised words",
-    "digit_share": "digits", "punct_per_char": "punctuation", "separators": "separators",
-    "log_sentences": "sentences", "words_le_3": "very short", "words_le_8": "short", "words_le_15": "short",
-    "word_length": "word length", "weak_hits": "pattern hits", "own": "own text", "prev": "previous paragraph",
-    "next": "next paragraph", "mean_2": "neighbours", "mean_6": "surroundings", "first": "first line",
-    "last": "last line", "before_text": "before the article", "after_text": "after the article",
-    "inside_text": "inside the article", "position": "position", "overlap": "topic overlap",
+    "upper_share": "capitals", "digit_share": "digits", "punct_per_char": "punctuation",
+    "symbol_per_char": "symbols", "separators": "separators", "log_sentences": "sentences",
+    "units_le_3": "very short", "units_le_8": "short", "units_le_15": "short", "word_length": "word length",
+    "weak_hits": "pattern hits", "spaceless_share": "script", "colon": "label", "link_share": "links",
+    "own": "own text", "prev": "previous paragraph", "next": "next paragraph", "mean_2": "neighbours",
+    "mean_6": "surroundings", "first": "first line", "last": "last line", "before_text": "before the article",
+    "after_text": "after the article", "inside_text": "inside the article", "position": "position",
     "short_x_mean_2": "short among neighbours", "short_x_prev": "short after", "short_x_next": "short before",
-    "heading_before_text": "heading", "after_marker": "after a block marker", "doc_text_share": "document",
-    "log_paragraphs": "document length",
+    "heading_before_text": "heading", "after_marker": "after a block marker", "short_run": "run of short lines",
+    "run_at_head": "head of the page", "run_at_tail": "foot of the page", "overlap": "topic overlap",
+    "p_dump": "whole-page text", "dist_core": "far from the text", "between_core": "inside the article",
+    "units_rel_max": "length", "doc_text_share": "document", "log_paragraphs": "document length",
+    "doc_short_share": "document", "doc_mean_own": "document", "doc_chrome": "page chrome",
+    "doc_head_run": "page head", "doc_tail_run": "page foot", "doc_unit_mean_own": "document",
+    "doc_list_share": "document", "doc_stop": "document", "doc_log_units": "document length",
 }
 
 
@@ -300,34 +377,42 @@ def feature_label(name: str) -> str:
 
 
 @dataclass(slots=True)
-class ParaInfo:
-    """Features and decision of one paragraph (what --explain shows)."""
+class Verdict:
+    """The decision for one document: what goes and why, and the scores behind it."""
 
-    feat: ParaFeat
-    stop: float = 0.0
-    overlap: float = 0.0
-    initial: str = ""  # class from the own stage: good (p >= 0.5) or bad
-    final: str = ""
-    reason: str | None = None
-    detail: str = ""
-    hit: Hit | None = None  # the pattern hit that decides, if any
-    own_prob: float = 0.0
-    prob: float = 0.0  # final probability of being article text
-    ruled: bool = False  # decided by a rule or forced (the model's scores are not used)
-    # main terms of the last stage: (feature, its value, what it added to the log-odds)
-    contributions: list[tuple[str, float, float]] = field(default_factory=list)
+    drops: dict[int, Drop]
+    prob: np.ndarray  # final probability of being text (per paragraph; 0 for ruled-out ones)
+    own_prob: np.ndarray
+    p_dump: float
+    threshold: float
+    ruled: np.ndarray  # bool: decided by a rule or forced (the model's scores are not used)
+    contributions: dict[int, list[tuple[str, float, float]]] = field(default_factory=dict)
+
+    def kept(self) -> list[int]:
+        return [i for i in range(len(self.prob)) if i not in self.drops]
+
+
+@dataclass(slots=True)
+class ParaInfo:
+    """One paragraph's decision, for --explain and tests (Classifier.classify)."""
+
+    reason: str | None
+    detail: str
+    prob: float
+    own_prob: float
+    ruled: bool
+    hits: tuple[Hit, ...]
+    words: int
+    contributions: list[tuple[str, float, float]]
 
     def feature_dict(self) -> dict[str, object]:
-        f = self.feat
-        return {"words": f.words, "chars": f.chars, "stop": round(self.stop, 3),
-                "overlap": round(self.overlap, 3), "urls": f.urls, "social": f.social,
-                "list": f.list_item, "class": self.initial, "own": round(self.own_prob, 3),
-                "prob": round(self.prob, 3), "ruled": self.ruled, "rules": [h.rule for h in f.hits],
+        return {"words": self.words, "own": round(self.own_prob, 3), "prob": round(self.prob, 3),
+                "ruled": self.ruled, "rules": [h.rule for h in self.hits],
                 "top": [(name, round(x, 3), round(v, 2)) for name, x, v in self.contributions]}
 
 
 class Classifier:
-    """Decides, for the paragraphs of one document, which are boilerplate."""
+    """Decides, for the paragraphs of documents, which are boilerplate."""
 
     def __init__(self, rules: RuleSet, params: Params | None = None, model: Model | None = None,
                  explain: bool = False) -> None:
@@ -335,272 +420,230 @@ class Classifier:
         self.p = params or Params()
         self.model = model or default_model()
         self.explain = explain  # keep feature contributions of every paragraph, not only dropped ones
-        self._cache: dict[str, ParaFeat] = {}
 
-    # Paragraphs recur (menus, footers, the same line on every page of a site): features
-    # depend on the text alone, so they are kept for this many distinct paragraphs.
-    CACHE_SIZE = 100_000
+    # -- features -------------------------------------------------------------------------------------
 
-    def features(self, paragraphs: Sequence[str]) -> tuple[list[ParaFeat], list[RuleTimeout]]:
-        feats, timeouts = [], []
-        cache = self._cache
-        for t in paragraphs:
-            f = cache.get(t)
-            if f is None:
-                f, tos = paragraph_features(t, self.rules)
-                if tos:
-                    timeouts.extend(tos)
-                elif len(t) < 2000:
-                    if len(cache) >= self.CACHE_SIZE:
-                        cache.clear()
-                    cache[t] = f
-            feats.append(f)
-        return feats, timeouts
+    def features_many(self, docs: Sequence[Sequence[str]]) -> tuple[Features, list[tuple[int, int, RuleTimeout]]]:
+        return features_of(docs, self.rules, self.p.min_doc_stop_density)
 
-    def classify(self, paragraphs: Sequence[str]) -> list[ParaInfo]:
-        """Features and decision in one call (for --explain and tests)."""
-        return self.settle(self.features(paragraphs)[0])
+    def features(self, paragraphs: Sequence[str]) -> tuple[Features, list[RuleTimeout]]:
+        f, t = self.features_many([paragraphs])
+        return f, [x for _, _, x in t]
 
-    # --- pieces shared with training (bench/train.py) -------------------------------------
+    # -- scores ------------------------------------------------------------------------------------------
 
-    def language(self, feats: Sequence[ParaFeat]) -> tuple[int, bool, frozenset[str]]:
-        """The document's stoplist: its index, whether it is used, its words."""
-        langs, _ = _lang_table()
-        if not langs:
-            return 0, False, frozenset()
-        if not feats:
-            return 0, False, stoplists()[langs[0]]
-        totals = np.array([f.stops for f in feats], dtype=np.int64).reshape(len(feats), -1).sum(axis=0).tolist()
-        best = max(range(len(langs)), key=lambda b: (totals[b], -b))
-        total_words = sum(f.words for f in feats) or 1
-        use = totals[best] / total_words >= self.p.min_doc_stop_density
-        return best, use, stoplists()[langs[best]]
-
-    def overlap(self, feats: Sequence[ParaFeat], core: Sequence[int], stopset: frozenset[str]) -> np.ndarray:
-        """Share of each paragraph's content words found in the core (leave-one-out)."""
-        content = [f.vocab - stopset for f in feats]
-        counts: Counter[str] = Counter()
-        for i in core:
-            counts.update(content[i])
-        core_set = set(core)
-        out = np.zeros(len(feats))
-        if len(core) >= 2:
-            for i, c in enumerate(content):
-                if c:
-                    own = 1 if i in core_set else 0
-                    out[i] = sum(1 for w in c if counts[w] - own >= 1) / len(c)
-        return out
-
-    @staticmethod
-    def mostly_links(f: ParaFeat) -> bool:
-        """Links and hardly a word besides (a link list, a bare URL)."""
-        return f.urls > 0 and f.words - f.link_words <= f.urls + 3
-
-    def ruled_out(self, feats: Sequence[ParaFeat]) -> np.ndarray:
-        """Paragraphs that rules remove whatever the model says (pattern hits, link lists)."""
-        return np.array([decide_hits(f.hits) is not None or self.mostly_links(f) for f in feats], dtype=bool)
-
-    def heading_like(self, f: ParaFeat) -> bool:
-        return (0 < f.words <= self.p.heading_max_words and not f.list_item and not f.urls
-                and f.heading_start and not f.hits)
-
-    def stage_inputs(self, feats: Sequence[ParaFeat], blocked: np.ndarray,
-                     cache: dict[int, tuple[float, ...]] | None = None
-                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """Own features, own logits, overlap, heading flags and the marker flag of a document.
-
-        `blocked` marks paragraphs that are bad whatever the model says (forced,
-        pattern hits); their own logit is set to the edge score."""
-        best, use_stop, stopset = self.language(feats)
-        x1 = own_matrix(feats, best, use_stop, cache)
-        s1 = self.model.own.logits(x1) if len(feats) else np.zeros(0)
+    def scores(self, f: Features, blocked: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Own scores, p_dump per document, final logits, and the context stage's input rows."""
+        m = self.model
+        s1 = m.own.logits(f.own) if len(f) else np.zeros(0)
         s1 = np.where(blocked, EDGE_SCORE, s1)
-        core = [i for i in range(len(feats)) if s1[i] >= math.log(self.p.core_prob / (1 - self.p.core_prob))]
-        ov = self.overlap(feats, core, stopset)
-        heading = np.array([self.heading_like(f) for f in feats], dtype=float)
-        marker = np.zeros(len(feats))
-        seen = False
-        for i, f in enumerate(feats):
-            if seen:
-                marker[i] = 1.0
-            if any(h.block and h.decisive for h in f.hits):
-                seen = True
-        return x1, s1, ov, heading, marker
+        dmat = doc_matrix(f, s1, self.p)
+        p_dump = _sigmoid(m.doc.logits(dmat)) if f.ndocs else np.zeros(0)
+        x = np.hstack([context_matrix(f, s1, p_dump, dmat, self.p), f.own]) if len(f) \
+            else np.zeros((0, len(m.context.features)))
+        s2 = m.context.logits(x) if len(f) else np.zeros(0)
+        return s1, p_dump, np.where(blocked, EDGE_SCORE, s2), x
 
-    def scores(self, feats: Sequence[ParaFeat], blocked: np.ndarray,
-               cache: dict[int, tuple[float, ...]] | None = None
-               ) -> tuple[list[np.ndarray], np.ndarray, np.ndarray]:
-        """Logits of every stage, the last stage's input rows, and the overlap feature."""
-        x1, s, ov, heading, marker = self.stage_inputs(feats, blocked, cache)
-        out = [s]
-        x = x1
-        for st in self.model.context:
-            x = np.hstack([context_matrix(s, feats, ov, heading, marker), x1])
-            s = np.where(blocked, EDGE_SCORE, st.logits(x))
-            out.append(s)
-        return out, x, ov
+    # -- one pass ----------------------------------------------------------------------------------------
 
-    # --- the decision ----------------------------------------------------------------------
-
-    def decide(self, feats: Sequence[ParaFeat], forced: Mapping[int, Drop] | None = None,
-               lines: Sequence[int] | None = None, cache: dict[int, tuple[float, ...]] | None = None
-               ) -> list[ParaInfo]:
-        """One pass of the decision. `forced` paragraphs (duplicates, templates)
-        are bad whatever their features and count as bad context. `lines` name
-        the paragraphs in details (their line numbers; default: position)."""
-        p = self.p
-        line = (lambda i: lines[i]) if lines is not None else (lambda i: i + 1)
-        forced = forced or {}
-        n = len(feats)
-        infos = [ParaInfo(f) for f in feats]
-        if n == 0:
-            return infos
-        best, use_stop, stopset = self.language(feats)
+    def decide_many(self, f: Features, forced: Sequence[Mapping[int, Drop]] | None = None,
+                    lines: Sequence[Sequence[int]] | None = None) -> list[Verdict]:
+        """One pass of the decision over a batch. `forced` paragraphs (duplicates,
+        templates) go whatever their features and count as bad context; `lines`
+        name paragraphs in details (default: position + 1)."""
+        n, nd = len(f), f.ndocs
+        doc = f.para_doc()
+        start = f.doc_start
+        forced = forced or [{}] * nd
+        reason: list[str | None] = [None] * n
+        detail: list[str] = [""] * n
         blocked = np.zeros(n, dtype=bool)
-        for i, (f, info) in enumerate(zip(feats, infos)):
-            info.stop = f.stops[best] / f.words if f.words and use_stop else 0.0
-            info.hit = decide_hits(f.hits)
-            if i in forced:
-                info.reason, info.detail = forced[i].reason, forced[i].detail
-            elif info.hit is not None:
-                info.reason, info.detail = info.hit.reason, f"rule {info.hit.rule}"
-            elif self.mostly_links(f):
-                info.reason, info.detail = R.LOW_CONTENT, "mostly links"
-            blocked[i] = info.ruled = info.reason is not None
+        hit_of: dict[int, Hit] = {}
+        for d in range(nd):
+            for i, drop in forced[d].items():
+                g = int(start[d]) + i
+                reason[g], detail[g] = drop.reason, drop.detail
+                blocked[g] = True
+        for g, hs in enumerate(f.hits):
+            if hs and not blocked[g]:
+                h = decide_hits(hs)
+                if h is not None:
+                    hit_of[g] = h
+                    reason[g], detail[g] = h.reason, f"rule {h.rule}"
+                    blocked[g] = True
+        s1, p_dump, s2, x = self.scores(f, blocked)
+        own_p, prob = _sigmoid(s1), _sigmoid(s2)
+        thr = self.model.threshold(p_dump)
+        thr_p = thr[doc] if n else np.zeros(0)
+        keep = (prob >= thr_p) & ~blocked
 
-        stages, x, ov = self.scores(feats, blocked, cache)
-        own_p, prob = _sigmoid(stages[0]), _sigmoid(stages[-1])
-        last = self.model.context[-1] if self.model.context else self.model.own
-        keep = prob >= self.model.threshold
+        def line(d: int, i: int) -> int:
+            return int(lines[d][i]) if lines is not None else i + 1
+
         # what moved the score, for the dropped ones (details) or all of them (--explain)
-        show = np.flatnonzero(~blocked) if self.explain else np.flatnonzero(~blocked & ~keep)
-        if len(show) > MAX_EXPLAINED and not self.explain:
-            # a document of a million lines: its first ones get details, all get the score
-            for i in show[MAX_EXPLAINED:].tolist():
-                infos[i].reason = R.LOW_CONTENT
-                infos[i].detail = f"score {prob[i]:.2f} < {self.model.threshold:.2f}"
-            show = show[:MAX_EXPLAINED]
-        contrib = last.contributions(x[show])
-        for i, info in enumerate(infos):
-            info.own_prob, info.prob, info.overlap = float(own_p[i]), float(prob[i]), float(ov[i])
-            info.initial = GOOD if own_p[i] >= 0.5 else BAD
+        low = np.flatnonzero(~blocked & ~keep)
+        show = np.flatnonzero(~blocked) if self.explain else low[:MAX_EXPLAINED]
+        contrib_rows: dict[int, list[tuple[str, float, float]]] = {}
         if len(show):
+            last = self.model.context
+            contrib = last.contributions(x[show])
             sign = np.where(keep[show], 1.0, -1.0)[:, None]
             tops = np.argsort(contrib * sign, axis=1, kind="stable")[:, ::-1][:, :4]
             top_c = np.take_along_axis(contrib, tops, axis=1)
             top_x = np.take_along_axis(x[show], tops, axis=1)
             why_of: dict[tuple[int, ...], str] = {}
-            thr = self.model.threshold
-            for row, i in enumerate(show.tolist()):
-                order, c = tops[row].tolist(), top_c[row].tolist()
-                if self.explain or not keep[i]:
-                    xs = top_x[row].tolist()
-                    infos[i].contributions = [(last.features[j], xs[k], c[k]) for k, j in enumerate(order)]
-                if not keep[i]:
+            for row, g in enumerate(show.tolist()):
+                order, c, xs = tops[row].tolist(), top_c[row].tolist(), top_x[row].tolist()
+                contrib_rows[g] = [(last.features[j], xs[k], c[k]) for k, j in enumerate(order)]
+                if not keep[g]:
                     negs = tuple(j for k, j in enumerate(order[:3]) if c[k] < 0)
                     why = why_of.get(negs)
                     if why is None:
                         why = why_of[negs] = ", ".join(dict.fromkeys(feature_label(last.features[j])
                                                                      for j in negs)) or "low score"
-                    infos[i].reason = R.LOW_CONTENT
-                    infos[i].detail = f"score {prob[i]:.2f} < {thr:.2f} ({why})"
-
-        # a run of list items that is mostly boilerplate (a menu) takes its short items along
-        i = 0
-        while i < n:
-            j = i
-            while j < n and feats[j].list_item:
-                j += 1
-            if j - i >= p.list_run:
-                gone = sum(1 for k in range(i, j) if infos[k].reason is not None)
-                if 2 * gone > j - i:
-                    for k in range(i, j):
-                        if infos[k].reason is None and feats[k].words <= p.list_item_words:
-                            infos[k].reason = R.LOW_CONTENT
-                            infos[k].detail = f"short item of a list that is mostly boilerplate (from line {line(i)})"
-            i = max(j, i + 1)
+                    reason[g] = R.LOW_CONTENT
+                    detail[g] = f"score {prob[g]:.2f} < {thr_p[g]:.2f} ({why})"
+        for g in low[MAX_EXPLAINED:].tolist() if not self.explain else []:
+            reason[g] = R.LOW_CONTENT
+            detail[g] = f"score {prob[g]:.2f} < {thr_p[g]:.2f}"
 
         # block cut: a block marker after the start of the article cuts what follows it,
         # unless article text comes back after it (long, and on the topic of what came before)
-        cut = self._block_start(infos, forced, stopset)
-        if cut is not None:
-            for i in range(cut + 1, n):
-                if infos[i].reason is None or infos[i].reason == R.LOW_CONTENT:
-                    infos[i].reason = R.TAIL_BLOCK
-                    infos[i].detail = f"after the block marker on line {line(cut)}"
+        markers = marker_hits(f)
+        marked_docs = np.unique(doc[markers]) if n else np.zeros(0, dtype=np.int64)
+        if len(marked_docs):
+            ts = f.tok_start()
+            for d in marked_docs.tolist():
+                lo, hi = int(start[d]), int(start[d + 1])
+                cut = self._block_start(f, lo, hi, markers, blocked, reason, prob, ts, set(forced[d]))
+                if cut is not None:
+                    for g in range(cut + 1, hi):
+                        if reason[g] is None or reason[g] == R.LOW_CONTENT:
+                            reason[g] = R.TAIL_BLOCK
+                            detail[g] = f"after the block marker on line {line(d, cut - lo)}"
 
         # an embedded post takes along the paragraph before it if that looks social
-        for i in range(1, n):
-            prev = infos[i - 1]
-            if infos[i].reason == R.SOCIAL and prev.reason is None and prev.feat.social and prev.feat.words <= 80:
-                prev.reason = R.SOCIAL
-                prev.detail = f"social markers, before the embed on line {line(i)}"
+        for g in sorted(k for k, h in hit_of.items() if h.reason == R.SOCIAL):
+            d = int(doc[g])
+            if g > start[d] and reason[g - 1] is None and f.social[g - 1] > 0 and f.words[g - 1] <= 80:
+                reason[g - 1] = R.SOCIAL
+                detail[g - 1] = f"social markers, before the embed on line {line(d, g - int(start[d]))}"
 
-        for info in infos:
-            info.final = GOOD if info.reason is None else BAD
-        return infos
+        out = []
+        for d in range(nd):
+            lo, hi = int(start[d]), int(start[d + 1])
+            drops = {g - lo: forced[d][g - lo] if g - lo in forced[d] else Drop(reason[g] or "", detail[g])
+                     for g in range(lo, hi) if reason[g] is not None}
+            out.append(Verdict(drops, prob[lo:hi], own_p[lo:hi], float(p_dump[d]) if nd else 0.0,
+                               float(thr[d]) if nd else 0.0, blocked[lo:hi],
+                               {g - lo: contrib_rows[g] for g in range(lo, hi) if g in contrib_rows}))
+        return out
 
-    def _block_start(self, infos: Sequence[ParaInfo], forced: Mapping[int, Drop],
-                     stopset: frozenset[str]) -> int | None:
+    def _block_start(self, f: Features, lo: int, hi: int, markers: np.ndarray, blocked: np.ndarray,
+                     reason: list[str | None], prob: np.ndarray, ts: np.ndarray, forced: set[int]) -> int | None:
         """The block marker from which the rest of the document is boilerplate, if any."""
         p = self.p
 
-        def anchor(i: int) -> bool:
-            info = infos[i]
-            return info.reason is None and info.feat.words >= p.anchor_words and info.prob >= 0.5
+        def anchor(g: int) -> bool:
+            return reason[g] is None and f.units[g] >= p.anchor_units and prob[g] >= 0.5
 
-        n = len(infos)
-        start = next((i for i in range(n) if anchor(i)), None)
-        if start is None:
+        def vocab(g: int) -> set[int]:
+            a, b = int(ts[g]), int(ts[g + 1])
+            return set(f.tok_hashes[a:b][f.tok_lengths[a:b] >= 3].tolist())
+
+        begin = next((g for g in range(lo, hi) if anchor(g)), None)
+        if begin is None:
             return None
-        vocab: set[str] = set()
-        i = start
-        while i < n:
-            info = infos[i]
-            if i not in forced and info.hit is not None and info.hit.block:
+        seen: set[int] = set()
+        g = begin
+        while g < hi:
+            if markers[g] and (g - lo) not in forced:
                 back = None
-                for j in range(i + 1, n):
-                    if anchor(j):
-                        c = infos[j].feat.vocab - stopset
-                        if c and len(c & vocab) / len(c) >= p.anchor_overlap:
-                            back = j
-                words_before = sum(infos[j].feat.words for j in range(i) if infos[j].reason is None)
-                words_after = sum(infos[j].feat.words for j in range(i + 1, n) if infos[j].reason is None)
-                if back is None and words_after < p.block_after_share * words_before:
-                    return i
+                for q in range(g + 1, hi):
+                    if anchor(q):
+                        c = vocab(q)
+                        if c and len(c & seen) / len(c) >= p.anchor_overlap:
+                            back = q
+                kept_before = sum(float(f.units[q]) for q in range(lo, g) if reason[q] is None)
+                kept_after = sum(float(f.units[q]) for q in range(g + 1, hi) if reason[q] is None)
+                if back is None and kept_after < kept_before:
+                    return g
                 if back is None:  # more text after the marker than before: not the end of the article
-                    back = i
-                for j in range(i, back + 1):
-                    if infos[j].reason is None:
-                        vocab |= infos[j].feat.vocab - stopset
-                i = back + 1
+                    back = g
+                for q in range(g, back + 1):
+                    if reason[q] is None:
+                        seen |= vocab(q)
+                g = back + 1
                 continue
-            if info.reason is None:
-                vocab |= info.feat.vocab - stopset
-            i += 1
+            if reason[g] is None:
+                seen |= vocab(g)
+            g += 1
         return None
 
-    def settle(self, feats: Sequence[ParaFeat], forced: Mapping[int, Drop] | None = None,
-               lines: Sequence[int] | None = None) -> list[ParaInfo]:
-        """Decide, then decide again on what is kept until nothing more goes.
+    # -- the fixed point -------------------------------------------------------------------------------
 
-        The result is a fixed point: deciding on the kept paragraphs alone
-        keeps them all, which makes cleaning idempotent.
-        """
-        cache: dict[int, tuple[float, ...]] = {}
-        infos = self.decide(feats, forced, lines, cache)
-        kept = [i for i, info in enumerate(infos) if info.reason is None]
-        if lines is None:
-            lines = [i + 1 for i in range(len(feats))]
-        for _ in range(min(len(feats), SETTLE_ROUNDS)):
-            sub = self.decide([feats[i] for i in kept], None, [lines[i] for i in kept], cache)
-            gone = [(k, s) for k, s in zip(kept, sub) if s.reason is not None]
-            if not gone:
-                for k, s in zip(kept, sub):
-                    infos[k] = s
+    def settle_many(self, f: Features, forced: Sequence[Mapping[int, Drop]] | None = None,
+                    lines: Sequence[Sequence[int]] | None = None) -> list[Verdict]:
+        """Decide, then decide again on what each document keeps until nothing more goes.
+
+        The result is a fixed point: deciding on the kept paragraphs alone keeps them
+        all, which makes cleaning idempotent."""
+        nd = f.ndocs
+        sizes = np.diff(f.doc_start)
+        lines = lines if lines is not None else [list(range(1, int(k) + 1)) for k in sizes]
+        verdicts = self.decide_many(f, forced, lines)
+        kept = [v.kept() for v in verdicts]
+        active = [d for d in range(nd) if len(kept[d]) < sizes[d]]
+        for _ in range(SETTLE_ROUNDS):
+            if not active:
                 break
-            for k, s in gone:
-                s.detail = (s.detail + "; " if s.detail else "") + "once the rest was removed"
-                infos[k] = s
-            kept = [k for k in kept if infos[k].reason is None]
-        return infos
+            rows = np.concatenate([f.doc_start[d] + np.asarray(kept[d], dtype=np.int64) for d in active]) \
+                if active else np.zeros(0, dtype=np.int64)
+            sub = f.select(rows, np.array([len(kept[d]) for d in active]))
+            subv = self.decide_many(sub, None, [[lines[d][i] for i in kept[d]] for d in active])
+            still = []
+            for d, sv in zip(active, subv):
+                v = verdicts[d]
+                gone = {kept[d][i]: drop for i, drop in sv.drops.items()}
+                if not gone:
+                    # the kept paragraphs' scores as they stand on their own
+                    for i, k in enumerate(kept[d]):
+                        v.prob[k], v.own_prob[k] = sv.prob[i], sv.own_prob[i]
+                        if i in sv.contributions:
+                            v.contributions[k] = sv.contributions[i]
+                    v.p_dump, v.threshold = sv.p_dump, sv.threshold
+                    continue
+                for i, drop in sv.drops.items():
+                    drop.detail = (drop.detail + "; " if drop.detail else "") + "once the rest was removed"
+                    v.drops[kept[d][i]] = drop
+                    if i in sv.contributions:
+                        v.contributions[kept[d][i]] = sv.contributions[i]
+                kept[d] = [k for k in kept[d] if k not in gone]
+                still.append(d)
+            active = still
+        return verdicts
+
+    def settle(self, f: Features, forced: Mapping[int, Drop] | None = None,
+               lines: Sequence[int] | None = None) -> Verdict:
+        return self.settle_many(f, [forced or {}], [list(lines)] if lines is not None else None)[0]
+
+    def classify(self, paragraphs: Sequence[str]) -> list[ParaInfo]:
+        """Features and decision of one document, one ParaInfo per paragraph (--explain, tests)."""
+        if not paragraphs:
+            return []
+        f, _ = self.features(paragraphs)
+        v = self.settle(f)
+        return infos_of(f, v)
+
+
+def infos_of(f: Features, v: Verdict) -> list[ParaInfo]:
+    """Per-paragraph view of one document's verdict."""
+    out = []
+    for i in range(len(v.prob)):
+        d = v.drops.get(i)
+        out.append(ParaInfo(d.reason if d else None, d.detail if d else "", float(v.prob[i]), float(v.own_prob[i]),
+                            bool(v.ruled[i]), f.hits[i], int(f.words[i]), v.contributions.get(i, [])))
+    return out
+
+
+ParaFeat = Features  # the old name, for the pipeline's spill type hints

@@ -47,6 +47,9 @@ class Rule:
     # paragraph without IGNORECASE and without a per-search timeout, which makes
     # them three times faster (the document's --doc-timeout still bounds them).
     trusted: bool = False
+    # Strings one of which every match contains (prefilter.required_literals), for
+    # trusted rules: a paragraph without any of them is not searched.
+    literals: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +58,7 @@ class Hit:
     reason: str
     block: bool
     decisive: bool  # this hit alone may remove the paragraph (short enough)
+    evidence_only: bool = False  # max_words = 0: never removes by itself, a feature of the classifier
 
 
 def _parse(data: dict, origin: str, trusted: bool = False) -> list[Rule]:
@@ -80,8 +84,8 @@ def _parse(data: dict, origin: str, trusted: bool = False) -> list[Rule]:
         if not _REASON_RE.match(item["reason"]):
             raise RuleError(f"{where}: reason {item['reason']!r} must be lower-case words joined by '-'")
         max_words = item.get("max_words", DEFAULT_MAX_WORDS)
-        if not isinstance(max_words, int) or isinstance(max_words, bool) or max_words < 1:
-            raise RuleError(f"{where}: max_words must be a positive integer")
+        if not isinstance(max_words, int) or isinstance(max_words, bool) or max_words < 0:
+            raise RuleError(f"{where}: max_words must be a whole number >= 0 (0: evidence only)")
         for key in ("block", "case_sensitive"):
             if not isinstance(item.get(key, False), bool):
                 raise RuleError(f"{where}: {key} must be true or false")
@@ -91,8 +95,14 @@ def _parse(data: dict, origin: str, trusted: bool = False) -> list[Rule]:
             compiled = regex.compile(item["pattern"], flags)
         except regex.error as e:
             raise RuleError(f"{where}: bad pattern: {e}") from None
+        literals = None
+        if lower:
+            from .prefilter import required_literals
+
+            found = required_literals(item["pattern"])
+            literals = tuple(found) if found else None
         rules.append(Rule(str(name), item["reason"], item["pattern"], max_words,
-                          bool(item.get("block", False)), compiled, lower))
+                          bool(item.get("block", False)), compiled, lower, literals))
     names = [r.name for r in rules]
     dup = sorted({n for n in names if names.count(n) > 1})
     if dup:
@@ -161,8 +171,49 @@ class RuleSet:
                     timeouts.append(RuleTimeout(r.name, self.timeout))
                     continue
             if found:
-                hits.append(Hit(r.name, r.reason, r.block, n_words <= r.max_words))
+                hits.append(Hit(r.name, r.reason, r.block, n_words <= r.max_words, r.max_words == 0))
         return hits, timeouts
+
+
+    def match_many(self, paragraphs: Sequence[str], n_words: Sequence[int]
+                   ) -> tuple[list[tuple[Hit, ...]], list[tuple[int, RuleTimeout]]]:
+        """`match` for many paragraphs at once: the same hits, in rule order. A trusted
+        rule runs only on the paragraphs that contain one of its literals (found for
+        all rules in one pass over the lower-cased text)."""
+        import numpy as np
+
+        from .prefilter import literal_matrix
+
+        n = len(paragraphs)
+        hits: list[list[Hit]] = [[] for _ in range(n)]
+        timeouts: list[tuple[int, RuleTimeout]] = []
+        words = np.asarray(n_words, dtype=np.int64)
+        eligible = words <= PATTERN_WORD_CAP
+        if not n or not self.rules:
+            return [()] * n, timeouts
+        lower = [p.lower() for p in paragraphs]
+        lits = sorted({lit for r in self.rules if r.literals for lit in r.literals})
+        row = {lit: k for k, lit in enumerate(lits)}
+        found = literal_matrix(lits, lower) if lits else np.zeros((0, n), dtype=bool)
+        everyone = np.flatnonzero(eligible).tolist()
+        for r in self.rules:
+            if r.literals:
+                cand = np.flatnonzero(found[[row[x] for x in r.literals]].any(axis=0) & eligible).tolist()
+            else:
+                cand = everyone
+            for i in cand:
+                if r.trusted:
+                    hit = r.compiled.search(lower[i])
+                else:
+                    try:
+                        hit = r.compiled.search(paragraphs[i], timeout=self.timeout)
+                    except TimeoutError:
+                        timeouts.append((i, RuleTimeout(r.name, self.timeout)))
+                        continue
+                if hit:
+                    w = int(words[i])
+                    hits[i].append(Hit(r.name, r.reason, r.block, w <= r.max_words, r.max_words == 0))
+        return [tuple(h) for h in hits], timeouts
 
 
 def decide(hits: Sequence[Hit]) -> Hit | None:
@@ -176,7 +227,8 @@ def decide(hits: Sequence[Hit]) -> Hit | None:
             return h
     by_reason: dict[str, list[Hit]] = {}
     for h in hits:
-        by_reason.setdefault(h.reason, []).append(h)
+        if not h.evidence_only:
+            by_reason.setdefault(h.reason, []).append(h)
     for group in by_reason.values():
         if len(group) >= 2:
             return group[0]

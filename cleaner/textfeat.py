@@ -71,11 +71,24 @@ _SEPARATORS = "|•·»›/\\–—-"
 _LIST_MARKS = "*+•·▪►|>-–—"
 
 
+def _kernels():  # noqa: ANN202
+    """The compiled kernels (cleaner/_textstats.c), or None when they were not built."""
+    import os
+
+    if os.environ.get("CLEANER_NUMPY_ONLY"):
+        return None
+    try:
+        from . import _textstats
+    except ImportError:
+        return None
+    return _textstats
+
+
 @lru_cache(maxsize=1)
-def _tables() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Class and script of every code point of the Basic Multilingual Plane, and
-    flags for the few punctuation sets above (bit 0 stop, 1 terminal, 2 separator,
-    3 list mark, 4 closer, 5 apostrophe/connector inside words)."""
+def tables() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Class, script and punctuation flags of every code point of the Basic Multilingual
+    Plane (flags: bit 0 full stop, 1 terminal, 2 separator, 3 list mark, 4 closer,
+    5 connector inside words: ' ’ _ -). Code points above it follow `_astral`."""
     cls = np.zeros(0x10000, dtype=np.uint8)
     for cp in range(0x10000):
         cls[cp] = _CAT_CLASS.get(unicodedata.category(chr(cp)), C_OTHER)
@@ -96,203 +109,231 @@ def _tables() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 
 def _astral(cp: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Class and script of code points above the BMP (rare: emoji, CJK extensions)."""
-    u, inv = np.unique(cp, return_inverse=True)
-    c = np.array([_CAT_CLASS.get(unicodedata.category(chr(int(x))), C_OTHER) for x in u], dtype=np.uint8)
-    s = np.zeros(len(u), dtype=np.uint8)
+    """Class and script above the BMP, by fixed ranges (the compiled kernel uses the same):
+    emoji and pictographs are symbols, the CJK extensions and kana supplements letters."""
+    c = np.full(len(cp), C_OTHER, dtype=np.uint8)
+    s = np.zeros(len(cp), dtype=np.uint8)
     for lo, hi, name in _ASTRAL:
-        s[(u >= lo) & (u <= hi)] = _S[name]
-    return c[inv], s[inv]
+        m = (cp >= lo) & (cp <= hi)
+        c[m] = C_SYMBOL if name == "emoji" else C_LETTER
+        s[m] = _S[name]
+    return c, s
+
+
+# columns of the per-paragraph count matrix (both implementations fill the same)
+COUNTS = ("chars", "letters", "upper", "digits", "punct", "symbols", "spaces", "words", "plain_words",
+          "cap_words", "cased_words", "digit_words", "long_words", "word_chars", "separators", "sentences",
+          "terminal", "heading_start", "list_item", "emoji", "handles", "hashtags", "slashes", "spaceless",
+          "colon_early")
+_K = {name: i for i, name in enumerate(COUNTS)}
+_FLAGS = frozenset(("terminal", "heading_start", "list_item", "colon_early"))
+# a colon this early in a paragraph makes it a label ("Weight: 3 kg", "Posted by: ...")
+COLON_EARLY = 40
+_SPACELESS_IDS = np.array([_S[s] for s in SPACELESS_UNIT], dtype=np.int64)
+_UNIT_WEIGHTS = np.array([1.0 / SPACELESS_UNIT[s] for s in SPACELESS_UNIT])
+_CASED_IDS = np.array([_S[s] for s in CASED], dtype=np.int64)
 
 
 @dataclass(slots=True)
 class CharStats:
-    """Per-paragraph counts of a batch (arrays of one value per paragraph)."""
+    """Per-paragraph counts of a batch: `counts` (paragraphs, len(COUNTS)) int64 and
+    `script_letters` (paragraphs, len(SCRIPTS)) int64."""
 
-    chars: np.ndarray  # code points
-    letters: np.ndarray
-    upper: np.ndarray  # upper-case letters
-    digits: np.ndarray
-    punct: np.ndarray
-    symbols: np.ndarray
-    spaces: np.ndarray
-    words: np.ndarray  # runs of word characters that hold a letter or digit
-    units: np.ndarray  # word equivalents (spaceless scripts by their letters)
-    cap_words: np.ndarray  # words that start with an upper-case letter
-    cased_words: np.ndarray  # words of a cased script
-    digit_words: np.ndarray  # words with a digit
-    long_words: np.ndarray  # words of 3+ characters
-    word_chars: np.ndarray  # characters inside words
-    separators: np.ndarray  # free-standing separators (" | ", " • ", " - "...)
-    sentences: np.ndarray  # full stops inside the paragraph (not counting its end)
-    terminal: np.ndarray  # bool: ends like a sentence or clause
-    heading_start: np.ndarray  # bool: starts with a capital, digit or quote
-    list_item: np.ndarray  # bool: starts with a list marker ("* ", "- ", "1. ", "2) ")
-    emoji: np.ndarray
-    handles: np.ndarray  # @name
-    hashtags: np.ndarray  # #tag
-    slashes: np.ndarray  # "/" characters (a cheap test for links)
-    script: np.ndarray  # the paragraph's main script (index in SCRIPTS; 0: none)
-    spaceless: np.ndarray  # letters of scripts written without spaces
-    script_letters: np.ndarray  # (paragraphs, len(SCRIPTS)) letters per script
+    counts: np.ndarray
+    script_letters: np.ndarray
+
+    def __getattr__(self, name: str) -> np.ndarray:
+        if name in _K:
+            col = self.counts[:, _K[name]]
+            return col != 0 if name in _FLAGS else col
+        raise AttributeError(name)
+
+    @property
+    def units(self) -> np.ndarray:
+        """Word equivalents: plain words plus letters of spaceless scripts by their unit."""
+        return self.counts[:, _K["plain_words"]] + self.script_letters[:, _SPACELESS_IDS] @ _UNIT_WEIGHTS
+
+    @property
+    def script(self) -> np.ndarray:
+        sl = self.script_letters.copy()
+        sl[:, 0] = 0
+        return np.where(sl.sum(axis=1) > 0, sl.argmax(axis=1), 0)
 
 
-def char_stats(paragraphs: list[str]) -> CharStats:
-    """Counts for each paragraph (paragraphs hold no newline)."""
+def char_stats(paragraphs: list[str], compiled: bool = True) -> CharStats:
+    """Counts for each paragraph (see COUNTS), in C when the kernel is built."""
     n = len(paragraphs)
-    raw = "\n".join(paragraphs).encode("utf-8", "surrogatepass")
-    b = np.frombuffer(raw + b"\0\0\0\0", dtype=np.uint8)
-    nb = len(raw)
-    lead = np.flatnonzero((b[:nb] & 0xC0) != 0x80)
-    b0 = b[lead].astype(np.int64)
-    b1 = (b[lead + 1] & 0x3F).astype(np.int64)
-    b2 = (b[lead + 2] & 0x3F).astype(np.int64)
-    b3 = (b[lead + 3] & 0x3F).astype(np.int64)
-    cp = np.where(b0 < 0x80, b0,
-                  np.where(b0 < 0xE0, ((b0 & 0x1F) << 6) | b1,
-                           np.where(b0 < 0xF0, ((b0 & 0x0F) << 12) | (b1 << 6) | b2,
-                                    ((b0 & 0x07) << 18) | (b1 << 12) | (b2 << 6) | b3)))
-    cls_t, scr_t, flag_t = _tables()
+    cls_t, scr_t, flag_t = tables()
+    if compiled:
+        kern = _kernels()
+        if kern is not None:
+            counts = np.zeros((n, len(COUNTS)), dtype=np.int64)
+            script_letters = np.zeros((n, len(SCRIPTS)), dtype=np.int64)
+            kern.char_stats(paragraphs, cls_t, scr_t, flag_t, counts, script_letters)
+            return CharStats(counts, script_letters)
+    if n <= _NUMPY_BLOCK:
+        return _char_stats_numpy(paragraphs, cls_t, scr_t, flag_t)
+    # in blocks: the passes over a block's characters then stay in the processor's caches
+    parts = [_char_stats_numpy(paragraphs[a:a + _NUMPY_BLOCK], cls_t, scr_t, flag_t)
+             for a in range(0, n, _NUMPY_BLOCK)]
+    return CharStats(np.concatenate([p.counts for p in parts]), np.concatenate([p.script_letters for p in parts]))
+
+
+_NUMPY_BLOCK = 2048
+
+
+def _char_stats_numpy(paragraphs: list[str], cls_t: np.ndarray, scr_t: np.ndarray, flag_t: np.ndarray) -> CharStats:
+    n = len(paragraphs)
+    lengths = np.fromiter((len(p) for p in paragraphs), dtype=np.int64, count=n)
+    cp = np.frombuffer("".join(paragraphs).encode("utf-32-le", "surrogatepass"), dtype=np.uint32).astype(np.int64)
+    m = len(cp)
+    counts = np.zeros((n, len(COUNTS)), dtype=np.int64)
+    script_letters = np.zeros((n, len(SCRIPTS)), dtype=np.int64)
+    if m == 0:
+        return CharStats(counts, script_letters)
     bmp = cp < 0x10000
     cpb = np.where(bmp, cp, 0)
-    cls = cls_t[cpb]
-    scr = scr_t[cpb]
-    flags = flag_t[cpb]
+    cls, scr, flags = cls_t[cpb], scr_t[cpb], flag_t[cpb]
     if not bmp.all():
         hi = np.flatnonzero(~bmp)
         cls[hi], scr[hi] = _astral(cp[hi])
         flags[hi] = 0
-    nl = cp == 10
-    pid = np.cumsum(nl)  # paragraph of each character; a newline belongs to the next one
-    m = len(cp)
-    real = ~nl
+    pid = np.repeat(np.arange(n, dtype=np.int64), lengths)
+    pstart = np.concatenate(([0], np.cumsum(lengths)[:-1]))
+    is_first = np.zeros(m, dtype=bool)
+    is_last = np.zeros(m, dtype=bool)
+    ne = lengths > 0
+    is_first[pstart[ne]] = True
+    is_last[(pstart + lengths - 1)[ne]] = True
+    pos = np.arange(m) - pstart[pid]
 
     def count(mask: np.ndarray) -> np.ndarray:
-        return np.bincount(pid[mask], minlength=n).astype(np.int64)
+        return np.bincount(pid[mask], minlength=n)
+
+    def shift_prev(x: np.ndarray, fill: object) -> np.ndarray:  # value of the previous character
+        out = np.empty_like(x)
+        out[1:] = x[:-1]
+        out[0] = fill
+        out[is_first] = fill
+        return out
+
+    def shift_next(x: np.ndarray, fill: object, k: int = 1) -> np.ndarray:
+        out = np.full_like(x, fill)
+        out[:m - k] = x[k:]
+        # past the paragraph's end
+        out[pos + k >= lengths[pid]] = fill
+        return out
 
     letter = (cls == C_UPPER) | (cls == C_LETTER)
-    alnum = letter | (cls == C_DIGIT) | (cls == C_NUMBER)
+    digit = cls == C_DIGIT
+    alnum = letter | digit | (cls == C_NUMBER)
     wordc = alnum | (cls == C_MARK) | ((flags & 32) != 0)
-    # words: runs of word characters with a letter or digit (a run of only "-" or "'" is not one)
-    prev_word = np.concatenate(([False], wordc[:-1]))
-    start = wordc & ~prev_word
-    run = np.cumsum(start) - 1  # run id of each word character (valid where wordc)
+    sl_letter = (letter | (cls == C_MARK)) & np.isin(scr, _SPACELESS_IDS)
+    cased_letter = letter & np.isin(scr, _CASED_IDS)
+    start = wordc & ~shift_prev(wordc, False)
+    run = np.cumsum(start) - 1
     nruns = int(start.sum())
-    run_alnum = np.bincount(run[wordc & alnum], minlength=nruns) > 0
-    run_len = np.bincount(run[wordc], minlength=nruns)
-    run_para = pid[start]
-    is_spaceless_script = np.zeros(len(SCRIPTS), dtype=bool)
-    unit_weight = np.zeros(len(SCRIPTS))
-    for name, k in SPACELESS_UNIT.items():
-        is_spaceless_script[_S[name]] = True
-        unit_weight[_S[name]] = 1.0 / k
-    sl_letter = (letter | (cls == C_MARK)) & is_spaceless_script[scr]
-    run_spaceless = np.bincount(run[wordc & sl_letter], minlength=nruns) > 0
-    # first letter of each run: upper-case?  digits in it?  a cased script?
-    first_char = np.flatnonzero(start)
-    run_cap = cls[first_char] == C_UPPER
-    run_digit = np.bincount(run[wordc & (cls == C_DIGIT)], minlength=nruns) > 0
-    cased_ids = np.array([_S[s] for s in CASED])
-    run_cased = np.bincount(run[wordc & letter & np.isin(scr, cased_ids)], minlength=nruns) > 0
-    words_mask = run_alnum
+    w = np.flatnonzero(wordc)
+    rw = run[w]
 
-    def per_run(mask: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
-        return np.bincount(run_para[mask], weights=None if weights is None else weights[mask],
-                           minlength=n)
+    def run_any(mask: np.ndarray) -> np.ndarray:
+        return np.bincount(rw[mask[w]], minlength=nruns) > 0
 
-    words = per_run(words_mask).astype(np.int64)
-    plain_runs = per_run(words_mask & ~run_spaceless)
-    sl_units = np.bincount(pid[sl_letter], weights=unit_weight[scr[sl_letter]], minlength=n)
-    units = plain_runs + sl_units
+    r_alnum, r_digit, r_sl, r_cased = run_any(alnum), run_any(digit), run_any(sl_letter), run_any(cased_letter)
+    r_len = np.bincount(rw, minlength=nruns)
+    r_cap = cls[np.flatnonzero(start)] == C_UPPER
+    r_para = pid[np.flatnonzero(start)]
 
-    # neighbours of each character inside its paragraph
-    prev_cls = np.concatenate(([C_SPACE], cls[:-1]))
-    next_cls = np.concatenate((cls[1:], [C_SPACE]))
-    prev_nl = np.concatenate(([True], nl[:-1]))
-    next_nl = np.concatenate((nl[1:], [True]))
-    prev_space = (prev_cls == C_SPACE) | prev_nl
-    next_space = (next_cls == C_SPACE) | next_nl
-    sep = ((flags & 4) != 0) & prev_space & next_space & real
+    def per_run(mask: np.ndarray) -> np.ndarray:
+        return np.bincount(r_para[mask], minlength=n)
 
-    # sentence ends inside the paragraph: a full stop (and closers) followed by a space and
-    # a capital, a quote or a digit; in scripts without capitals (or spaces), any full stop
-    # that is not the paragraph's last character
-    stop = ((flags & 1) != 0) & real
-    nxt2_cls = np.concatenate((cls[2:], [C_SPACE, C_SPACE]))
-    cased_next = np.isin(np.concatenate((scr[2:], [0, 0])), cased_ids)
+    K = _K
+    counts[:, K["chars"]] = lengths
+    counts[:, K["letters"]] = count(letter)
+    counts[:, K["upper"]] = count(cls == C_UPPER)
+    counts[:, K["digits"]] = count(digit)
+    counts[:, K["punct"]] = count(cls == C_PUNCT)
+    counts[:, K["symbols"]] = count(cls == C_SYMBOL)
+    counts[:, K["spaces"]] = count(cls == C_SPACE)
+    counts[:, K["words"]] = per_run(r_alnum)
+    counts[:, K["plain_words"]] = per_run(r_alnum & ~r_sl)
+    counts[:, K["cap_words"]] = per_run(r_alnum & r_cap & r_cased)
+    counts[:, K["cased_words"]] = per_run(r_alnum & r_cased)
+    counts[:, K["digit_words"]] = per_run(r_alnum & r_digit)
+    counts[:, K["long_words"]] = per_run(r_alnum & (r_len >= 3))
+    counts[:, K["word_chars"]] = count(wordc)
+    space = cls == C_SPACE
+    prev_space = shift_prev(space, True)
+    next_space = shift_next(space, True)
+    counts[:, K["separators"]] = count(((flags & 4) != 0) & prev_space & next_space)
+    stop = (flags & 1) != 0
     latin_stop = stop & ((cp < 0x80) | (cp == 0x2026))
-    sent_cased = latin_stop & (next_cls == C_SPACE) & ~next_nl & ((nxt2_cls == C_UPPER) | (nxt2_cls == C_DIGIT)
-                                                                  | ~cased_next & ((nxt2_cls == C_LETTER)))
-    sent_other = stop & ~latin_stop & ~next_nl
-    sentences = count(sent_cased | sent_other)
+    next_cls = shift_next(cls, C_OTHER)
+    next2_cls = shift_next(cls, C_OTHER, 2)
+    next2_cased = shift_next(np.isin(scr, _CASED_IDS), False, 2)
+    has_next = ~is_last
+    sent = latin_stop & (next_cls == C_SPACE) & ((next2_cls == C_UPPER) | (next2_cls == C_DIGIT)
+                                                   | (~next2_cased & (next2_cls == C_LETTER)))
+    sent |= stop & ~latin_stop & has_next
+    counts[:, K["sentences"]] = count(sent)
+    first = pstart[ne]
+    last = (pstart + lengths - 1)[ne]
+    counts[ne, K["terminal"]] = (flags[last] & 2) != 0
+    counts[ne, K["heading_start"]] = (cls[first] == C_UPPER) | (cls[first] == C_DIGIT) | np.isin(
+        cp[first], [34, 39, 0x201C, 0x2018, 0xAB])
+    L = lengths[ne]
 
-    # first and last character of each paragraph
-    para_first = np.concatenate(([0], np.flatnonzero(nl) + 1))
-    para_last = np.concatenate((np.flatnonzero(nl) - 1, [m - 1]))
-    nonempty = para_last >= para_first
-    pf = np.minimum(para_first, max(m - 1, 0))
-    pl = np.maximum(para_last, 0)
-    if m == 0:
-        z = np.zeros(n, dtype=np.int64)
-        zb = np.zeros(n, dtype=bool)
-        return CharStats(z, z, z, z, z, z, z, z, np.zeros(n), z, z, z, z, z, z, z, zb, zb, zb, z, z, z, z, z,
-                         np.zeros(n, dtype=np.int64), np.zeros((n, len(SCRIPTS)), dtype=np.int64))
-    last_flags = flags[pl]
-    terminal = nonempty & ((last_flags & 2) != 0)
-    first_cls = cls[pf]
-    heading_start = nonempty & ((first_cls == C_UPPER) | (first_cls == C_DIGIT) | np.isin(cp[pf], [34, 39, 0x201C, 0x2018, 0xAB]))
-    # list markers: "* x", "- x", "• x"; "1. x", "12) x"
-    second = np.minimum(pf + 1, m - 1)
-    third = np.minimum(pf + 2, m - 1)
-    fourth = np.minimum(pf + 3, m - 1)
-    mark1 = ((flags[pf] & 8) != 0) & (cls[second] == C_SPACE) & (pf + 1 <= para_last)
-    dot_paren = np.isin(cp, [46, 41])
-    num1 = (cls[pf] == C_DIGIT) & dot_paren[second] & (cls[third] == C_SPACE) & (pf + 2 <= para_last)
-    num2 = (cls[pf] == C_DIGIT) & (cls[second] == C_DIGIT) & dot_paren[third] & (cls[fourth] == C_SPACE) \
-        & (pf + 3 <= para_last)
-    list_item = nonempty & (mark1 | num1 | num2)
+    def at(k: int) -> tuple[np.ndarray, np.ndarray]:
+        ok = L > k
+        idx = np.minimum(first + k, m - 1)
+        return ok, idx
 
-    emoji = count((scr == _S["emoji"]) | ((cp >= 0x1F1E6) & (cp <= 0x1F1FF)))
-    at = cp == 64
-    hashc = cp == 35
-    prev_wordish = np.concatenate(([False], wordc[:-1] | (cp[:-1] == 46)))
-    next_word = np.concatenate((wordc[1:], [False])) & ~next_nl
-    next_letter = np.concatenate((letter[1:], [False])) & ~next_nl
-    handles = count(at & ~prev_wordish & next_word)
-    hashtags = count(hashc & ~np.concatenate(([False], wordc[:-1] | (cp[:-1] == 38))) & next_letter)
-
-    script_letters = np.zeros((n, len(SCRIPTS)), dtype=np.int64)
-    lmask = letter | (cls == C_MARK)
-    if lmask.any():
-        np.add.at(script_letters, (pid[lmask], scr[lmask].astype(np.int64)), 1)
-    script_letters[:, 0] = 0
-    main_script = np.where(script_letters.sum(axis=1) > 0, script_letters.argmax(axis=1), 0)
-    long_runs = words_mask & (run_len >= 3)
-    return CharStats(
-        chars=count(real), letters=count(letter), upper=count(cls == C_UPPER), digits=count(cls == C_DIGIT),
-        punct=count((cls == C_PUNCT) & real), symbols=count(cls == C_SYMBOL), spaces=count(cls == C_SPACE),
-        words=words, units=units, cap_words=per_run(words_mask & run_cap & run_cased).astype(np.int64),
-        cased_words=per_run(words_mask & run_cased).astype(np.int64),
-        digit_words=per_run(words_mask & run_digit).astype(np.int64),
-        long_words=per_run(long_runs).astype(np.int64),
-        word_chars=count(wordc & real), separators=count(sep), sentences=sentences, terminal=terminal,
-        heading_start=heading_start, list_item=list_item, emoji=emoji, handles=handles, hashtags=hashtags,
-        slashes=count(cp == 47), script=main_script.astype(np.int64), spaceless=count(sl_letter),
-        script_letters=script_letters,
-    )
+    ok1, i1 = at(1)
+    ok2, i2 = at(2)
+    ok3, i3 = at(3)
+    dot = (cp == 46) | (cp == 41)
+    mark1 = ((flags[first] & 8) != 0) & ok1 & (cls[i1] == C_SPACE)
+    num1 = (cls[first] == C_DIGIT) & ok2 & dot[i1] & (cls[i2] == C_SPACE)
+    num2 = (cls[first] == C_DIGIT) & ok3 & (cls[i1] == C_DIGIT) & dot[i2] & (cls[i3] == C_SPACE)
+    counts[ne, K["list_item"]] = mark1 | num1 | num2
+    counts[:, K["emoji"]] = count(scr == _S["emoji"])
+    prev_wordish = shift_prev(wordc | (cp == 46), False)
+    next_word = shift_next(wordc, False)
+    counts[:, K["handles"]] = count((cp == 64) & ~prev_wordish & next_word)
+    prev_tagish = shift_prev(wordc | (cp == 38), False)
+    counts[:, K["hashtags"]] = count((cp == 35) & ~prev_tagish & shift_next(letter, False))
+    counts[:, K["slashes"]] = count(cp == 47)
+    counts[:, K["spaceless"]] = count(sl_letter)
+    counts[:, K["colon_early"]] = count(((cp == 58) | (cp == 0xFF1A)) & (pos < COLON_EARLY)) > 0
+    lm = letter | (cls == C_MARK)
+    np.add.at(script_letters, (pid[lm], scr[lm].astype(np.int64)), 1)
+    return CharStats(counts, script_letters)
 
 
 # --- function words ---------------------------------------------------------------------
 
 @dataclass(frozen=True, slots=True)
 class Stoplists:
-    """Function words of many languages as token hashes (the dedup tokenizer's): `hashes`
-    sorted and unique; the languages of hashes[k] are langs[offsets[k]:offsets[k + 1]]."""
+    """Function words of many languages as token hashes (the dedup tokenizer's).
+
+    `det_*`: the DETECT_TOP most frequent words of each list (jusText's lists are in
+    order of frequency), which tell the languages apart: det_hashes sorted unique, the
+    languages of det_hashes[k] in det_langs[det_offsets[k]:det_offsets[k + 1]].
+    `hashes` / `pairs`: every word of every list: hashes sorted unique, and the sorted
+    keys index * 128 + language of each (word, language) pair, to test membership."""
 
     names: tuple[str, ...]
-    hashes: np.ndarray  # uint64
-    offsets: np.ndarray  # int64, len(hashes) + 1
-    langs: np.ndarray  # int64 language indices
+    det_hashes: np.ndarray
+    det_offsets: np.ndarray
+    det_langs: np.ndarray
+    hashes: np.ndarray
+    pairs: np.ndarray
+
+
+# Words per language used to recognise it; the density uses the whole list.
+DETECT_TOP = 64
+# Tokens of a document looked at to recognise its language (a sample is enough).
+DETECT_TOKENS = 400
 
 
 def _justext_lists() -> dict[str, list[str]]:
@@ -304,41 +345,51 @@ def _justext_lists() -> dict[str, list[str]]:
         folder = resources.files("justext").joinpath("stoplists")
         for entry in sorted(folder.iterdir(), key=lambda e: e.name):
             if entry.name.endswith(".txt"):
-                words = entry.read_text(encoding="utf-8").split()
-                out[entry.name[:-4]] = words
+                out[entry.name[:-4]] = entry.read_text(encoding="utf-8").split()
     except (ModuleNotFoundError, FileNotFoundError, NotADirectoryError):
         pass
     return out
 
 
+def _hash_words(words: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Token hash of each word the tokenizer keeps whole, and which words those are."""
+    from .minhash import tokenize
+
+    tok = tokenize(words)
+    single = tok.counts == 1  # a stopword the tokenizer splits ("don't") cannot be looked up
+    return tok.hashes[tok.starts()[single]], np.flatnonzero(single)
+
+
 @lru_cache(maxsize=1)
 def stoplists() -> Stoplists:
-    from .minhash import tokenize
     from .textutil import stoplists as own_lists
 
     lists = _justext_lists()
+    lists.pop("Simple_English", None)  # English again, in a shorter list
     if not lists:  # jusText comes with trafilatura; without it, the short lists that ship here
         lists = {k: sorted(v) for k, v in own_lists().items()}
     names = tuple(sorted(lists))
     words: list[str] = []
     lang_of: list[int] = []
+    top: list[bool] = []
     for i, name in enumerate(names):
+        seen: dict[str, None] = {}
         for w in lists[name]:
+            seen.setdefault(w.lower(), None)
+        for rank, w in enumerate(seen):
             words.append(w)
             lang_of.append(i)
-    tok = tokenize(words)
-    single = tok.counts == 1  # a stopword the tokenizer splits ("don't") cannot be looked up
-    first = tok.starts()[single]
-    h = tok.hashes[first]
-    lg = np.asarray(lang_of, dtype=np.int64)[single]
-    order = np.lexsort((lg, h))
-    h, lg = h[order], lg[order]
-    keep = np.ones(len(h), dtype=bool)
-    keep[1:] = (h[1:] != h[:-1]) | (lg[1:] != lg[:-1])
-    h, lg = h[keep], lg[keep]
-    uniq, start = np.unique(h, return_index=True)
-    offsets = np.append(start, len(h)).astype(np.int64)
-    return Stoplists(names, uniq, offsets, lg)
+            top.append(rank < DETECT_TOP)
+    h, kept = _hash_words(words)
+    lg = np.asarray(lang_of, dtype=np.int64)[kept]
+    tp = np.asarray(top, dtype=bool)[kept]
+    uniq = np.unique(h)
+    pairs = np.unique(np.searchsorted(uniq, h) * 128 + lg)
+    dh, dl = h[tp], lg[tp]
+    order = np.lexsort((dl, dh))
+    dh, dl = dh[order], dl[order]
+    det, start = np.unique(dh, return_index=True)
+    return Stoplists(names, det, np.append(start, len(dh)).astype(np.int64), dl, uniq, pairs)
 
 
 def _ranges(starts: np.ndarray, sizes: np.ndarray) -> np.ndarray:
@@ -350,29 +401,160 @@ def _ranges(starts: np.ndarray, sizes: np.ndarray) -> np.ndarray:
     return np.arange(total, dtype=np.int64) + rep
 
 
+def _lookup(sorted_arr: np.ndarray, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Positions of x in sorted_arr, and whether each is there."""
+    if len(sorted_arr) == 0:
+        return np.zeros(len(x), dtype=np.int64), np.zeros(len(x), dtype=bool)
+    pos = np.minimum(np.searchsorted(sorted_arr, x), len(sorted_arr) - 1)
+    return pos, sorted_arr[pos] == x
+
+
 def function_words(token_hashes: np.ndarray, token_para: np.ndarray, para_doc: np.ndarray, ndocs: int,
                    min_density: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The language of each document (index into stoplists().names, -1: none covers at
-    least `min_density` of its tokens), and per paragraph its tokens that are function
-    words of its document's language; also each document's share of such tokens."""
+    """The language of each document (index into stoplists().names; -1 when no list
+    covers `min_density` of its tokens), each paragraph's tokens that are function
+    words of its document's language, and each document's share of such tokens.
+
+    The language is the one whose most frequent words occur most often in the first
+    DETECT_TOKENS tokens of the document (ties: the first name)."""
     sl = stoplists()
     npara = len(para_doc)
-    if len(sl.hashes) == 0 or len(token_hashes) == 0:
-        return np.full(ndocs, -1, dtype=np.int64), np.zeros(npara, dtype=np.int64), np.zeros(ndocs)
-    pos = np.searchsorted(sl.hashes, token_hashes)
-    pos = np.minimum(pos, len(sl.hashes) - 1)
-    hit = sl.hashes[pos] == token_hashes
-    u = pos[hit]
-    hp = token_para[hit]
-    sizes = sl.offsets[u + 1] - sl.offsets[u]
-    langs = sl.langs[_ranges(sl.offsets[u], sizes)]
-    hit_para = np.repeat(hp, sizes)
-    hit_doc = para_doc[hit_para]
     nl = len(sl.names)
+    none = (np.full(ndocs, -1, dtype=np.int64), np.zeros(npara, dtype=np.int64), np.zeros(ndocs))
+    if nl == 0 or len(token_hashes) == 0:
+        return none
+    tdoc = para_doc[token_para]
+    first_tok = np.searchsorted(tdoc, np.arange(ndocs))
+    sample = (np.arange(len(tdoc)) - first_tok[tdoc]) < DETECT_TOKENS
+    pos, hit = _lookup(sl.det_hashes, token_hashes[sample])
+    u = pos[hit]
+    sizes = sl.det_offsets[u + 1] - sl.det_offsets[u]
+    langs = sl.det_langs[_ranges(sl.det_offsets[u], sizes)]
+    hit_doc = np.repeat(tdoc[sample][hit], sizes)
     totals = np.bincount(hit_doc * nl + langs, minlength=ndocs * nl).reshape(ndocs, nl)
-    tokens_per_doc = np.bincount(para_doc[token_para], minlength=ndocs)
-    best = totals.argmax(axis=1)  # ties: the first language in name order
-    share = totals[np.arange(ndocs), best] / np.maximum(tokens_per_doc, 1)
-    lang = np.where(share >= min_density, best, -1)
-    counts = np.bincount(hit_para[langs == lang[hit_doc]], minlength=npara).astype(np.int64)
+    best = totals.argmax(axis=1)
+    best = np.where(totals.max(axis=1) > 0, best, -1)
+    # function words of the document's language, over all its tokens
+    pos, hit = _lookup(sl.hashes, token_hashes)
+    tl = best[tdoc]
+    cand = hit & (tl >= 0)
+    member = np.zeros(len(token_hashes), dtype=bool)
+    if cand.any():
+        member[cand] = _lookup(sl.pairs, pos[cand] * 128 + tl[cand])[1]
+    per_doc = np.bincount(tdoc[member], minlength=ndocs)
+    share = per_doc / np.maximum(np.bincount(tdoc, minlength=ndocs), 1)
+    lang = np.where((best >= 0) & (share >= min_density), best, -1)
+    member &= lang[tdoc] >= 0
+    counts = np.bincount(token_para[member], minlength=npara).astype(np.int64)
     return lang, counts, np.where(lang >= 0, share, 0.0)
+
+
+# --- the own features of a batch -----------------------------------------------------------
+
+OWN_FEATURES = (
+    "log_chars", "log_units", "stop", "stop_x_log_units", "no_stoplist", "terminal", "heading_start",
+    "list_item", "urls", "social", "caps_share", "upper_share", "digit_share", "punct_per_char",
+    "symbol_per_char", "separators", "log_sentences", "units_le_3", "units_le_8", "units_le_15",
+    "word_length", "weak_hits", "spaceless_share", "colon", "link_share",
+)
+
+
+@dataclass(slots=True)
+class Batch:
+    """Paragraphs of many documents and what the classifier knows of each from its text."""
+
+    paragraphs: list[str]
+    doc_start: np.ndarray  # int64, ndocs + 1: paragraphs of document d are doc_start[d]:doc_start[d+1]
+    para_doc: np.ndarray  # int64 per paragraph
+    stats: CharStats
+    tokens: np.ndarray  # tokens per paragraph (dedup tokenizer)
+    token_hashes: np.ndarray  # uint64, all tokens in order
+    token_lengths: np.ndarray  # bytes of each token
+    lang: np.ndarray  # per document: stoplist index or -1
+    stops: np.ndarray  # per paragraph: function words of its document's language
+    urls: np.ndarray  # per paragraph
+    link_words: np.ndarray  # words inside links
+    hits: list[tuple]  # per paragraph: the pattern hits (rules.Hit)
+    timeouts: list  # (paragraph, RuleTimeout)
+    own: np.ndarray  # (paragraphs, len(OWN_FEATURES))
+
+    @property
+    def ndocs(self) -> int:
+        return len(self.doc_start) - 1
+
+
+def build_batch(docs: list[list[str]], rules, min_density: float = 0.05) -> Batch:
+    """Features of every paragraph of `docs` (lists of paragraphs)."""
+    from .minhash import tokenize
+    from .textutil import URL_RE, WORD_RE
+
+    sizes = np.array([len(d) for d in docs], dtype=np.int64)
+    doc_start = np.concatenate(([0], np.cumsum(sizes))).astype(np.int64)
+    paragraphs = [p for d in docs for p in d]
+    n = len(paragraphs)
+    para_doc = np.repeat(np.arange(len(docs), dtype=np.int64), sizes)
+    st = char_stats(paragraphs)
+    tok = tokenize(paragraphs)
+    token_para = np.repeat(np.arange(n, dtype=np.int64), tok.counts)
+    lang, stops, _ = function_words(tok.hashes, token_para, para_doc, len(docs), min_density)
+    urls = np.zeros(n, dtype=np.int64)
+    link_words = np.zeros(n, dtype=np.int64)
+    for i in np.flatnonzero(st.slashes > 0).tolist() + [i for i, p in enumerate(paragraphs) if "www" in p]:
+        if urls[i]:
+            continue
+        p = paragraphs[i]
+        found = URL_RE.findall(p)
+        if found:
+            urls[i] = len(found)
+            link_words[i] = max(len(WORD_RE.findall(p)) - len(WORD_RE.findall(URL_RE.sub(" ", p))), 0)
+    hits, timeouts = rules.match_many(paragraphs, st.words)
+    w = np.maximum(st.words, 1).astype(float)
+    tokens = tok.counts.astype(np.int64)
+    has_lang = lang[para_doc] >= 0
+    stop = np.where(has_lang, stops / np.maximum(tokens, 1), 0.0)
+    log_units = np.log1p(st.units)
+    weak = np.array([sum(1 for h in hs if not h.decisive) for hs in hits], dtype=float)
+    colon = st.colon_early.astype(float)
+    own = np.column_stack([
+        np.log1p(st.chars), log_units, stop, stop * log_units, (~has_lang).astype(float),
+        st.terminal.astype(float), st.heading_start.astype(float), st.list_item.astype(float),
+        np.minimum(urls, 3).astype(float), np.minimum(st.emoji + st.handles + st.hashtags, 3).astype(float),
+        st.cap_words / np.maximum(st.cased_words, 1), st.upper / np.maximum(st.letters, 1), st.digit_words / w,
+        st.punct / np.maximum(st.chars, 1), st.symbols / np.maximum(st.chars, 1),
+        np.minimum(st.separators, 5).astype(float), np.log1p(st.sentences), (st.units <= 3).astype(float),
+        (st.units <= 8).astype(float), (st.units <= 15).astype(float),
+        np.clip(st.word_chars / w, 2.0, 12.0), np.minimum(weak, 3), st.spaceless / np.maximum(st.letters, 1), colon,
+        link_words / w,
+    ]) if n else np.zeros((0, len(OWN_FEATURES)))
+    return Batch(paragraphs, doc_start, para_doc, st, tokens, tok.hashes, tok.lengths, lang, stops, urls,
+                 link_words, hits, timeouts, own)
+
+
+def content_overlap(token_hashes: np.ndarray, token_lengths: np.ndarray, tokens_per_para: np.ndarray,
+                    para_doc: np.ndarray, core: np.ndarray) -> np.ndarray:
+    """Per paragraph: the share of its distinct content words (3+ bytes, not a function word
+    of any language) found in another *core* paragraph of its document (core: bool per
+    paragraph). Teasers, menus and sidebars rarely share words with the text they sit beside."""
+    n = len(tokens_per_para)
+    if len(token_hashes) == 0:
+        return np.zeros(n)
+    sl = stoplists()
+    tpara = np.repeat(np.arange(n, dtype=np.int64), tokens_per_para)
+    is_stop = _lookup(sl.hashes, token_hashes)[1]
+    keep = (token_lengths >= 3) & ~is_stop
+    h, p = token_hashes[keep], tpara[keep]
+    d = para_doc[p]
+    order = np.lexsort((p, h, d))
+    h, p, d = h[order], p[order], d[order]
+    # distinct (doc, word, paragraph)
+    new = np.ones(len(h), dtype=bool)
+    new[1:] = (h[1:] != h[:-1]) | (p[1:] != p[:-1]) | (d[1:] != d[:-1])
+    h, p, d = h[new], p[new], d[new]
+    grp = np.ones(len(h), dtype=bool)
+    grp[1:] = (h[1:] != h[:-1]) | (d[1:] != d[:-1])
+    gid = np.cumsum(grp) - 1
+    c = core[p].astype(np.int64)
+    core_count = np.bincount(gid, weights=c)[gid]
+    found = (core_count - c) >= 1
+    distinct = np.bincount(p, minlength=n)
+    return np.bincount(p, weights=found.astype(float), minlength=n) / np.maximum(distinct, 1)

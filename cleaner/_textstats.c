@@ -1,0 +1,398 @@
+/* Optional compiled kernels for cleaner/textfeat.py and cleaner/prefilter.py: one
+ * pass over each paragraph's characters instead of a few dozen numpy passes. Same
+ * results as the numpy code (tests/test_textfeat.py compares them); when this module
+ * is not built, cleaner uses numpy.
+ *
+ *   char_stats(paragraphs, cls, scr, flags, counts, script_letters)
+ *       per paragraph (a list of str), the counts of textfeat.COUNTS into the int64
+ *       (n, NCOUNTS) matrix and letters per script into the int64 (n, NSCRIPTS)
+ *       matrix; cls, scr, flags are the uint8 tables of the 65,536 BMP code points
+ *       (textfeat.tables()); code points above follow textfeat._astral.
+ *   find_literals(text, literals, para_starts, out)
+ *       for each literal (a list of str, each of 1+ characters) whether each
+ *       paragraph of `text` (starting at the sorted int64 para_starts) contains it:
+ *       out is a uint8 (nliterals, nparagraphs) matrix set to 1 where it does.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <stdint.h>
+#include <string.h>
+
+/* character classes and flags: textfeat.C_* and the bits of textfeat.tables() */
+enum { C_OTHER, C_SPACE, C_UPPER, C_LETTER, C_MARK, C_DIGIT, C_NUMBER, C_PUNCT, C_SYMBOL };
+enum { F_STOP = 1, F_TERMINAL = 2, F_SEP = 4, F_LIST = 8, F_CONNECT = 32 };
+/* columns of textfeat.COUNTS */
+enum {
+    K_CHARS, K_LETTERS, K_UPPER, K_DIGITS, K_PUNCT, K_SYMBOLS, K_SPACES, K_WORDS, K_PLAIN, K_CAP, K_CASED,
+    K_DIGITW, K_LONG, K_WORDCH, K_SEP, K_SENT, K_TERM, K_HEAD, K_LIST, K_EMOJI, K_HANDLES, K_TAGS, K_SLASH,
+    K_SPACELESS, K_COLON, NCOUNTS
+};
+/* scripts: textfeat.SCRIPTS */
+enum { S_OTHER, S_LATIN, S_GREEK, S_CYRILLIC, S_ARMENIAN, S_HEBREW, S_ARABIC, S_INDIC, S_THAI, S_LAO, S_TIBETAN,
+       S_MYANMAR, S_GEORGIAN, S_HANGUL, S_ETHIOPIC, S_KHMER, S_HAN, S_KANA, S_EMOJI, NSCRIPTS };
+#define COLON_EARLY 40
+
+static inline int spaceless_script(int s) {
+    return s == S_HAN || s == S_KANA || s == S_THAI || s == S_LAO || s == S_KHMER || s == S_MYANMAR || s == S_TIBETAN;
+}
+
+static inline int cased_script(int s) {
+    return s == S_LATIN || s == S_GREEK || s == S_CYRILLIC || s == S_ARMENIAN || s == S_GEORGIAN;
+}
+
+typedef struct {
+    const uint8_t *cls, *scr, *flg;
+} Tables;
+
+typedef struct {
+    uint32_t cp;
+    uint8_t cls, scr, flg;
+} Ch;
+
+static inline Ch classify(const Tables *t, uint32_t cp) {
+    Ch c;
+    c.cp = cp;
+    if (cp < 0x10000) {
+        c.cls = t->cls[cp];
+        c.scr = t->scr[cp];
+        c.flg = t->flg[cp];
+        return c;
+    }
+    c.flg = 0;
+    if (cp >= 0x1F000 && cp <= 0x1FAFF) {
+        c.cls = C_SYMBOL;
+        c.scr = S_EMOJI;
+    } else if (cp >= 0x20000 && cp <= 0x3FFFF) {
+        c.cls = C_LETTER;
+        c.scr = S_HAN;
+    } else if (cp >= 0x1B000 && cp <= 0x1B16F) {
+        c.cls = C_LETTER;
+        c.scr = S_KANA;
+    } else {
+        c.cls = C_OTHER;
+        c.scr = S_OTHER;
+    }
+    return c;
+}
+
+static inline int is_letter(Ch c) { return c.cls == C_UPPER || c.cls == C_LETTER; }
+static inline int is_alnum(Ch c) { return is_letter(c) || c.cls == C_DIGIT || c.cls == C_NUMBER; }
+static inline int is_wordc(Ch c) { return is_alnum(c) || c.cls == C_MARK || (c.flg & F_CONNECT); }
+
+static void stats_one(const Tables *t, PyObject *s, int64_t *k, int64_t *sl) {
+    int kind = PyUnicode_KIND(s);
+    const void *data = PyUnicode_DATA(s);
+    Py_ssize_t n = PyUnicode_GET_LENGTH(s);
+    k[K_CHARS] = n;
+    if (n == 0)
+        return;
+#define AT(i) classify(t, PyUnicode_READ(kind, data, (i)))
+    /* the current word run */
+    int in_run = 0, r_alnum = 0, r_digit = 0, r_sl = 0, r_cased = 0, r_cap = 0;
+    Py_ssize_t r_len = 0;
+    Ch prev = {0, C_OTHER, 0, 0}, cur = AT(0);
+    Ch next = n > 1 ? AT(1) : (Ch){0, C_OTHER, 0, 0};
+    for (Py_ssize_t i = 0; i < n; i++) {
+        Ch next2 = i + 2 < n ? AT(i + 2) : (Ch){0, C_OTHER, 0, 0};
+        int has_prev = i > 0, has_next = i + 1 < n;
+        int letter = is_letter(cur), wordc = is_wordc(cur);
+        if (letter)
+            k[K_LETTERS]++;
+        if (cur.cls == C_UPPER)
+            k[K_UPPER]++;
+        if (cur.cls == C_DIGIT)
+            k[K_DIGITS]++;
+        if (cur.cls == C_PUNCT)
+            k[K_PUNCT]++;
+        if (cur.cls == C_SYMBOL)
+            k[K_SYMBOLS]++;
+        if (cur.cls == C_SPACE)
+            k[K_SPACES]++;
+        if (wordc)
+            k[K_WORDCH]++;
+        int sl_letter = (letter || cur.cls == C_MARK) && spaceless_script(cur.scr);
+        if (sl_letter)
+            k[K_SPACELESS]++;
+        if (letter || cur.cls == C_MARK)
+            sl[cur.scr]++;
+        /* word runs */
+        if (wordc) {
+            if (!in_run) {
+                in_run = 1;
+                r_alnum = r_digit = r_sl = r_cased = 0;
+                r_len = 0;
+                r_cap = cur.cls == C_UPPER;
+            }
+            r_len++;
+            r_alnum |= is_alnum(cur);
+            r_digit |= cur.cls == C_DIGIT;
+            r_sl |= sl_letter;
+            r_cased |= letter && cased_script(cur.scr);
+        }
+        if (in_run && (!has_next || !is_wordc(next))) {
+            if (r_alnum) {
+                k[K_WORDS]++;
+                if (!r_sl)
+                    k[K_PLAIN]++;
+                if (r_cap && r_cased)
+                    k[K_CAP]++;
+                if (r_cased)
+                    k[K_CASED]++;
+                if (r_digit)
+                    k[K_DIGITW]++;
+                if (r_len >= 3)
+                    k[K_LONG]++;
+            }
+            in_run = 0;
+        }
+        int prev_space = !has_prev || prev.cls == C_SPACE;
+        int next_space = !has_next || next.cls == C_SPACE;
+        if ((cur.flg & F_SEP) && prev_space && next_space)
+            k[K_SEP]++;
+        if (cur.flg & F_STOP) {
+            int latin = cur.cp < 0x80 || cur.cp == 0x2026;
+            if (latin) {
+                if (has_next && next.cls == C_SPACE && i + 2 < n &&
+                    (next2.cls == C_UPPER || next2.cls == C_DIGIT || (!cased_script(next2.scr) && next2.cls == C_LETTER)))
+                    k[K_SENT]++;
+            } else if (has_next) {
+                k[K_SENT]++;
+            }
+        }
+        if (cur.scr == S_EMOJI)
+            k[K_EMOJI]++;
+        if (cur.cp == 64 && !(has_prev && (is_wordc(prev) || prev.cp == 46)) && has_next && is_wordc(next))
+            k[K_HANDLES]++;
+        if (cur.cp == 35 && !(has_prev && (is_wordc(prev) || prev.cp == 38)) && has_next && is_letter(next))
+            k[K_TAGS]++;
+        if (cur.cp == 47)
+            k[K_SLASH]++;
+        if ((cur.cp == 58 || cur.cp == 0xFF1A) && i < COLON_EARLY)
+            k[K_COLON] = 1;
+        prev = cur;
+        cur = next;
+        next = next2;
+    }
+    Ch first = AT(0), last = AT(n - 1);
+    k[K_TERM] = (last.flg & F_TERMINAL) != 0;
+    k[K_HEAD] = first.cls == C_UPPER || first.cls == C_DIGIT || first.cp == 34 || first.cp == 39 ||
+                first.cp == 0x201C || first.cp == 0x2018 || first.cp == 0xAB;
+    Ch c1 = n > 1 ? AT(1) : (Ch){0, C_OTHER, 0, 0};
+    Ch c2 = n > 2 ? AT(2) : (Ch){0, C_OTHER, 0, 0};
+    Ch c3 = n > 3 ? AT(3) : (Ch){0, C_OTHER, 0, 0};
+#define DOT(c) ((c).cp == 46 || (c).cp == 41)
+    int mark1 = (first.flg & F_LIST) && n > 1 && c1.cls == C_SPACE;
+    int num1 = first.cls == C_DIGIT && n > 2 && DOT(c1) && c2.cls == C_SPACE;
+    int num2 = first.cls == C_DIGIT && n > 3 && c1.cls == C_DIGIT && DOT(c2) && c3.cls == C_SPACE;
+    k[K_LIST] = mark1 || num1 || num2;
+#undef DOT
+#undef AT
+}
+
+static int table_buffer(PyObject *o, Py_buffer *v, const char *name) {
+    if (PyObject_GetBuffer(o, v, PyBUF_C_CONTIGUOUS) < 0)
+        return -1;
+    if (v->len != 0x10000) {
+        PyErr_Format(PyExc_ValueError, "%s: a table of 65536 bytes expected", name);
+        PyBuffer_Release(v);
+        return -1;
+    }
+    return 0;
+}
+
+static int int64_matrix(PyObject *o, Py_buffer *v, Py_ssize_t rows, Py_ssize_t cols, const char *name) {
+    if (PyObject_GetBuffer(o, v, PyBUF_C_CONTIGUOUS | PyBUF_WRITABLE | PyBUF_FORMAT) < 0)
+        return -1;
+    const char *f = v->format ? v->format : "B";
+    if (*f == '<' || *f == '=' || *f == '@')
+        f++;
+    if (v->itemsize != 8 || !(*f == 'q' || *f == 'l') || f[1] != '\0' || v->len != rows * cols * 8) {
+        PyErr_Format(PyExc_ValueError, "%s: a C-contiguous int64 (%zd, %zd) array expected", name, rows, cols);
+        PyBuffer_Release(v);
+        return -1;
+    }
+    return 0;
+}
+
+static PyObject *char_stats(PyObject *self, PyObject *args) {
+    (void)self;
+    PyObject *paras, *ocls, *oscr, *oflg, *ocounts, *oscripts;
+    if (!PyArg_ParseTuple(args, "O!OOOOO", &PyList_Type, &paras, &ocls, &oscr, &oflg, &ocounts, &oscripts))
+        return NULL;
+    Py_ssize_t n = PyList_GET_SIZE(paras);
+    for (Py_ssize_t p = 0; p < n; p++)
+        if (!PyUnicode_Check(PyList_GET_ITEM(paras, p))) {
+            PyErr_SetString(PyExc_TypeError, "paragraphs must be str");
+            return NULL;
+        }
+    Py_buffer v[5];
+    if (table_buffer(ocls, &v[0], "cls") < 0)
+        return NULL;
+    if (table_buffer(oscr, &v[1], "scr") < 0) {
+        PyBuffer_Release(&v[0]);
+        return NULL;
+    }
+    if (table_buffer(oflg, &v[2], "flags") < 0) {
+        PyBuffer_Release(&v[0]);
+        PyBuffer_Release(&v[1]);
+        return NULL;
+    }
+    if (int64_matrix(ocounts, &v[3], n, NCOUNTS, "counts") < 0) {
+        for (int j = 0; j < 3; j++)
+            PyBuffer_Release(&v[j]);
+        return NULL;
+    }
+    if (int64_matrix(oscripts, &v[4], n, NSCRIPTS, "script_letters") < 0) {
+        for (int j = 0; j < 4; j++)
+            PyBuffer_Release(&v[j]);
+        return NULL;
+    }
+    Tables t = {(const uint8_t *)v[0].buf, (const uint8_t *)v[1].buf, (const uint8_t *)v[2].buf};
+    int64_t *counts = (int64_t *)v[3].buf, *scripts = (int64_t *)v[4].buf;
+    memset(counts, 0, (size_t)n * NCOUNTS * 8);
+    memset(scripts, 0, (size_t)n * NSCRIPTS * 8);
+    for (Py_ssize_t p = 0; p < n; p++)
+        stats_one(&t, PyList_GET_ITEM(paras, p), counts + p * NCOUNTS, scripts + p * NSCRIPTS);
+    for (int j = 0; j < 5; j++)
+        PyBuffer_Release(&v[j]);
+    Py_RETURN_NONE;
+}
+
+/* Does `hay` (kind/data, length hn) contain `needle` at position i? */
+static inline int match_at(int hk, const void *hd, Py_ssize_t i, int nk, const void *nd, Py_ssize_t nn) {
+    for (Py_ssize_t j = 0; j < nn; j++)
+        if (PyUnicode_READ(hk, hd, i + j) != PyUnicode_READ(nk, nd, j))
+            return 0;
+    return 1;
+}
+
+static PyObject *find_literals(PyObject *self, PyObject *args) {
+    (void)self;
+    PyObject *text, *lits, *ostarts, *oout;
+    if (!PyArg_ParseTuple(args, "UO!OO", &text, &PyList_Type, &lits, &ostarts, &oout))
+        return NULL;
+    Py_ssize_t nl = PyList_GET_SIZE(lits);
+    for (Py_ssize_t j = 0; j < nl; j++) {
+        PyObject *x = PyList_GET_ITEM(lits, j);
+        if (!PyUnicode_Check(x) || PyUnicode_GET_LENGTH(x) == 0) {
+            PyErr_SetString(PyExc_ValueError, "literals must be non-empty str");
+            return NULL;
+        }
+    }
+    Py_buffer vs, vo;
+    if (PyObject_GetBuffer(ostarts, &vs, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT) < 0)
+        return NULL;
+    const char *f = vs.format ? vs.format : "B";
+    if (*f == '<' || *f == '=' || *f == '@')
+        f++;
+    if (vs.itemsize != 8 || !(*f == 'q' || *f == 'l') || f[1] != '\0') {
+        PyErr_SetString(PyExc_ValueError, "para_starts: int64 expected");
+        PyBuffer_Release(&vs);
+        return NULL;
+    }
+    Py_ssize_t np_ = vs.len / 8;
+    if (PyObject_GetBuffer(oout, &vo, PyBUF_C_CONTIGUOUS | PyBUF_WRITABLE) < 0) {
+        PyBuffer_Release(&vs);
+        return NULL;
+    }
+    if (vo.itemsize != 1 || vo.len != nl * np_) {
+        PyErr_SetString(PyExc_ValueError, "out: a uint8 (nliterals, nparagraphs) matrix expected");
+        PyBuffer_Release(&vs);
+        PyBuffer_Release(&vo);
+        return NULL;
+    }
+    const int64_t *starts = (const int64_t *)vs.buf;
+    uint8_t *out = (uint8_t *)vo.buf;
+    int hk = PyUnicode_KIND(text);
+    const void *hd = PyUnicode_DATA(text);
+    Py_ssize_t hn = PyUnicode_GET_LENGTH(text);
+    int bad = 0;
+    for (Py_ssize_t p = 0; p + 1 < np_; p++)
+        if (starts[p] > starts[p + 1])
+            bad = 1;
+    if (np_ && (starts[0] < 0 || starts[np_ - 1] > hn))
+        bad = 1;
+    if (bad) {
+        PyErr_SetString(PyExc_ValueError, "para_starts must be sorted offsets into text");
+        PyBuffer_Release(&vs);
+        PyBuffer_Release(&vo);
+        return NULL;
+    }
+    memset(out, 0, (size_t)(nl * np_));
+    Py_ssize_t *head;
+    /* literals bucketed by their first two characters (one-character literals by the first):
+     * at each position of the text only the literals of its bucket are compared */
+    enum { NB2 = 1 << 16, NB1 = 1 << 12 };
+    Py_ssize_t *head2 = PyMem_Calloc(NB2, sizeof(Py_ssize_t));
+    Py_ssize_t *head1 = PyMem_Calloc(NB1, sizeof(Py_ssize_t));
+    Py_ssize_t *link = PyMem_Malloc((size_t)(nl ? nl : 1) * sizeof(Py_ssize_t));
+    if (!head2 || !head1 || !link) {
+        PyMem_Free(head2);
+        PyMem_Free(head1);
+        PyMem_Free(link);
+        PyBuffer_Release(&vs);
+        PyBuffer_Release(&vo);
+        return PyErr_NoMemory();
+    }
+#define KEY2(a, b) ((((uint32_t)(a) * 40503u) ^ (uint32_t)(b)) & (NB2 - 1))
+    for (Py_ssize_t j = nl - 1; j >= 0; j--) {
+        PyObject *x = PyList_GET_ITEM(lits, j);
+        int xk = PyUnicode_KIND(x);
+        const void *xd = PyUnicode_DATA(x);
+        uint32_t c0 = PyUnicode_READ(xk, xd, 0);
+        if (PyUnicode_GET_LENGTH(x) >= 2) {
+            uint32_t key = KEY2(c0, PyUnicode_READ(xk, xd, 1));
+            link[j] = head2[key] - 1;
+            head2[key] = j + 1;
+        } else {
+            link[j] = head1[c0 & (NB1 - 1)] - 1;
+            head1[c0 & (NB1 - 1)] = j + 1;
+        }
+    }
+    Py_ssize_t para = -1, next_start = np_ ? starts[0] : hn + 1;
+    uint32_t c = hn ? PyUnicode_READ(hk, hd, 0) : 0;
+    for (Py_ssize_t i = 0; i < hn; i++) {
+        while (i >= next_start) {
+            para++;
+            next_start = para + 1 < np_ ? starts[para + 1] : hn + 1;
+        }
+        uint32_t c_next = i + 1 < hn ? PyUnicode_READ(hk, hd, i + 1) : 0;
+        if (para >= 0) {
+            for (int pass = 0; pass < 2; pass++) {
+                Py_ssize_t j = pass == 0 ? (i + 1 < hn ? head2[KEY2(c, c_next)] - 1 : -1) : head1[c & (NB1 - 1)] - 1;
+                for (; j >= 0; j = link[j]) {
+                    uint8_t *cell = out + j * np_ + para;
+                    if (*cell)
+                        continue;
+                    PyObject *x = PyList_GET_ITEM(lits, j);
+                    Py_ssize_t ln = PyUnicode_GET_LENGTH(x);
+                    /* a literal is found in the paragraph where it starts, whole inside the text */
+                    if (i + ln <= hn && match_at(hk, hd, i, PyUnicode_KIND(x), PyUnicode_DATA(x), ln))
+                        *cell = 1;
+                }
+            }
+        }
+        c = c_next;
+    }
+#undef KEY2
+    PyMem_Free(head1);
+    head = head2;
+    PyMem_Free(head);
+    PyMem_Free(link);
+    PyBuffer_Release(&vs);
+    PyBuffer_Release(&vo);
+    Py_RETURN_NONE;
+}
+
+static PyMethodDef methods[] = {
+    {"char_stats", char_stats, METH_VARARGS, "Per-paragraph character counts (textfeat.COUNTS) and letters per script."},
+    {"find_literals", find_literals, METH_VARARGS, "Which paragraphs of a joined text contain each literal."},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef module = {
+    PyModuleDef_HEAD_INIT, "_textstats", "Compiled kernels for cleaner.textfeat and cleaner.prefilter.", -1, methods,
+    NULL, NULL, NULL, NULL,
+};
+
+PyMODINIT_FUNC PyInit__textstats(void) { return PyModule_Create(&module); }
