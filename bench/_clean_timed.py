@@ -32,6 +32,7 @@ import time
 from collections import defaultdict
 
 from cleaner import cli, dedup, minhash, pipeline
+from cleaner.dedup import lsh
 
 T: dict[str, float] = defaultdict(float)
 N: dict[str, int] = defaultdict(int)
@@ -95,7 +96,7 @@ def main() -> int:
     out = argv[0]
     assert argv[1] == "--"
     _wrap(dedup, "local_buckets", sec("buckets"))
-    _wrap(dedup, "close_bucket_pairs", sec("pairs"))
+    _wrap(lsh, "close_bucket_pairs", sec("pairs"))  # called inside lsh.cluster
     _wrap(minhash, "agreement", sec("agreement"))
     _wrap(dedup, "cluster", sec("cluster"))
     inner = dedup.cluster

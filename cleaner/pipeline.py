@@ -19,9 +19,8 @@ import pickle
 import shutil
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from itertools import chain
 from pathlib import Path
 from typing import Any
 
@@ -29,23 +28,20 @@ import numpy as np
 
 from . import __version__
 from . import reasons as R
-from .boilerplate import Classifier, ParaFeat
+from .boilerplate import ParaFeat
 from .config import Config, ConfigError, load_config_file
-from .document import Document, Drop, ItemError, split_paragraphs
+from .dedup.inner import FileKeys
+from .document import Document, Drop, ItemError
+from .document_cleaner import DocumentCleaner, strip_document  # noqa: F401 - strip_document: old import path
 from .pool import DocTimeout, Failure, Pool, beat, time_limit
 from .readers import (
     InputFile,
     Part,
     ReadError,
     discover,
-    extract_into,
-    iter_jsonl,
-    iter_parquet,
-    iter_warc,
     plan_parquet_parts,
     plan_parts,
-    read_html,
-    read_text,
+    read_documents,
 )
 from .report import Report
 from .writers import TEMP_MARK, atomic_writer, json_line, remove_stale_temp
@@ -53,31 +49,6 @@ from .writers import TEMP_MARK, atomic_writer, json_line, remove_stale_temp
 ProgressFn = Callable[[str, int, int], None]
 BucketFinder = Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
 SPILL_VERSION = 2
-
-
-# --- per-process engine ---------------------------------------------------------------
-
-class Engine:
-    """What a worker needs, built once per process from the config."""
-
-    _cache: dict[str, Engine] = {}
-
-    def __init__(self, cfg: Config) -> None:
-        from .extract import Extractor
-        from .rules import RuleSet
-
-        self.cfg = cfg
-        self.rules = RuleSet.build(cfg.rules, cfg.default_rules, cfg.regex_timeout)
-        self.classifier = Classifier(self.rules)
-        self.extractor = Extractor()
-
-    @classmethod
-    def get(cls, cfg: Config) -> Engine:
-        key = cfg.fingerprint()
-        eng = cls._cache.get(key)
-        if eng is None:
-            eng = cls._cache[key] = Engine(cfg)
-        return eng
 
 
 # --- map ------------------------------------------------------------------------------
@@ -131,181 +102,9 @@ class MapTask:
     attempt: int = 0
 
 
-def _read(f: InputFile, cfg: Config, eng: Engine, part: Part | None = None,
-          skip: frozenset[int] = frozenset(), counts: dict[str, int] | None = None
-          ) -> Iterable[Document | ItemError]:
-    if f.kind == "text":
-        return read_text(f, cfg.max_bytes, cfg.encoding, cfg.max_ratio)
-    if f.kind == "html":
-        return read_html(f, cfg.max_bytes, cfg.max_ratio)
-    if f.kind == "parquet":
-        return iter_parquet(f, cfg.max_bytes, cfg.text_field, cfg.id_field, part, skip)
-    if f.kind == "warc":
-        return iter_warc(f, cfg.max_bytes, skip, counts)
-    return iter_jsonl(f, cfg.max_bytes, cfg.text_field, cfg.id_field, part, skip, cfg.max_ratio)
-
-
 def plan(f: InputFile) -> list[Part]:
     """How one input file is split into map tasks."""
     return plan_parquet_parts(f) if f.kind == "parquet" else plan_parts(f)
-
-
-@dataclass(slots=True)
-class FileKeys:
-    """What the corpus-wide steps need of a file's kept text (tokenised once), as
-    arrays over its kept paragraphs (documents in order, paragraphs in order)."""
-
-    p_key: np.ndarray  # uint64 normalised key of each kept paragraph
-    p_words: np.ndarray  # its number of word tokens
-    para_rows: np.ndarray  # the kept paragraphs with a MinHash (long ones; dedup only)
-    para_sigs: np.ndarray | None  # their MinHashes
-    doc_key: list[int]  # per document: key of its kept text (0 if none)
-    doc_sig: np.ndarray | None  # per document: MinHash of its kept text (dedup only)
-    # shingle hashes (values, offsets; not yet deduplicated) for verifying candidates in the reduce:
-    doc_sets: tuple[np.ndarray, np.ndarray] | None = None  # per document
-    para_sets: tuple[np.ndarray, np.ndarray] | None = None  # per para_rows entry
-
-    @classmethod
-    def empty(cls) -> FileKeys:
-        z = np.zeros(0, dtype=np.int64)
-        return cls(z.astype(np.uint64), z, z, None, [], None)
-
-
-def repeats_inside(docs: list[Document], cfg: Config, dedup: bool = True) -> FileKeys:
-    """Drop exact and near repeats among the kept paragraphs of each document
-    (the first occurrence stays), for all documents of a file at once, and
-    compute the keys and signatures the corpus-wide steps need. The text is
-    tokenised once for paragraph keys, paragraph shingles and document shingles.
-    """
-    from . import minhash as mh
-
-    kept_lists = [doc.kept() for doc in docs]
-    n_kept = np.array([len(k) for k in kept_lists], dtype=np.int64)
-    item_doc = np.repeat(np.arange(len(docs), dtype=np.int64), n_kept)
-    item_idx = np.fromiter(chain.from_iterable(kept_lists), dtype=np.int64, count=int(n_kept.sum()))
-    tok = mh.tokenize([docs[d].paragraphs[i] for d, k in enumerate(kept_lists) for i in k])
-    keys, norm_len = mh.keys_of(tok, arrays=True)
-    alive = np.ones(len(item_doc), dtype=bool)  # kept paragraphs not (yet) dropped as repeats
-
-    def drop(r: int, r2: int, reason: str, detail: str, sim: float) -> None:
-        doc = docs[int(item_doc[r])]
-        i, i2 = int(item_idx[r]), int(item_idx[r2])
-        doc.drops[i] = Drop(reason, f"{detail} {doc.lines[i2]}", twin=doc.id, twin_line=doc.lines[i2],
-                            twin_file=doc.source, similarity=sim)
-        alive[r] = False
-
-    if dedup:
-        # exact repeats: the first paragraph of each (document, key), among those long enough, stays
-        cand = np.flatnonzero(norm_len >= cfg.min_inner_dup_chars)
-        c = cand[np.lexsort((cand, keys[cand], item_doc[cand]))]
-        if len(c) > 1:
-            same = np.zeros(len(c), dtype=bool)
-            same[1:] = (item_doc[c[1:]] == item_doc[c[:-1]]) & (keys[c[1:]] == keys[c[:-1]])
-            first = c[np.flatnonzero(~same)][np.cumsum(~same) - 1]
-            for r, r2 in zip(c[same].tolist(), first[same].tolist()):
-                drop(r, r2, R.DUP_PARA, "same as line", 1.0)
-    long_rows = np.flatnonzero(alive & (tok.counts >= cfg.min_near_words)) if dedup \
-        else np.zeros(0, dtype=np.int64)
-    sigs = None
-    psets: tuple[np.ndarray, np.ndarray] | None = None
-    t = cfg.paragraph_threshold
-    if len(long_rows):
-        ph, pc = mh.shingles_of(tok.select(long_rows), cfg.paragraph_shingle)
-        sigs = mh.signatures_from_hashes(ph, pc, cfg.paragraph_num_perm, cfg.seed)
-        pc_off = np.concatenate(([0], np.cumsum(pc))).astype(np.int64)
-        psets = (ph, pc_off)
-        long_doc = item_doc[long_rows]
-        per = np.bincount(long_doc, minlength=len(docs))
-        check = _docs_with_close_rows(sigs, long_doc, t - 0.2) | set(np.flatnonzero(per > 64).tolist())
-        for d in sorted(check):
-            rows = np.flatnonzero(long_doc == d).tolist()  # near repeats: rows into sigs, in order
-            sub = sigs[rows]
-            sets: dict[int, np.ndarray] = {}
-
-            def exact(a: int, b: int, rows: list[int] = rows, sets: dict[int, np.ndarray] = sets) -> float:
-                # the paragraphs' shingles, already hashed for their signatures
-                for x in (a, b):
-                    if x not in sets:
-                        sets[x] = mh.sorted_unique(ph[pc_off[rows[x]]:pc_off[rows[x] + 1]])
-                return mh.jaccard_sets(sets[a], sets[b])
-
-            def near(a: int, b: int, sim: float, rows: list[int] = rows) -> None:
-                drop(int(long_rows[rows[a]]), int(long_rows[rows[b]]), R.NEAR_DUP_PARA, "near line", round(sim, 4))
-
-            if len(rows) <= 64:
-                # few paragraphs: compare every pair, in order, against the survivors so far
-                est = (sub[:, None, :] == sub[None, :, :]).mean(axis=2)
-                kept_rows: list[int] = []
-                for a in range(len(rows)):
-                    for b in kept_rows:
-                        if est[a, b] >= t - 0.2 and (jac := exact(a, b)) >= t:
-                            near(a, b, jac)
-                            break
-                    else:
-                        kept_rows.append(a)
-            else:
-                from .dedup import cluster
-
-                asg = cluster(sub, t, np.arange(len(rows)), exact)
-                for a in range(len(rows)):
-                    if int(asg.survivor[a]) != a:
-                        near(a, int(asg.survivor[a]), float(asg.similarity[a]))
-    final_arr = np.flatnonzero(alive)
-    p_key = keys[final_arr]
-    p_words = tok.counts[final_arr]
-    para_rows = np.zeros(0, dtype=np.int64)
-    para_sigs = None
-    para_sets = None
-    if sigs is not None and psets is not None:
-        pos_in_final = np.full(len(item_doc), -1, dtype=np.int64)
-        pos_in_final[final_arr] = np.arange(len(final_arr))
-        kept_long = np.flatnonzero(pos_in_final[long_rows] >= 0)
-        para_rows = pos_in_final[long_rows[kept_long]]
-        para_sigs = sigs[kept_long]
-        pv, po = psets
-        lens = po[kept_long + 1] - po[kept_long]
-        offsets = np.zeros(len(kept_long) + 1, dtype=np.int64)
-        np.cumsum(lens, out=offsets[1:])
-        para_sets = (pv[mh._ranges(po[kept_long], lens)], offsets)
-    per_doc = np.bincount(item_doc[final_arr], minlength=len(docs))
-    doc_tok = tok.select(final_arr).grouped(per_doc)
-    doc_key, _ = mh.keys_of(doc_tok)
-    doc_sig = None
-    doc_sets = None
-    if dedup and docs:
-        dh, dc = mh.shingles_of(doc_tok, cfg.shingle)
-        doc_sig = mh.signatures_from_hashes(dh, dc, cfg.num_perm, cfg.seed)
-        doc_sets = (dh, np.concatenate(([0], np.cumsum(dc))).astype(np.int64))
-    return FileKeys(p_key, p_words, para_rows, para_sigs, doc_key, doc_sig, doc_sets, para_sets)
-
-
-def _docs_with_close_rows(sigs: np.ndarray, doc_of: np.ndarray, min_est: float) -> set[int]:
-    """Documents with two signature rows (rows of a document are consecutive) whose
-    estimated Jaccard is >= min_est: only these need the pairwise loop."""
-    d = np.asarray(doc_of, dtype=np.int64)
-    n = len(d)
-    if n < 2:
-        return set()
-    # partners of row r: the rows after it in its document
-    doc_end = np.searchsorted(d, d, side="right")
-    cnt = doc_end - np.arange(n) - 1
-    total = int(cnt.sum())
-    if total == 0:
-        return set()
-    a = np.repeat(np.arange(n), cnt)
-    b = a + 1 + (np.arange(total) - np.repeat(np.cumsum(cnt) - cnt, cnt))
-    from .minhash import agreement
-
-    est = agreement(sigs, np.stack([a, b], axis=1)) / sigs.shape[1]
-    return set(d[a[est >= min_est]].tolist())
-
-
-def _inner_dups(doc: Document, kept: list[int], feats: list[ParaFeat], cfg: Config) -> dict[int, Drop]:
-    """Repeats inside one document, among `kept` (see repeats_inside)."""
-    probe = Document(doc.id, doc.source, doc.paragraphs, doc.lines, doc.record,
-                     drops={i: Drop("") for i in range(len(doc.paragraphs)) if i not in set(kept)})
-    repeats_inside([probe], cfg)  # marks repeats in probe.drops
-    return {i: d for i, d in probe.drops.items() if d.reason}
 
 
 # Fault injection for the robustness tests: CLEANER_FAULT="crash:MARK" kills the
@@ -328,54 +127,6 @@ def _inject_fault(doc: Document) -> None:
     elif kind == "slow":
         while True:
             pass
-
-
-# An HTML page falls back on its whole text when what is kept of trafilatura's
-# extraction is under PAGE_TEXT_WORDS words and the classifier keeps more than
-# PAGE_TEXT_RATIO times as many of the whole text: trafilatura then found (next
-# to) nothing. On the dragnet dev set that is 5 of 346 pages, HTML F1 0.919 ->
-# 0.921; without the word limit (22 pages) F1 goes down to 0.918: on pages
-# trafilatura got right, the whole text adds comments and teasers the classifier keeps.
-PAGE_TEXT_WORDS = 50
-PAGE_TEXT_RATIO = 2.0
-
-
-def _kept_words(paragraphs: list[str], infos: list[Any]) -> int:
-    return sum(len(p.split()) for p, info in zip(paragraphs, infos) if info.reason is None)
-
-
-def strip_document(doc: Document, clf: Classifier, whole_text: Callable[[bytes], str]
-                   ) -> tuple[list[ParaFeat], list[Any], list[Any]]:
-    """Features and keep/drop decisions (ParaInfo) of a document's paragraphs, and
-    pattern timeouts. An extracted page (with doc.page_html) is cleaned from its
-    whole text (whole_text(html)) instead when next to nothing is kept of
-    trafilatura's extraction (PAGE_TEXT_WORDS, PAGE_TEXT_RATIO)."""
-    feats, timeouts = clf.features(doc.paragraphs)
-    infos = clf.settle(feats, None, doc.lines)
-    html, doc.page_html = doc.page_html, None
-    if html is not None and (kept := _kept_words(doc.paragraphs, infos)) < PAGE_TEXT_WORDS:
-        paras, lines, _ = split_paragraphs(whole_text(html))
-        if sum(len(p.split()) for p in paras) > PAGE_TEXT_RATIO * kept:  # else it cannot win
-            feats2, timeouts2 = clf.features(paras)
-            infos2 = clf.settle(feats2, None, lines)
-            if _kept_words(paras, infos2) > PAGE_TEXT_RATIO * kept:
-                doc.paragraphs, doc.lines, doc.from_page_text = paras, lines, True
-                feats, infos, timeouts = feats2, infos2, timeouts + timeouts2
-    return feats, infos, timeouts
-
-
-def _clean_doc(doc: Document, eng: Engine, cfg: Config) -> tuple[list[ParaFeat] | None, list[ItemError]]:
-    """Per-document work of the map phase: features and boilerplate (when stripping)."""
-    if _FAULT:
-        _inject_fault(doc)
-    if not cfg.strip:
-        return None, []
-    feats, infos, timeouts = strip_document(doc, eng.classifier, eng.extractor.whole_text)
-    errors = [ItemError(doc.source, str(to), doc.record) for to in timeouts]
-    for i, info in enumerate(infos):
-        if info.reason is not None:
-            doc.drops[i] = Drop(info.reason, info.detail)
-    return feats, errors
 
 
 def _summarise(res: MapResult, docs: list[Document], fk: FileKeys) -> None:
@@ -412,7 +163,7 @@ def map_file(task: MapTask) -> MapResult:
 
     cfg = task.cfg
     f = task.file
-    eng = Engine.get(cfg)
+    dc = DocumentCleaner.get(cfg)
     res = MapResult(task.index, f.rel, task.file_index)
     try:
         st = os.stat(f.path)
@@ -425,7 +176,7 @@ def map_file(task: MapTask) -> MapResult:
     t_read = t_strip = t_extract = 0.0
     beat(None)
     try:
-        it = iter(_read(f, cfg, eng, task.part, task.skip, res.not_documents))
+        it = iter(read_documents(f, cfg, task.part, task.skip, res.not_documents))
         while True:
             t1 = time.process_time()
             try:
@@ -443,10 +194,12 @@ def map_file(task: MapTask) -> MapResult:
             try:
                 # plain text without stripping has no per-document work to time
                 with time_limit(cfg.doc_timeout if cfg.strip or doc.html is not None or _FAULT else None):
+                    if _FAULT:
+                        _inject_fault(doc)
                     if doc.html is not None:
-                        extract_into(doc, eng.extractor, keep_html=cfg.strip)
+                        dc.extract(doc)
                         t_extract += time.process_time() - t2
-                    feats, errs = _clean_doc(doc, eng, cfg)
+                    feats, _, errs = dc.strip(doc)
             except DocTimeout:
                 res.errors.append(ItemError(f.rel, f"took longer than --doc-timeout ({cfg.doc_timeout:g}s) "
                                                    "to clean; left out", doc.record))
@@ -471,7 +224,7 @@ def map_file(task: MapTask) -> MapResult:
     except (MemoryError, RecursionError) as e:
         res.fatal = ItemError(f.rel, f"cannot read: {type(e).__name__}")
     t3 = time.process_time()
-    fk = repeats_inside(docs, cfg, cfg.dedup)
+    fk = dc.repeats(docs)
     _summarise(res, docs, fk)
     t4 = time.process_time()
     res.seconds = {"read": t_read, "extract": t_extract, "strip": t_strip - t_extract, "signatures": t4 - t3}
@@ -789,8 +542,8 @@ def _audit(doc: Document, i: int | None, drop: Drop, text: str) -> dict[str, Any
     return {k: v for k, v in rec.items() if v is not None}
 
 
-def _final(doc: Document, feats: list[ParaFeat] | None, doc_drop: Drop | None, para_drops: dict[int, Drop],
-           eng: Engine, cfg: Config, res: WriteResult, audit: list[dict[str, Any]]) -> list[int] | None:
+def _final(doc: Document, feats: list[Any] | None, doc_drop: Drop | None, para_drops: dict[int, Drop],
+           dc: DocumentCleaner, res: WriteResult, audit: list[dict[str, Any]]) -> list[int] | None:
     """Final decision for one document: the kept paragraph indices, or None if it goes."""
     res.docs_in += 1
     res.paras_in += len(doc.paragraphs)
@@ -799,31 +552,18 @@ def _final(doc: Document, feats: list[ParaFeat] | None, doc_drop: Drop | None, p
         res.doc_reasons[doc_drop.reason] += 1
         audit.append(_audit(doc, None, doc_drop, "\n".join(doc.paragraphs)))
         return None
-    # Everything the map phase removed stays removed (also what the classifier dropped there):
-    # with templates and corpus duplicates gone the context changes, and a paragraph kept only
-    # now would have escaped the corpus-wide duplicate checks.
-    forced = dict(doc.drops)
-    forced.update(para_drops)
-    # nothing new since the map phase settled this document: its decision stands
-    changed = bool(para_drops) or any(d.twin is not None for d in doc.drops.values())
-    if cfg.strip and feats is not None and changed:
-        infos = eng.classifier.settle(feats, forced, doc.lines)
-        drops = {i: forced.get(i) or Drop(info.reason, info.detail)
-                 for i, info in enumerate(infos) if info.reason is not None}
-    else:
-        drops = forced
-    kept = [i for i in range(len(doc.paragraphs)) if i not in drops]
-    for i in sorted(drops):
-        res.para_reasons[drops[i].reason] += 1
-        audit.append(_audit(doc, i, drops[i], doc.paragraphs[i]))
-    if not kept:
+    dec = dc.settle(doc, feats, para_drops)
+    for i in sorted(dec.drops):
+        res.para_reasons[dec.drops[i].reason] += 1
+        audit.append(_audit(doc, i, dec.drops[i], doc.paragraphs[i]))
+    if not dec.kept:
         res.doc_reasons[R.EMPTY_DOC] += 1
         audit.append(_audit(doc, None, Drop(R.EMPTY_DOC, "no paragraph kept"), ""))
         return None
     res.docs_out += 1
-    res.paras_out += len(kept)
-    res.chars_out += sum(len(doc.paragraphs[i]) for i in kept)
-    return kept
+    res.paras_out += len(dec.kept)
+    res.chars_out += sum(len(doc.paragraphs[i]) for i in dec.kept)
+    return dec.kept
 
 
 def write_file(task: WriteTask) -> WriteResult:
@@ -833,7 +573,7 @@ def write_file(task: WriteTask) -> WriteResult:
 
     t0 = time.process_time()
     cfg = task.cfg
-    eng = Engine.get(cfg)
+    dc = DocumentCleaner.get(cfg)
     res = WriteResult(task.index, task.file_index)
     audit: list[dict[str, Any]] = []
     out_docs: list[tuple[Document, list[int]]] = []
@@ -843,7 +583,7 @@ def write_file(task: WriteTask) -> WriteResult:
     for (pos, i), d in task.para_drops.items():
         pdrops.setdefault(pos, {})[i] = d
     for pos, (doc, feats) in enumerate(zip(docs, feats_all)):
-        kept = _final(doc, feats, task.doc_drops.get(pos), pdrops.get(pos, {}), eng, cfg, res, audit)
+        kept = _final(doc, feats, task.doc_drops.get(pos), pdrops.get(pos, {}), dc, res, audit)
         if kept is not None:
             out_docs.append((doc, kept))
     root = Path(task.out_root)

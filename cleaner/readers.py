@@ -8,7 +8,7 @@ import io
 import json
 import os
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -370,17 +370,6 @@ def read_html(f: InputFile, max_bytes: int, max_ratio: int = 200) -> list[Docume
     return [Document(id=f.rel, source=f.rel, paragraphs=[], lines=[], html=data)]
 
 
-def extract_into(doc: Document, extractor: Any, keep_html: bool = False) -> None:
-    """Fill the paragraphs of a page document from its HTML (with `keep_html`, the
-    HTML stays in page_html for the stripping step's fallback on the whole text)."""
-    if doc.html is None:
-        return
-    text = extractor(doc.html)
-    doc.page_html = doc.html if keep_html else None
-    doc.html = None
-    doc.paragraphs, doc.lines, _ = split_paragraphs(text or "")
-
-
 def _type_name(v: Any) -> str:
     return {dict: "an object", list: "an array", int: "a number", float: "a number",
             bool: "a boolean", type(None): "null"}.get(type(v), type(v).__name__)
@@ -632,3 +621,17 @@ def iter_warc(f: InputFile, max_bytes: int, skip: frozenset[int] = frozenset(),
         raise ReadError(f"not a readable WARC file: {e} (after record {n})", n + 1) from None
     except _DECOMPRESS_ERRORS as e:
         raise ReadError(f"corrupt or truncated WARC data ({type(e).__name__}: {e}) after record {n}", n + 1) from None
+
+
+def read_documents(f: InputFile, cfg: Any, part: Part | None = None, skip: frozenset[int] = frozenset(),
+                   counts: dict[str, int] | None = None) -> Iterable[Document | ItemError]:
+    """The documents of one input file (or part of it), with the options of `cfg` (a Config)."""
+    if f.kind == "text":
+        return read_text(f, cfg.max_bytes, cfg.encoding, cfg.max_ratio)
+    if f.kind == "html":
+        return read_html(f, cfg.max_bytes, cfg.max_ratio)
+    if f.kind == "parquet":
+        return iter_parquet(f, cfg.max_bytes, cfg.text_field, cfg.id_field, part, skip)
+    if f.kind == "warc":
+        return iter_warc(f, cfg.max_bytes, skip, counts)
+    return iter_jsonl(f, cfg.max_bytes, cfg.text_field, cfg.id_field, part, skip, cfg.max_ratio)
