@@ -5,22 +5,22 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from . import formats
 from .config import Config
 from .document import Document, ItemError
-from .readers import InputFile, ReadError, classify_name, output_name, read_documents
+from .readers import ReadError
 
 
 def explain_docs(path: Path, cfg: Config) -> list[tuple[Document, list[dict[str, Any]]]]:
     """Per document, one row per paragraph: line, decision, reason, detail, features, text."""
     from .document_cleaner import DocumentCleaner
 
-    kind = classify_name(path.name)
-    if kind is None:
+    f = formats.input_file(path.name, str(path))
+    if f is None:
         raise ReadError(f"unsupported file type: {path.name}")
-    f = InputFile(path.name, str(path), kind[0], kind[1], output_name(path.name, kind[0], kind[1]))
     dc = DocumentCleaner.get(cfg, explain=True)
     out = []
-    for item in read_documents(f, cfg):
+    for item in formats.of(f).read(f, cfg):
         if isinstance(item, ItemError):
             raise ReadError(item.message, item.line)
         doc = item

@@ -26,23 +26,16 @@ from typing import Any
 
 import numpy as np
 
-from . import __version__
+from . import __version__, formats
 from . import reasons as R
 from .boilerplate import ParaFeat
 from .config import Config, ConfigError, load_config_file
 from .dedup.inner import FileKeys
+from .discover import discover
 from .document import Document, Drop, ItemError
 from .document_cleaner import DocumentCleaner, strip_document  # noqa: F401 - strip_document: old import path
 from .pool import DocTimeout, Failure, Pool, beat, time_limit
-from .readers import (
-    InputFile,
-    Part,
-    ReadError,
-    discover,
-    plan_parquet_parts,
-    plan_parts,
-    read_documents,
-)
+from .readers import InputFile, Part, ReadError
 from .report import Report
 from .writers import TEMP_MARK, atomic_writer, json_line, remove_stale_temp
 
@@ -100,11 +93,6 @@ class MapTask:
     part: Part = Part()
     skip: frozenset[int] = frozenset()  # record lines to leave out (they hung or crashed a worker)
     attempt: int = 0
-
-
-def plan(f: InputFile) -> list[Part]:
-    """How one input file is split into map tasks."""
-    return plan_parquet_parts(f) if f.kind == "parquet" else plan_parts(f)
 
 
 # Fault injection for the robustness tests: CLEANER_FAULT="crash:MARK" kills the
@@ -176,7 +164,7 @@ def map_file(task: MapTask) -> MapResult:
     t_read = t_strip = t_extract = 0.0
     beat(None)
     try:
-        it = iter(read_documents(f, cfg, task.part, task.skip, res.not_documents))
+        it = iter(formats.of(f).read(f, cfg, task.part, task.skip, res.not_documents))
         while True:
             t1 = time.process_time()
             try:
@@ -569,8 +557,6 @@ def _final(doc: Document, feats: list[Any] | None, doc_drop: Drop | None, para_d
 def write_file(task: WriteTask) -> WriteResult:
     """Final decisions for one unit (a file, or a part of a large one), then its
     cleaned output and audit (runs in a worker)."""
-    from .writers import output_record, write_output, write_txt_per_document
-
     t0 = time.process_time()
     cfg = task.cfg
     dc = DocumentCleaner.get(cfg)
@@ -587,19 +573,20 @@ def write_file(task: WriteTask) -> WriteResult:
         if kept is not None:
             out_docs.append((doc, kept))
     root = Path(task.out_root)
-    fmt = cfg.output_format
+    out_fmt = cfg.output_format
+    fmt = formats.of(task.file)
     final = str(root / task.file.out_rel)
     try:
-        if out_docs and fmt == "same":
-            write_output(task.target, task.file, out_docs, cfg.text_field, task.part)
+        if out_docs and out_fmt == "same":
+            fmt.write(task.target, task.file, out_docs, cfg.text_field, task.part)
             res.target_written = True
             if task.target == final:
                 res.outputs = [task.file.out_rel]
-        elif out_docs and fmt == "txt":
-            res.outputs = write_txt_per_document(root, task.file.out_rel, task.file, out_docs)
-        elif fmt != "same" and fmt != "txt":
+        elif out_docs and out_fmt == "txt":
+            res.outputs = fmt.write_txt(root, task.file, out_docs)
+        elif out_fmt not in ("same", "txt"):
             with atomic_writer(task.records_path) as fh:
-                pickle.dump([output_record(task.file, d, k, cfg.text_field) for d, k in out_docs], fh,
+                pickle.dump([fmt.record(d, k, cfg.text_field) for d, k in out_docs], fh,
                             protocol=pickle.HIGHEST_PROTOCOL)
     except OSError as e:
         where = e.filename if e.filename and not str(e.filename).startswith(str(Path(task.target).parent)) \
@@ -615,28 +602,6 @@ def write_file(task: WriteTask) -> WriteResult:
                                                           f"{e.strerror or e}")
     res.seconds = time.process_time() - t0
     return res
-
-
-def join_parts(final: Path, src: InputFile, parts: list[Path]) -> None:
-    """The output of a file written in parts, joined in order (atomically)."""
-    if src.kind == "parquet":
-        import pyarrow.parquet as pq
-
-        with atomic_writer(final) as fh:
-            writer = None
-            for p in parts:
-                table = pq.read_table(p)
-                if writer is None:
-                    writer = pq.ParquetWriter(fh, table.schema)
-                writer.write_table(table)
-            if writer is not None:
-                writer.close()
-        return
-    # JSONL (compressed parts are complete gzip members / zstd frames: they concatenate)
-    with atomic_writer(final) as out:
-        for p in parts:
-            with open(p, "rb") as fh:
-                shutil.copyfileobj(fh, out, 1 << 20)
 
 
 # --- the run ----------------------------------------------------------------------------
@@ -660,15 +625,6 @@ def _is_inside(child: Path, parent: Path) -> bool:
 def default_report_dir(output: str | Path) -> Path:
     out = Path(output)
     return out.parent / (out.name + ".report")
-
-
-def _part_suffix(f: InputFile) -> str:
-    """Suffix of a part file: the output's own compression, so parts join by concatenation."""
-    name = f.out_rel.lower()
-    for ext in (".gz", ".zst", ".zstd"):
-        if name.endswith(ext):
-            return ".jsonl" + ext
-    return ".parquet" if f.kind == "parquet" else ".jsonl"
 
 
 # Tasks that fail the same way this many times are given up (the rest of a part is reported).
@@ -774,7 +730,7 @@ class Run:
         t = time.perf_counter()
         tasks: list[MapTask] = []
         for fi, f in enumerate(files):
-            for k, part in enumerate(plan(f)):
+            for k, part in enumerate(formats.of(f).plan(f)):
                 i = len(tasks)
                 tasks.append(MapTask(i, fi, f, cfg, str(self.work / f"map-{fi:06d}-{k:04d}.pkl"), part))
         results: list[MapResult] = []
@@ -819,7 +775,7 @@ class Run:
             final = self.output / files[fi].out_rel
             for r in rs:
                 target = final if len(rs) == 1 else \
-                    self.work / f"part-{r.index:06d}{_part_suffix(files[fi])}"
+                    self.work / f"part-{r.index:06d}{formats.of(files[fi]).part_suffix(files[fi])}"
                 wtasks.append(WriteTask(r.index, fi, files[fi], tasks[r.index].part, cfg, spills[r.index],
                                         str(self.output), str(target), str(audit_dir / f"{r.index:06d}.jsonl"),
                                         str(self.work / f"records-{r.index:06d}.pkl"),
@@ -874,7 +830,7 @@ class Run:
             if not parts:
                 continue
             try:
-                join_parts(self.output / files[fi].out_rel, files[fi], parts)
+                formats.of(files[fi]).join(self.output / files[fi].out_rel, parts)
             except OSError as e:
                 self.failures.append(ItemError(files[fi].rel, f"cannot write {e.filename or files[fi].out_rel}: "
                                                               f"{e.strerror or e}; no partial file was left"))
@@ -944,8 +900,7 @@ class Run:
         elif record is not None:
             msg = f"{f.message} while cleaning this document; left out"
         else:
-            msg = f"{f.message}; file left out" if task.file.kind != "jsonl" or task.attempt == 0 \
-                else f"{f.message}; the rest of this file after the records above was left out"
+            msg = formats.of(task.file).given_up(f.message, task.attempt)
         self.failures.append(ItemError(task.file.rel, msg, record))
         if f.traceback:
             self.tracebacks.append(f"{task.file.rel}:\n{f.traceback}")

@@ -12,9 +12,10 @@ from .minhash import _speedups
 from .writers import atomic_writer
 
 if TYPE_CHECKING:
+    from .discover import Skipped
     from .document import ItemError
     from .pipeline import Decisions, MapResult, Run, WriteResult
-    from .readers import InputFile, Skipped
+    from .readers import InputFile
 
 
 @dataclass
