@@ -159,8 +159,8 @@ def _check_rules(cfg: Config) -> None:
 
 def _run(input_dir: Path, output_dir: Path, cfg: Config, report_dir: Optional[Path], overwrite: bool,
          quiet: bool, report_note: str | None = None) -> int:
-    from .pipeline import Interrupted, Run, RunError
     from .progress import Progress
+    from .run import Interrupted, Run, RunError
 
     show = not quiet
     progress = Progress(enabled=show)

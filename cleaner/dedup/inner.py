@@ -15,6 +15,7 @@ import numpy as np
 from .. import reasons as R
 from ..config import Config
 from ..document import Document, Drop
+from ..ragged import Ragged
 
 
 @dataclass(slots=True)
@@ -28,9 +29,9 @@ class FileKeys:
     para_sigs: np.ndarray | None  # their MinHashes
     doc_key: list[int]  # per document: key of its kept text (0 if none)
     doc_sig: np.ndarray | None  # per document: MinHash of its kept text (dedup only)
-    # shingle hashes (values, offsets; not yet deduplicated) for verifying candidates in the reduce:
-    doc_sets: tuple[np.ndarray, np.ndarray] | None = None  # per document
-    para_sets: tuple[np.ndarray, np.ndarray] | None = None  # per para_rows entry
+    # shingle hashes (not yet deduplicated) for verifying candidates in the reduce:
+    doc_sets: Ragged | None = None  # per document
+    para_sets: Ragged | None = None  # per para_rows entry
 
     @classmethod
     def empty(cls) -> FileKeys:
@@ -74,13 +75,12 @@ def repeats_inside(docs: list[Document], cfg: Config, dedup: bool = True) -> Fil
     long_rows = np.flatnonzero(alive & (tok.counts >= cfg.min_near_words)) if dedup \
         else np.zeros(0, dtype=np.int64)
     sigs = None
-    psets: tuple[np.ndarray, np.ndarray] | None = None
+    psets: Ragged | None = None
     t = cfg.paragraph_threshold
     if len(long_rows):
         ph, pc = mh.shingles_of(tok.select(long_rows), cfg.paragraph_shingle)
         sigs = mh.signatures_from_hashes(ph, pc, cfg.paragraph_num_perm, cfg.seed)
-        pc_off = np.concatenate(([0], np.cumsum(pc))).astype(np.int64)
-        psets = (ph, pc_off)
+        psets = Ragged.from_counts(ph, pc)
         long_doc = item_doc[long_rows]
         per = np.bincount(long_doc, minlength=len(docs))
         check = _docs_with_close_rows(sigs, long_doc, t - 0.2) | set(np.flatnonzero(per > 64).tolist())
@@ -89,11 +89,12 @@ def repeats_inside(docs: list[Document], cfg: Config, dedup: bool = True) -> Fil
             sub = sigs[rows]
             sets: dict[int, np.ndarray] = {}
 
-            def exact(a: int, b: int, rows: list[int] = rows, sets: dict[int, np.ndarray] = sets) -> float:
+            def exact(a: int, b: int, rows: list[int] = rows, sets: dict[int, np.ndarray] = sets,
+                      psets: Ragged = psets) -> float:
                 # the paragraphs' shingles, already hashed for their signatures
                 for x in (a, b):
                     if x not in sets:
-                        sets[x] = mh.sorted_unique(ph[pc_off[rows[x]]:pc_off[rows[x] + 1]])
+                        sets[x] = mh.sorted_unique(psets.row(rows[x]))
                 return mh.jaccard_sets(sets[a], sets[b])
 
             def near(a: int, b: int, sim: float, rows: list[int] = rows) -> None:
@@ -129,11 +130,7 @@ def repeats_inside(docs: list[Document], cfg: Config, dedup: bool = True) -> Fil
         kept_long = np.flatnonzero(pos_in_final[long_rows] >= 0)
         para_rows = pos_in_final[long_rows[kept_long]]
         para_sigs = sigs[kept_long]
-        pv, po = psets
-        lens = po[kept_long + 1] - po[kept_long]
-        offsets = np.zeros(len(kept_long) + 1, dtype=np.int64)
-        np.cumsum(lens, out=offsets[1:])
-        para_sets = (pv[mh._ranges(po[kept_long], lens)], offsets)
+        para_sets = psets.take(kept_long)
     per_doc = np.bincount(item_doc[final_arr], minlength=len(docs))
     doc_tok = tok.select(final_arr).grouped(per_doc)
     doc_key, _ = mh.keys_of(doc_tok)
@@ -142,7 +139,7 @@ def repeats_inside(docs: list[Document], cfg: Config, dedup: bool = True) -> Fil
     if dedup and docs:
         dh, dc = mh.shingles_of(doc_tok, cfg.shingle)
         doc_sig = mh.signatures_from_hashes(dh, dc, cfg.num_perm, cfg.seed)
-        doc_sets = (dh, np.concatenate(([0], np.cumsum(dc))).astype(np.int64))
+        doc_sets = Ragged.from_counts(dh, dc)
     return FileKeys(p_key, p_words, para_rows, para_sigs, doc_key, doc_sig, doc_sets, para_sets)
 
 

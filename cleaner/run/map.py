@@ -1,0 +1,155 @@
+"""The map phase: one task reads an input file (or a part of one), takes each document
+through DocumentCleaner's extract, strip and repeats steps, and spills the documents
+to the work folder; a compact summary (MapResult) goes back for the reduce."""
+
+from __future__ import annotations
+
+import os
+import time
+from typing import Any
+
+import numpy as np
+
+from .. import formats
+from ..dedup.inner import FileKeys
+from ..dedup.sets import write_set_store
+from ..document import Document, ItemError
+from ..document_cleaner import DocumentCleaner
+from ..pool import DocTimeout, beat, time_limit
+from ..readers import ReadError
+from .tasks import MapResult, MapTask, save_spill
+
+_I32 = np.int32
+
+
+# Fault injection for the robustness tests: CLEANER_FAULT="crash:MARK" kills the
+# worker on a document whose first paragraph contains MARK, "hang:MARK" hangs it
+# where no signal reaches (like a parser stuck in C code), "slow:MARK" loops in Python.
+_FAULT = os.environ.get("CLEANER_FAULT", "")
+
+
+def _inject_fault(doc: Document) -> None:
+    kind, _, mark = _FAULT.partition(":")
+    if not mark or not doc.paragraphs or mark not in doc.paragraphs[0]:
+        return
+    import signal
+
+    if kind == "crash":
+        os.kill(os.getpid(), signal.SIGKILL)
+    elif kind == "hang":
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGALRM})
+        time.sleep(3600)
+    elif kind == "slow":
+        while True:
+            pass
+
+
+def _summarise(res: MapResult, docs: list[Document], fk: FileKeys) -> None:
+    res.ids = [d.id for d in docs]
+    kept_all = [d.kept() for d in docs]
+    res.doc_kept = np.array([len(k) for k in kept_all], dtype=_I32)
+    res.doc_chars = np.array([sum(len(d.paragraphs[i]) for i in k) + max(len(k) - 1, 0)
+                              for d, k in zip(docs, kept_all)], dtype=np.int64)
+    res.doc_key = np.array([fk.doc_key[p] if k else 0 for p, k in enumerate(kept_all)], dtype=np.uint64)
+    rows = [(p, i) for p, k in enumerate(kept_all) for i in k]
+    res.p_doc = np.array([p for p, _ in rows], dtype=_I32)
+    res.p_idx = np.array([i for _, i in rows], dtype=_I32)
+    if len(fk.p_key) != len(rows):
+        raise AssertionError("paragraph keys out of step with the kept paragraphs")
+    res.p_key = fk.p_key
+    res.p_words = fk.p_words.astype(_I32)
+    res.p_line = np.array([docs[p].lines[i] for p, i in rows], dtype=_I32)
+    res.paragraphs = sum(len(d.paragraphs) for d in docs)
+    res.chars = sum(len(x) for d in docs for x in d.paragraphs)
+    res.page_text_pages = sum(d.from_page_text for d in docs)
+    res.sigs = fk.doc_sig if docs else None
+    if fk.para_sigs is not None and len(fk.para_rows):
+        res.para_rows, res.para_sigs = fk.para_rows.astype(_I32), fk.para_sigs
+    else:
+        res.para_rows, res.para_sigs = np.zeros(0, dtype=_I32), None
+
+
+def map_file(task: MapTask) -> MapResult:
+    """Read one input file (or part) and do the per-document work (runs in a worker).
+
+    Every document runs under --doc-timeout; one that fails is reported and
+    left out, the others go on. A file that cannot be read at all is `fatal`.
+    """
+
+    cfg = task.cfg
+    f = task.file
+    dc = DocumentCleaner.get(cfg)
+    res = MapResult(task.index, f.rel, task.file_index)
+    try:
+        st = os.stat(f.path)
+        res.stamp = (st.st_size, st.st_mtime_ns)
+    except OSError:
+        pass
+    t0 = time.process_time()
+    docs: list[Document] = []
+    feats_all: list[Any] = []
+    t_read = t_strip = t_extract = 0.0
+    beat(None)
+    try:
+        it = iter(formats.of(f).read(f, cfg, task.part, task.skip, res.not_documents))
+        while True:
+            t1 = time.process_time()
+            try:
+                item = next(it)
+            except StopIteration:
+                break
+            finally:
+                t_read += time.process_time() - t1
+            if isinstance(item, ItemError):
+                res.errors.append(item)
+                continue
+            doc = item
+            beat(doc.record)
+            t2 = time.process_time()
+            try:
+                # plain text without stripping has no per-document work to time
+                with time_limit(cfg.doc_timeout if cfg.strip or doc.html is not None or _FAULT else None):
+                    if _FAULT:
+                        _inject_fault(doc)
+                    if doc.html is not None:
+                        dc.extract(doc)
+                        t_extract += time.process_time() - t2
+                    feats, _, errs = dc.strip(doc)
+            except DocTimeout:
+                res.errors.append(ItemError(f.rel, f"took longer than --doc-timeout ({cfg.doc_timeout:g}s) "
+                                                   "to clean; left out", doc.record))
+                continue
+            except (MemoryError, RecursionError) as e:
+                res.errors.append(ItemError(f.rel, f"{type(e).__name__} while cleaning; left out", doc.record))
+                continue
+            except Exception as e:  # a parser's own exception types (lxml, trafilatura)
+                if doc.html is None and doc.paragraphs:
+                    raise
+                res.errors.append(ItemError(f.rel, f"cannot extract text: {type(e).__name__}: {e}", doc.record))
+                continue
+            finally:
+                t_strip += time.process_time() - t2
+            res.errors.extend(errs)
+            docs.append(doc)
+            feats_all.append(feats)
+    except ReadError as e:
+        res.fatal = ItemError(f.rel, str(e), e.line)
+    except OSError as e:
+        res.fatal = ItemError(f.rel, f"cannot read: {e.strerror or e}")
+    except (MemoryError, RecursionError) as e:
+        res.fatal = ItemError(f.rel, f"cannot read: {type(e).__name__}")
+    t3 = time.process_time()
+    fk = dc.repeats(docs)
+    _summarise(res, docs, fk)
+    t4 = time.process_time()
+    res.seconds = {"read": t_read, "extract": t_extract, "strip": t_strip - t_extract, "signatures": t4 - t3}
+    try:
+        if cfg.dedup:  # before the spill: a spill on disk means its stores are complete (--resume)
+            write_set_store(task.spill, fk)
+        save_spill(task.spill, res, docs, feats_all)
+    except OSError as e:
+        _summarise(res, [], FileKeys.empty())
+        res.fatal = ItemError(f.rel, f"cannot write the work file {task.spill}: {e.strerror or e}")
+    res.seconds["spill"] = time.process_time() - t4
+    res.seconds["total"] = time.process_time() - t0
+    return res
