@@ -49,7 +49,7 @@ def test_clean_cleaner_and_explain_decide_alike(cli, tmp_path):
     assert [(x.line, x.reason) for x in r.removed] == via_clean
     assert r.kept == kept_clean
 
-    for args in (("--explain", src),):
+    for args in (("explain", src), ("--explain", src)):
         res = cli(*args)
         assert res.code == 0, res.err
         kept_lines, removed = _explained(res.out)
