@@ -16,6 +16,15 @@ class Skipped:
     reason: str
 
 
+def _may_be_folder(ent: os.DirEntry[str]) -> bool:
+    """The output and report folders are folders: a plain file is never one of them
+    (and its realpath, for a million files, is costly)."""
+    try:
+        return ent.is_symlink() or ent.is_dir()
+    except OSError:
+        return True
+
+
 def discover(root: str | Path, follow_symlinks: bool = False,
              exclude: tuple[str, ...] = ()) -> tuple[list[InputFile], list[Skipped]]:
     """Every supported file under root, in sorted path order, and what was passed over.
@@ -31,7 +40,12 @@ def discover(root: str | Path, follow_symlinks: bool = False,
     skipped: list[Skipped] = []
     seen_dirs: set[tuple[int, int]] = set()
 
+    prefix = os.path.join(str(root), "")
+
     def rel_of(p: str) -> str:
+        if p.startswith(prefix):  # what scandir gives: cheaper than relpath for a million files
+            rel = p[len(prefix):]
+            return rel if os.sep == "/" else rel.replace(os.sep, "/")
         return Path(os.path.relpath(p, root)).as_posix()
 
     def inside(real: str) -> bool:
@@ -56,7 +70,7 @@ def discover(root: str | Path, follow_symlinks: bool = False,
         for ent in entries:
             p = ent.path
             rel = rel_of(p)
-            if os.path.realpath(p) in excluded:
+            if _may_be_folder(ent) and os.path.realpath(p) in excluded:
                 continue
             if ent.name.startswith("."):
                 skipped.append(Skipped(rel, "hidden"))

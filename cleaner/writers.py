@@ -3,9 +3,9 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -18,14 +18,18 @@ from . import compression
 TEMP_MARK = ".cleaner-tmp"
 
 
-def _file_mode() -> int:
-    """Mode for new files under the current umask (mkstemp would make them 0600)."""
-    mask = os.umask(0)
-    os.umask(mask)
-    return 0o666 & ~mask
+_counter = itertools.count()
 
 
-_MODE = _file_mode()
+def _open_temp(path: Path) -> tuple[int, str]:
+    """A new temp file next to `path`, with the mode the umask gives new files (mkstemp
+    would make it 0600, and costs more: a folder of small files writes one per file)."""
+    while True:
+        tmp = str(path.parent / f".{path.name[:80]}.{os.getpid()}-{next(_counter)}{TEMP_MARK}")
+        try:
+            return os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), 0o666), tmp
+        except FileExistsError:  # left by an earlier process with the same id
+            continue
 
 
 @contextmanager
@@ -34,10 +38,8 @@ def atomic_writer(path: str | Path) -> Iterator[IO[bytes]]:
     completes; on any error the temp file is removed and `path` is untouched."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name[:80]}.", suffix=TEMP_MARK, dir=path.parent)
+    fd, tmp = _open_temp(path)
     try:
-        if hasattr(os, "fchmod"):
-            os.fchmod(fd, _MODE)
         with os.fdopen(fd, "wb") as fh:
             yield fh
         os.replace(tmp, path)

@@ -57,24 +57,34 @@ def write_set_store(path: str, fk: FileKeys) -> None:
 
 
 class SetStore:
-    """Exact shingle sets of documents and paragraphs, read from the map tasks' stores."""
+    """Exact shingle sets of documents and paragraphs, read from the map tasks' stores
+    (one per task, the task's units one after the other)."""
 
-    def __init__(self, spills: dict[int, str]) -> None:
-        self.spills = spills
-        self.open: dict[tuple[int, str], np.ndarray] = {}
+    def __init__(self, where: dict[int, tuple[str, int, int]]) -> None:
+        # unit -> (its task's store path, row of its first document, row of its first paragraph)
+        self.where = where
+        self.paths = sorted({p for p, _, _ in where.values()})
+        number = {p: k for k, p in enumerate(self.paths)}
+        size = max(where, default=-1) + 1
+        self.store_of = np.zeros(size, np.int64)  # per unit, as arrays for many paragraphs at once
+        self.para_base = np.zeros(size, np.int64)
+        for u, (p, _, p0) in where.items():
+            self.store_of[u], self.para_base[u] = number[p], p0
+        self.open: dict[tuple[str, str], np.ndarray] = {}
 
-    def _arr(self, unit: int, suffix: str) -> np.ndarray:
-        a = self.open.get((unit, suffix))
+    def _arr(self, path: str, suffix: str) -> np.ndarray:
+        a = self.open.get((path, suffix))
         if a is None:
             # a plain view of the mapped file: slicing a np.memmap costs more than the slice
-            a = self.open[(unit, suffix)] = np.load(self.spills[unit] + suffix, mmap_mode="r").view(np.ndarray)
+            a = self.open[(path, suffix)] = np.load(path + suffix, mmap_mode="r").view(np.ndarray)
         return a
 
     def doc(self, unit: int, pos: int) -> np.ndarray:
         from ..minhash import sorted_unique
 
-        off = self._arr(unit, ".do.npy")
-        return sorted_unique(self._arr(unit, ".dv.npy")[off[pos]:off[pos + 1]])
+        path, d0, _ = self.where[unit]
+        off = self._arr(path, ".do.npy")
+        return sorted_unique(self._arr(path, ".dv.npy")[off[d0 + pos]:off[d0 + pos + 1]])
 
     def paragraphs(self, units: np.ndarray, index: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Sets of many long paragraphs (index: in their unit's para_rows), in the order
@@ -82,15 +92,17 @@ class SetStore:
         they are gathered all at once."""
         from .. import minhash as mh
 
+        stores, rows = self.store_of[units], self.para_base[units] + index
         starts, sizes = np.zeros(len(units), np.int64), np.zeros(len(units), np.int64)
-        by_unit = []
-        for u in np.unique(units).tolist():
-            at = np.flatnonzero(units == u)
-            off = self._arr(u, ".po.npy")
-            starts[at], sizes[at] = off[index[at]], off[index[at] + 1] - off[index[at]]
-            by_unit.append((u, at))
+        by_store = []
+        for k in np.unique(stores).tolist():
+            at = np.flatnonzero(stores == k)
+            off = self._arr(self.paths[k], ".po.npy")
+            starts[at], sizes[at] = off[rows[at]], off[rows[at] + 1] - off[rows[at]]
+            by_store.append((k, at))
         offsets = offsets_of(sizes)
         values = np.empty(int(offsets[-1]), dtype=np.uint32)
-        for u, at in by_unit:  # each set in place, in the order asked
-            values[ranges(offsets[at], sizes[at])] = self._arr(u, ".pv.npy")[ranges(starts[at], sizes[at])]
+        for k, at in by_store:  # each set in place, in the order asked
+            values[ranges(offsets[at], sizes[at])] = \
+                self._arr(self.paths[k], ".pv.npy")[ranges(starts[at], sizes[at])]
         return mh.segment_sets(values, offsets)

@@ -1,6 +1,6 @@
-"""The map phase: one task reads an input file (or a part of one), takes each document
-through DocumentCleaner's extract, strip and repeats steps, and spills the documents
-to the work folder; a compact summary (MapResult) goes back for the reduce."""
+"""The map phase: one task reads its units (small files, or a part of a large file), takes
+each document through DocumentCleaner's extract, strip and repeats steps, and spills the
+documents to the work folder; a compact summary per unit (MapResult) goes back for the reduce."""
 
 from __future__ import annotations
 
@@ -11,13 +11,14 @@ from typing import Any
 import numpy as np
 
 from .. import formats
+from ..config import Config
 from ..dedup.inner import FileKeys
 from ..dedup.sets import write_set_store
 from ..document import Document, ItemError
 from ..document_cleaner import DocumentCleaner
 from ..pool import DocTimeout, beat, time_limit
 from ..readers import ReadError
-from .tasks import MapResult, MapTask, save_spill
+from .tasks import MapResult, MapTask, TaskResult, Unit, save_spill
 
 _I32 = np.int32
 
@@ -69,29 +70,20 @@ def _summarise(res: MapResult, docs: list[Document], fk: FileKeys) -> None:
         res.para_rows, res.para_sigs = np.zeros(0, dtype=_I32), None
 
 
-def map_file(task: MapTask) -> MapResult:
-    """Read one input file (or part) and do the per-document work (runs in a worker).
-
-    Every document runs under --doc-timeout; one that fails is reported and
-    left out, the others go on. A file that cannot be read at all is `fatal`.
-    """
-
-    cfg = task.cfg
-    f = task.file
-    dc = DocumentCleaner.get(cfg)
-    res = MapResult(task.index, f.rel, task.file_index)
+def _read_unit(u: Unit, k: int, cfg: Config, dc: DocumentCleaner, res: MapResult,
+               docs: list[Document], feats_all: list[Any]) -> None:
+    """Read one unit and take each document through extract and strip, under --doc-timeout;
+    a document that fails is reported and left out. A file that cannot be read is `fatal`."""
+    f = u.file
     try:
         st = os.stat(f.path)
         res.stamp = (st.st_size, st.st_mtime_ns)
     except OSError:
         pass
-    t0 = time.process_time()
-    docs: list[Document] = []
-    feats_all: list[Any] = []
     t_read = t_strip = t_extract = 0.0
-    beat(None)
+    beat(k, None)
     try:
-        it = iter(formats.of(f).read(f, cfg, task.part, task.skip, res.not_documents))
+        it = iter(formats.of(f).read(f, cfg, u.part, u.skip, res.not_documents))
         while True:
             t1 = time.process_time()
             try:
@@ -104,7 +96,7 @@ def map_file(task: MapTask) -> MapResult:
                 res.errors.append(item)
                 continue
             doc = item
-            beat(doc.record)
+            beat(k, doc.record)
             t2 = time.process_time()
             try:
                 # plain text without stripping has no per-document work to time
@@ -138,18 +130,49 @@ def map_file(task: MapTask) -> MapResult:
         res.fatal = ItemError(f.rel, f"cannot read: {e.strerror or e}")
     except (MemoryError, RecursionError) as e:
         res.fatal = ItemError(f.rel, f"cannot read: {type(e).__name__}")
+    res.seconds = {"read": t_read, "extract": t_extract, "strip": t_strip - t_extract}
+
+
+def map_task(task: MapTask) -> TaskResult:
+    """Read the units of one task and do the per-document work (runs in a worker): one
+    pass of repeats and signatures over all their documents, one spill, one set store."""
+    cfg = task.cfg
+    dc = DocumentCleaner.get(cfg)
+    t0 = time.process_time()
+    results, docs_of, feats_of = [], [], []
+    for k, u in enumerate(task.units):
+        res = MapResult(u.index, u.file.rel, u.file_index, task.index)
+        docs: list[Document] = []
+        feats: list[Any] = []
+        _read_unit(u, k, cfg, dc, res, docs, feats)
+        results.append(res)
+        docs_of.append(docs)
+        feats_of.append(feats)
     t3 = time.process_time()
-    fk = dc.repeats(docs)
-    _summarise(res, docs, fk)
+    every = [d for docs in docs_of for d in docs]
+    fk = dc.repeats(every)  # per document, so all units' documents at once
+    d0 = r0 = 0
+    for res, docs in zip(results, docs_of):
+        d1 = d0 + len(docs)
+        r1 = r0 + sum(len(d.kept()) for d in docs)
+        part, res.store_paras = fk.part(slice(d0, d1), slice(r0, r1))
+        res.store_docs = d0
+        _summarise(res, docs, part)
+        d0, r0 = d1, r1
     t4 = time.process_time()
-    res.seconds = {"read": t_read, "extract": t_extract, "strip": t_strip - t_extract, "signatures": t4 - t3}
+    first = results[0].seconds if results else {}
+    first["signatures"] = t4 - t3  # task-wide stages are counted on its first unit
     try:
         if cfg.dedup:  # before the spill: a spill on disk means its stores are complete (--resume)
             write_set_store(task.spill, fk)
-        save_spill(task.spill, res, docs, feats_all)
+        packed = TaskResult.pack(results)
+        save_spill(task.spill, packed, docs_of, feats_of)
     except OSError as e:
-        _summarise(res, [], FileKeys.empty())
-        res.fatal = ItemError(f.rel, f"cannot write the work file {task.spill}: {e.strerror or e}")
-    res.seconds["spill"] = time.process_time() - t4
-    res.seconds["total"] = time.process_time() - t0
-    return res
+        for res in results:
+            _summarise(res, [], FileKeys.empty())
+            res.fatal = ItemError(res.rel, f"cannot write the work file {task.spill}: {e.strerror or e}")
+        packed = TaskResult.pack(results)
+        packed.spill_failed = True
+    first["spill"] = time.process_time() - t4
+    first["total"] = time.process_time() - t0
+    return packed

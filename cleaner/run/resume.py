@@ -11,7 +11,7 @@ from typing import Any
 
 from .. import __version__
 from ..config import Config
-from .tasks import MapResult, MapTask, load_spill
+from .tasks import MapResult, MapTask, load_result
 
 
 def is_inside(child: Path, parent: Path) -> bool:
@@ -39,14 +39,20 @@ def resumable(ident: dict[str, Any], work: Path, report_dir: Path) -> bool:
     return False
 
 
-def cached(task: MapTask) -> MapResult | None:
-    """The result of a map task done before, if its spill is complete and its input unchanged."""
+def cached(task: MapTask) -> list[MapResult] | None:
+    """The results of a map task done before, if its spill is complete, of the same units,
+    and their inputs unchanged."""
     try:
-        res = load_spill(task.spill)[0]
-        st = os.stat(task.file.path)
+        results = load_result(task.spill).unpack()
+        if [(r.index, r.rel) for r in results] != [(u.index, u.file.rel) for u in task.units]:
+            return None
+        for r, u in zip(results, task.units):
+            st = os.stat(u.file.path)
+            if r.stamp != (st.st_size, st.st_mtime_ns):
+                return None
     except Exception:
         return None
-    return res if res.stamp == (st.st_size, st.st_mtime_ns) else None
+    return results
 
 
 def remove_stale_outputs(output: Path, report_dir: Path, outputs: list[str]) -> None:

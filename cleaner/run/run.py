@@ -16,7 +16,7 @@ import pickle
 import shutil
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -26,20 +26,27 @@ from ..dedup.corpus import Decisions, reduce
 from ..dedup.sets import SetStore
 from ..discover import Skipped, discover
 from ..document import ItemError
-from ..pool import Failure
+from ..pool import Failure, unit_and_record
 from ..readers import InputFile
 from ..report import Report, RunOutcome
 from ..writers import TEMP_MARK, ShardWriter, atomic_writer, remove_stale_temp
 from . import resume
 from .executor import Executor, executor_for
-from .map import map_file
-from .tasks import MapResult, MapTask, WriteResult, WriteTask
-from .write import write_file
+from .map import map_task
+from .tasks import TASK_BYTES, MapResult, MapTask, Unit, WriteResult, WriteTask, WriteUnit, plan_map_tasks
+from .write import write_task
 
 ProgressFn = Callable[[str, int, int], None]
 
 # Tasks that fail the same way this many times are given up (the rest of a part is reported).
 MAX_ATTEMPTS = 4
+
+
+def _size(path: str) -> int:
+    try:
+        return os.path.getsize(path)
+    except OSError:
+        return 0
 
 
 class RunError(Exception):
@@ -143,13 +150,12 @@ class Run:
         self.phase = "deduplication"
         t = time.perf_counter()
         ok = [r for r in results if r.fatal is None or r.ndocs]
-        spills = {r.index: tasks[r.index].spill for r in ok}
-        dec = self._reduce(ok, spills)
+        dec = self._reduce(ok, tasks)
         timings["reduce"] = time.perf_counter() - t
 
         self.phase = "writing"
         t = time.perf_counter()
-        wtasks, wres, shards = self._write(files, tasks, ok, spills, dec)
+        wtasks, wres, done, shards = self._write(files, tasks, results, ok, dec)
         timings["write"] = time.perf_counter() - t
 
         self.phase = "report"
@@ -157,10 +163,9 @@ class Run:
         outputs = shards if shards is not None else sorted(o for w in wres for o in w.outputs)
         self.report_dir.mkdir(parents=True, exist_ok=True)
         with atomic_writer(str(self.report_dir / "removed.jsonl")) as out:
-            for w in wres:
-                piece = self.work / "audit" / f"{w.index:06d}.jsonl"
-                if piece.exists():
-                    with open(piece, "rb") as fh:
+            for task in wtasks:  # in unit order, as the tasks are
+                if task.index in done and os.path.exists(task.audit_path):
+                    with open(task.audit_path, "rb") as fh:
                         shutil.copyfileobj(fh, out)
         resume.remove_stale_outputs(self.output, self.report_dir, outputs)
         timings["report"] = time.perf_counter() - t
@@ -179,58 +184,87 @@ class Run:
     # --- the phases -----------------------------------------------------------------------
 
     def _map(self, files: list[InputFile], again: bool) -> tuple[list[MapTask], list[MapResult]]:
-        tasks: list[MapTask] = []
+        units: list[Unit] = []
+        sizes: list[int] = []
         for fi, f in enumerate(files):
-            for k, part in enumerate(formats.of(f).plan(f)):
-                tasks.append(MapTask(len(tasks), fi, f, self.cfg, str(self.work / f"map-{fi:06d}-{k:04d}.pkl"), part))
+            parts = formats.of(f).plan(f)
+            for part in parts:
+                units.append(Unit(len(units), fi, f, part))
+                sizes.append(TASK_BYTES if len(parts) > 1 else _size(f.path))
+        tasks = plan_map_tasks(units, sizes, self.cfg, str(self.work))
+        unit_of = {u.index: u for u in units}
         results: list[MapResult] = []
         todo: list[MapTask] = []
         for task in tasks:
-            done = resume.cached(task) if again else None
-            if done is not None:
-                results.append(done)
+            before = resume.cached(task) if again else None
+            if before is not None:
+                results.extend(before)
             else:
                 todo.append(task)
-        results.extend(r for r in self._run_tasks("read", map_file, todo, len(tasks), len(results),
-                                                  self._retry_map) if r is not None)
+        done = len(results)
+        while todo:
+            again_alone: list[MapTask] = []
+            for packed in self._run_tasks("read", map_task, todo, len(units), done, self._retry_map):
+                if packed is not None and packed.spill_failed and len(packed) > 1:
+                    # a spill too large to write (disk quota, file size limit): each file on its own,
+                    # so that one large file does not take the small ones along
+                    for r in packed.units:
+                        k = len(tasks)
+                        tasks.append(MapTask(k, (unit_of[r.index],), self.cfg, str(self.work / f"map-{k:06d}.pkl")))
+                        again_alone.append(tasks[-1])
+                elif packed is not None:
+                    results.extend(packed.unpack())
+                    done += len(packed)
+            todo = again_alone
         results.sort(key=lambda r: r.index)
         return tasks, results
 
-    def _reduce(self, ok: list[MapResult], spills: dict[int, str]) -> Decisions:
+    def _reduce(self, ok: list[MapResult], tasks: list[MapTask]) -> Decisions:
+        store = SetStore({r.index: (tasks[r.task].spill, r.store_docs, r.store_paras) for r in ok})
         # The reduce makes millions of short-lived objects (pair lists) and holds few cycles;
         # the cyclic collector's full passes over the map results cost seconds at 200k docs.
         gc_was_on = gc.isenabled()
         gc.disable()
         try:
-            return reduce(ok, self.cfg, SetStore(spills), self.executor.find_buckets if self.executor else None)
+            return reduce(ok, self.cfg, store, self.executor.find_buckets if self.executor else None)
         finally:
             if gc_was_on:
                 gc.enable()
 
-    def _write(self, files: list[InputFile], tasks: list[MapTask], ok: list[MapResult], spills: dict[int, str],
-               dec: Decisions) -> tuple[list[WriteTask], list[WriteResult], list[str] | None]:
+    def _write(self, files: list[InputFile], tasks: list[MapTask], results: list[MapResult], ok: list[MapResult],
+               dec: Decisions) -> tuple[list[WriteTask], list[WriteResult], set[int], list[str] | None]:
         cfg = self.cfg
         audit_dir = self.work / "audit"
         audit_dir.mkdir(exist_ok=True)
         per_file: dict[int, list[MapResult]] = {}
         for r in ok:
             per_file.setdefault(r.file_index, []).append(r)
-        wtasks = []
-        for fi, rs in sorted(per_file.items()):
-            final = self.output / files[fi].out_rel
-            for r in rs:
-                target = final if len(rs) == 1 else \
-                    self.work / f"part-{r.index:06d}{formats.of(files[fi]).part_suffix(files[fi])}"
-                wtasks.append(WriteTask(r.index, fi, files[fi], tasks[r.index].part, cfg, spills[r.index],
-                                        str(self.output), str(target), str(audit_dir / f"{r.index:06d}.jsonl"),
-                                        str(self.work / f"records-{r.index:06d}.pkl"),
-                                        dec.doc_drops.get(r.index, {}), dec.para_drops.get(r.index, {})))
-        wres = [w for w in self._run_tasks("write", write_file, wtasks, len(wtasks), 0, lambda *_: None)
-                if w is not None]
+        part_of = {u.index: u.part for t in tasks for u in t.units}
+        spilled: dict[int, tuple[int, ...]] = {}  # per task, the units its spill holds (a retry may drop some)
+        for r in results:
+            spilled[r.task] = spilled.get(r.task, ()) + (r.index,)
+        per_task: dict[int, list[WriteUnit]] = {}
+        for r in ok:
+            f = files[r.file_index]
+            target = self.output / f.out_rel if len(per_file[r.file_index]) == 1 else \
+                self.work / f"part-{r.index:06d}{formats.of(f).part_suffix(f)}"
+            per_task.setdefault(r.task, []).append(WriteUnit(
+                r.index, r.file_index, f, part_of[r.index], str(target), dec.doc_drops.get(r.index, {}),
+                dec.para_drops.get(r.index, {})))
+        wtasks = [WriteTask(ti, tuple(us), spilled[ti], cfg, tasks[ti].spill,
+                            str(self.output),
+                            str(audit_dir / f"{ti:06d}.jsonl"), str(self.work / f"records-{ti:06d}.pkl"))
+                  for ti, us in sorted(per_task.items())]
+        wres: list[WriteResult] = []
+        done: set[int] = set()
+        for task, rs in zip(wtasks, self._run_tasks("write", write_task, wtasks, len(ok), 0, self._retry_write)):
+            if rs is not None:
+                wres.extend(rs)
+                done.add(task.index)
         wres.sort(key=lambda w: w.index)
         self._join(files, per_file, wtasks, wres)
-        shards = self._write_shards(wtasks, wres) if cfg.output_format not in ("same", "txt") else None
-        return wtasks, wres, shards
+        shards = self._write_shards(wtasks, wres, done) if cfg.output_format not in ("same", "txt") else None
+        return wtasks, wres, done, shards
 
     def _join(self, files: list[InputFile], per_file: dict[int, list[MapResult]], wtasks: list[WriteTask],
               wres: list[WriteResult]) -> None:
@@ -238,7 +272,7 @@ class Run:
         if self.cfg.output_format != "same":
             return
         by_unit = {w.index: w for w in wres}
-        targets = {t.index: Path(t.target) for t in wtasks}
+        targets = {u.index: Path(u.target) for t in wtasks for u in t.units}
         for fi, rs in per_file.items():
             if len(rs) < 2:
                 continue
@@ -257,17 +291,19 @@ class Run:
             first = by_unit[rs[0].index]
             first.outputs = [files[fi].out_rel]
 
-    def _write_shards(self, wtasks: list[WriteTask], wres: list[WriteResult]) -> list[str]:
+    def _write_shards(self, wtasks: list[WriteTask], wres: list[WriteResult], done: set[int]) -> list[str]:
         """--output-format jsonl*/parquet: all kept documents, in order, into part-NNNNN files."""
         writer = ShardWriter(self.output, self.cfg.output_format, self.cfg.shard_size)
-        done = {w.index for w in wres if w.error is None}
+        fine = {w.index for w in wres if w.error is None}
         try:
             for task in wtasks:
                 if task.index not in done or not os.path.exists(task.records_path):
                     continue
                 with open(task.records_path, "rb") as fh:
-                    for rec in pickle.load(fh):
-                        writer.add(rec)
+                    for unit, records in pickle.load(fh):
+                        if unit in fine:
+                            for rec in records:
+                                writer.add(rec)
             writer.flush()
         except BaseException:
             writer.abort()
@@ -277,25 +313,44 @@ class Run:
     # --- failures -------------------------------------------------------------------------
 
     def _retry_map(self, task: MapTask, label: Any, message: str) -> MapTask | None:
-        """After a worker died or hung on a document: run the task again without it."""
-        record = label
-        if record is None or record in task.skip or task.attempt + 1 >= MAX_ATTEMPTS:
+        """After a worker died or hung on a document: run the task again without it (a
+        document of a file of many, or the file), or without the unit given up."""
+        if label is None:
             return None
-        return MapTask(task.index, task.file_index, task.file, task.cfg, task.spill, task.part,
-                       task.skip | {record}, task.attempt + 1)
+        k, record = unit_and_record(label)
+        units = list(task.units)
+        u = units[k]
+        if record is None or record in u.skip or u.attempt + 1 >= MAX_ATTEMPTS:
+            del units[k]
+        else:
+            units[k] = replace(u, skip=u.skip | {record}, attempt=u.attempt + 1)
+        return replace(task, units=tuple(units)) if units else None
+
+    def _retry_write(self, task: WriteTask, label: Any, message: str) -> WriteTask | None:
+        """After a worker died while writing a unit: write the others again."""
+        if label is None:
+            return None
+        units = [u for k, u in enumerate(task.units) if k != unit_and_record(label)[0]]
+        return replace(task, units=tuple(units)) if units else None
 
     def _on_failure(self, f: Failure) -> None:
         task = f.task
-        record = f.label if isinstance(task, MapTask) else None
-        if isinstance(task, WriteTask):
-            msg = f"{f.message} while writing; file left out"
-        elif record is not None:
-            msg = f"{f.message} while cleaning this document; left out"
+        hit: list[tuple[Any, int | None]]
+        if f.label is None:  # before the task's first unit: all of it is given up
+            hit = [(u, None) for u in task.units]
         else:
-            msg = formats.of(task.file).given_up(f.message, task.attempt)
-        self.failures.append(ItemError(task.file.rel, msg, record))
+            k, record = unit_and_record(f.label)
+            hit = [(task.units[k], record)]
+        for u, record in hit:
+            if isinstance(task, WriteTask):
+                msg = f"{f.message} while writing; file left out"
+            elif record is not None:
+                msg = f"{f.message} while cleaning this document; left out"
+            else:
+                msg = formats.of(u.file).given_up(f.message, u.attempt)
+            self.failures.append(ItemError(u.file.rel, msg, record))
         if f.traceback:
-            self.tracebacks.append(f"{task.file.rel}:\n{f.traceback}")
+            self.tracebacks.append(f"{', '.join(u.file.rel for u, _ in hit)}:\n{f.traceback}")
 
     def _run_tasks(self, phase: str, fn: Callable[[Any], Any], tasks: list[Any], total: int, done: int,
                    retry: Callable[[Any, Any, str], Any]) -> list[Any]:
@@ -304,9 +359,9 @@ class Run:
         if not tasks:
             return []
 
-        def on_done(_: int, __: Any) -> None:
+        def on_done(_: int, result: Any) -> None:
             nonlocal done
-            done += 1
+            done += len(result)  # units of the task
             prog(phase, done, total)
 
         assert self.executor is not None

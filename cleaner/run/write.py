@@ -1,6 +1,6 @@
-"""The write phase: one task takes the documents of a map unit from its spill, settles each
-(DocumentCleaner.settle, with the reduce's drops), writes the cleaned output in the
-input's format (or records for the shards) and the audit of what was removed."""
+"""The write phase: one task takes the documents of a map task's units from its spill,
+settles each (DocumentCleaner.settle, with the reduce's drops), writes the cleaned output
+in the input's format (or records for the shards) and the audit of what was removed."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from ..document import Document, Drop, ItemError
 from ..document_cleaner import DocumentCleaner
 from ..pool import beat
 from ..writers import atomic_writer, json_line
-from .tasks import WriteResult, WriteTask, load_spill
+from .tasks import WriteResult, WriteTask, WriteUnit, load_documents
 
 
 def _audit(doc: Document, i: int | None, drop: Drop, text: str) -> dict[str, Any]:
@@ -60,51 +60,69 @@ def _final(doc: Document, feats: list[Any] | None, doc_drop: Drop | None, para_d
     return dec.kept
 
 
-def write_file(task: WriteTask) -> WriteResult:
-    """Final decisions for one unit (a file, or a part of a large one), then its
-    cleaned output and audit (runs in a worker)."""
+def _write_unit(u: WriteUnit, docs: list[Document], feats_all: list[Any], task: WriteTask, dc: DocumentCleaner,
+                audit: list[dict[str, Any]], records: list[tuple[int, list[dict[str, Any]]]]) -> WriteResult:
+    """Final decisions for one unit (a file, or a part of a large one), then its cleaned
+    output (or its records for the shards); its audit goes to `audit`."""
     t0 = time.process_time()
     cfg = task.cfg
-    dc = DocumentCleaner.get(cfg)
-    res = WriteResult(task.index, task.file_index)
-    audit: list[dict[str, Any]] = []
+    res = WriteResult(u.index, u.file_index)
     out_docs: list[tuple[Document, list[int]]] = []
-    beat(None)
-    _, docs, feats_all = load_spill(task.spill)
     pdrops: dict[int, dict[int, Drop]] = {}
-    for (pos, i), d in task.para_drops.items():
+    for (pos, i), d in u.para_drops.items():
         pdrops.setdefault(pos, {})[i] = d
     for pos, (doc, feats) in enumerate(zip(docs, feats_all)):
-        kept = _final(doc, feats, task.doc_drops.get(pos), pdrops.get(pos, {}), dc, res, audit)
+        kept = _final(doc, feats, u.doc_drops.get(pos), pdrops.get(pos, {}), dc, res, audit)
         if kept is not None:
             out_docs.append((doc, kept))
     root = Path(task.out_root)
     out_fmt = cfg.output_format
-    fmt = formats.of(task.file)
-    final = str(root / task.file.out_rel)
+    fmt = formats.of(u.file)
+    final = str(root / u.file.out_rel)
     try:
         if out_docs and out_fmt == "same":
-            fmt.write(task.target, task.file, out_docs, cfg.text_field, task.part)
+            fmt.write(u.target, u.file, out_docs, cfg.text_field, u.part)
             res.target_written = True
-            if task.target == final:
-                res.outputs = [task.file.out_rel]
+            if u.target == final:
+                res.outputs = [u.file.out_rel]
         elif out_docs and out_fmt == "txt":
-            res.outputs = fmt.write_txt(root, task.file, out_docs)
+            res.outputs = fmt.write_txt(root, u.file, out_docs)
         elif out_fmt not in ("same", "txt"):
-            with atomic_writer(task.records_path) as fh:
-                pickle.dump([fmt.record(d, k, cfg.text_field) for d, k in out_docs], fh,
-                            protocol=pickle.HIGHEST_PROTOCOL)
+            records.append((u.index, [fmt.record(d, k, cfg.text_field) for d, k in out_docs]))
     except OSError as e:
-        where = e.filename if e.filename and not str(e.filename).startswith(str(Path(task.target).parent)) \
+        where = e.filename if e.filename and not str(e.filename).startswith(str(Path(u.target).parent)) \
             else final
-        res.error = ItemError(task.file.rel, f"cannot write {where}: {e.strerror or e}; "
-                                             "no partial file was left")
-    try:
-        with atomic_writer(task.audit_path) as fh:
-            for rec in audit:
-                fh.write(json_line(rec))
-    except OSError as e:
-        res.error = res.error or ItemError(task.file.rel, f"cannot write the audit {task.audit_path}: "
-                                                          f"{e.strerror or e}")
+        res.error = ItemError(u.file.rel, f"cannot write {where}: {e.strerror or e}; no partial file was left")
     res.seconds = time.process_time() - t0
     return res
+
+
+def write_task(task: WriteTask) -> list[WriteResult]:
+    """The units of one map task: final decisions, outputs, one audit piece and one
+    records file for all of them (runs in a worker)."""
+    dc = DocumentCleaner.get(task.cfg)
+    beat(0, None)
+    docs_of, feats_of = load_documents(task.spill)
+    where = {index: k for k, index in enumerate(task.spilled)}
+    audit: list[dict[str, Any]] = []
+    records: list[tuple[int, list[dict[str, Any]]]] = []
+    results = []
+    for k, u in enumerate(task.units):
+        beat(k, None)
+        s = where[u.index]
+        results.append(_write_unit(u, docs_of[s], feats_of[s], task, dc, audit, records))
+    t0 = time.process_time()
+    pieces = [(task.audit_path, [json_line(rec) for rec in audit], "the audit")]
+    if task.cfg.output_format not in ("same", "txt"):
+        pieces.append((task.records_path, [pickle.dumps(records, protocol=pickle.HIGHEST_PROTOCOL)], "records"))
+    for path, chunks, what in pieces:
+        try:
+            with atomic_writer(path) as fh:
+                for chunk in chunks:
+                    fh.write(chunk)
+        except OSError as e:
+            for u, res in zip(task.units, results):
+                res.error = res.error or ItemError(u.file.rel, f"cannot write {what} {path}: {e.strerror or e}")
+    if results:
+        results[0].seconds += time.process_time() - t0
+    return results
