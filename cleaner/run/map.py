@@ -23,28 +23,6 @@ from .tasks import MapResult, MapTask, TaskResult, Unit, save_spill
 _I32 = np.int32
 
 
-# Fault injection for the robustness tests: CLEANER_FAULT="crash:MARK" kills the
-# worker on a document whose first paragraph contains MARK, "hang:MARK" hangs it
-# where no signal reaches (like a parser stuck in C code), "slow:MARK" loops in Python.
-_FAULT = os.environ.get("CLEANER_FAULT", "")
-
-
-def _inject_fault(doc: Document) -> None:
-    kind, _, mark = _FAULT.partition(":")
-    if not mark or not doc.paragraphs or mark not in doc.paragraphs[0]:
-        return
-    import signal
-
-    if kind == "crash":
-        os.kill(os.getpid(), signal.SIGKILL)
-    elif kind == "hang":
-        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGALRM})
-        time.sleep(3600)
-    elif kind == "slow":
-        while True:
-            pass
-
-
 def _summarise(res: MapResult, docs: list[Document], fk: FileKeys) -> None:
     res.ids = [d.id for d in docs]
     kept_all = [d.kept() for d in docs]
@@ -100,9 +78,7 @@ def _read_unit(u: Unit, k: int, cfg: Config, dc: DocumentCleaner, res: MapResult
             t2 = time.process_time()
             try:
                 # plain text without stripping has no per-document work to time
-                with time_limit(cfg.doc_timeout if cfg.strip or doc.html is not None or _FAULT else None):
-                    if _FAULT:
-                        _inject_fault(doc)
+                with time_limit(cfg.doc_timeout if cfg.strip or doc.html is not None else None):
                     if doc.html is not None:
                         dc.extract(doc)
                         t_extract += time.process_time() - t2
