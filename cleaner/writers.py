@@ -21,23 +21,25 @@ TEMP_MARK = ".cleaner-tmp"
 _counter = itertools.count()
 
 
-def _open_temp(path: Path) -> tuple[int, str]:
+def _open_temp(path: str) -> tuple[int, str]:
     """A new temp file next to `path`, with the mode the umask gives new files (mkstemp
     would make it 0600, and costs more: a folder of small files writes one per file)."""
+    parent, name = os.path.split(path)
     while True:
-        tmp = str(path.parent / f".{path.name[:80]}.{os.getpid()}-{next(_counter)}{TEMP_MARK}")
+        tmp = os.path.join(parent, f".{name[:80]}.{os.getpid()}-{next(_counter)}{TEMP_MARK}")
         try:
             return os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), 0o666), tmp
         except FileExistsError:  # left by an earlier process with the same id
             continue
+        except FileNotFoundError:  # the folder is new (checked only then: a syscall less per file)
+            os.makedirs(parent or ".", exist_ok=True)
 
 
 @contextmanager
 def atomic_writer(path: str | Path) -> Iterator[IO[bytes]]:
     """A binary file handle whose content appears at `path` only if the block
     completes; on any error the temp file is removed and `path` is untouched."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path = os.fspath(path)
     fd, tmp = _open_temp(path)
     try:
         with os.fdopen(fd, "wb") as fh:

@@ -38,17 +38,6 @@ class FileKeys:
         z = np.zeros(0, dtype=np.int64)
         return cls(z.astype(np.uint64), z, z, None, [], None)
 
-    def part(self, docs: slice, rows: slice) -> tuple[FileKeys, int]:
-        """The keys of consecutive documents `docs` (whose kept paragraphs are `rows`), as
-        if computed for them alone (every step is per document), and the index of their
-        first MinHashed paragraph here."""
-        sel = np.flatnonzero((self.para_rows >= rows.start) & (self.para_rows < rows.stop))
-        first = int(sel[0]) if len(sel) else int(np.searchsorted(self.para_rows, rows.start))
-        ndocs = docs.stop - docs.start
-        return FileKeys(self.p_key[rows], self.p_words[rows], self.para_rows[sel] - rows.start,
-                        self.para_sigs[sel] if self.para_sigs is not None else None, self.doc_key[docs],
-                        self.doc_sig[docs] if self.doc_sig is not None and ndocs else None), first
-
 
 def repeats_inside(docs: list[Document], cfg: Config, dedup: bool = True) -> FileKeys:
     """Drop exact and near repeats among the kept paragraphs of each document

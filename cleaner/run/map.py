@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import time
+from itertools import chain
 from typing import Any
 
 import numpy as np
@@ -17,35 +18,55 @@ from ..dedup.sets import write_set_store
 from ..document import Document, ItemError
 from ..document_cleaner import DocumentCleaner
 from ..pool import DocTimeout, beat, time_limit
+from ..ragged import offsets_of
 from ..readers import ReadError
 from .tasks import MapResult, MapTask, TaskResult, Unit, save_spill
 
 _I32 = np.int32
 
 
-def _summarise(res: MapResult, docs: list[Document], fk: FileKeys) -> None:
-    res.ids = [d.id for d in docs]
-    kept_all = [d.kept() for d in docs]
-    res.doc_kept = np.array([len(k) for k in kept_all], dtype=_I32)
-    res.doc_chars = np.array([sum(len(d.paragraphs[i]) for i in k) + max(len(k) - 1, 0)
-                              for d, k in zip(docs, kept_all)], dtype=np.int64)
-    res.doc_key = np.array([fk.doc_key[p] if k else 0 for p, k in enumerate(kept_all)], dtype=np.uint64)
-    rows = [(p, i) for p, k in enumerate(kept_all) for i in k]
-    res.p_doc = np.array([p for p, _ in rows], dtype=_I32)
-    res.p_idx = np.array([i for _, i in rows], dtype=_I32)
-    if len(fk.p_key) != len(rows):
+def _summarise(results: list[MapResult], docs_of: list[list[Document]], fk: FileKeys) -> TaskResult:
+    """What the reduce needs of the units' documents, as arrays over all of them (the
+    parent takes each unit's share as views: TaskResult.unpack)."""
+    every = [d for docs in docs_of for d in docs]
+    kept_all = [d.kept() for d in every]
+    n_kept = np.array([len(k) for k in kept_all], dtype=np.int64)
+    unit_docs = np.array([len(docs) for docs in docs_of], dtype=np.int64)
+    doc_base = offsets_of(unit_docs)
+    doc_unit = np.repeat(np.arange(len(docs_of)), unit_docs)
+    unit_rows = np.bincount(doc_unit, weights=n_kept, minlength=len(docs_of)).astype(np.int64)
+    row_base = offsets_of(unit_rows)
+    pos_in_unit = np.arange(len(every)) - np.repeat(doc_base[:-1], unit_docs)
+    if len(fk.p_key) != int(n_kept.sum()):
         raise AssertionError("paragraph keys out of step with the kept paragraphs")
-    res.p_key = fk.p_key
-    res.p_words = fk.p_words.astype(_I32)
-    res.p_line = np.array([docs[p].lines[i] for p, i in rows], dtype=_I32)
-    res.paragraphs = sum(len(d.paragraphs) for d in docs)
-    res.chars = sum(len(x) for d in docs for x in d.paragraphs)
-    res.page_text_pages = sum(d.from_page_text for d in docs)
-    res.sigs = fk.doc_sig if docs else None
-    if fk.para_sigs is not None and len(fk.para_rows):
-        res.para_rows, res.para_sigs = fk.para_rows.astype(_I32), fk.para_sigs
-    else:
-        res.para_rows, res.para_sigs = np.zeros(0, dtype=_I32), None
+    arrays: dict[str, np.ndarray] = {
+        "doc_kept": n_kept.astype(_I32),
+        "doc_chars": np.array([sum(len(d.paragraphs[i]) for i in k) + max(len(k) - 1, 0)
+                               for d, k in zip(every, kept_all)], dtype=np.int64),
+        "doc_key": np.array([fk.doc_key[p] if k else 0 for p, k in enumerate(kept_all)], dtype=np.uint64),
+        "p_doc": np.repeat(pos_in_unit, n_kept).astype(_I32),
+        "p_idx": np.fromiter(chain.from_iterable(kept_all), dtype=_I32, count=int(n_kept.sum())),
+        "p_key": fk.p_key,
+        "p_words": fk.p_words.astype(_I32),
+        "p_line": np.array([d.lines[i] for d, k in zip(every, kept_all) for i in k], dtype=_I32),
+    }
+    has_sigs = fk.doc_sig is not None
+    no_sigs = np.zeros((0, 0), np.uint32)
+    para_rows = fk.para_rows if fk.para_sigs is not None else np.zeros(0, np.int64)
+    para_unit = np.searchsorted(row_base, para_rows, side="right") - 1
+    unit_paras = np.bincount(para_unit, minlength=len(docs_of)).astype(np.int64)
+    arrays["sigs"] = fk.doc_sig if fk.doc_sig is not None else no_sigs
+    arrays["para_rows"] = (para_rows - row_base[para_unit]).astype(_I32)
+    arrays["para_sigs"] = fk.para_sigs if fk.para_sigs is not None else no_sigs
+    para_base = offsets_of(unit_paras)
+    for k, (res, docs) in enumerate(zip(results, docs_of)):
+        res.ids = [d.id for d in docs]
+        res.paragraphs = sum(len(d.paragraphs) for d in docs)
+        res.chars = sum(len(x) for d in docs for x in d.paragraphs)
+        res.page_text_pages = sum(d.from_page_text for d in docs)
+        res.store_docs, res.store_paras = int(doc_base[k]), int(para_base[k])
+    counts = np.stack([unit_docs, unit_rows, unit_paras, (unit_docs > 0) * has_sigs], axis=1).astype(np.int64)
+    return TaskResult(results, arrays, counts.reshape(-1, 4))
 
 
 def _read_unit(u: Unit, k: int, cfg: Config, dc: DocumentCleaner, res: MapResult,
@@ -125,29 +146,19 @@ def map_task(task: MapTask) -> TaskResult:
         docs_of.append(docs)
         feats_of.append(feats)
     t3 = time.process_time()
-    every = [d for docs in docs_of for d in docs]
-    fk = dc.repeats(every)  # per document, so all units' documents at once
-    d0 = r0 = 0
-    for res, docs in zip(results, docs_of):
-        d1 = d0 + len(docs)
-        r1 = r0 + sum(len(d.kept()) for d in docs)
-        part, res.store_paras = fk.part(slice(d0, d1), slice(r0, r1))
-        res.store_docs = d0
-        _summarise(res, docs, part)
-        d0, r0 = d1, r1
+    fk = dc.repeats([d for docs in docs_of for d in docs])  # each step is per document: all at once
+    packed = _summarise(results, docs_of, fk)
     t4 = time.process_time()
     first = results[0].seconds if results else {}
     first["signatures"] = t4 - t3  # task-wide stages are counted on its first unit
     try:
         if cfg.dedup:  # before the spill: a spill on disk means its stores are complete (--resume)
             write_set_store(task.spill, fk)
-        packed = TaskResult.pack(results)
         save_spill(task.spill, packed, docs_of, feats_of)
     except OSError as e:
         for res in results:
-            _summarise(res, [], FileKeys.empty())
             res.fatal = ItemError(res.rel, f"cannot write the work file {task.spill}: {e.strerror or e}")
-        packed = TaskResult.pack(results)
+        packed = _summarise(results, [[] for _ in results], FileKeys.empty())
         packed.spill_failed = True
     first["spill"] = time.process_time() - t4
     first["total"] = time.process_time() - t0

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pickle
 from collections import Counter
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -21,6 +21,8 @@ from ..writers import atomic_writer
 
 SPILL_VERSION = 3
 _I32 = np.int32
+_NONE = np.zeros(0, dtype=_I32)
+_NONE.flags.writeable = False
 
 # A map task takes consecutive units up to this many input bytes or files (a large file
 # is a task of its own): few enough tasks for little overhead, enough for the workers.
@@ -52,16 +54,17 @@ class MapResult:
     store_docs: int = 0  # in that task's shingle-set store: the row of the unit's first document
     store_paras: int = 0  # and of its first MinHashed paragraph
     ids: list[str] = field(default_factory=list)  # per document
-    doc_chars: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))  # characters kept
-    doc_key: np.ndarray = field(default_factory=lambda: np.zeros(0, np.uint64))  # key of the kept text
-    doc_kept: np.ndarray = field(default_factory=lambda: np.zeros(0, _I32))  # paragraphs kept
-    p_doc: np.ndarray = field(default_factory=lambda: np.zeros(0, _I32))  # per kept paragraph: its document
-    p_idx: np.ndarray = field(default_factory=lambda: np.zeros(0, _I32))  # its index in the document
-    p_key: np.ndarray = field(default_factory=lambda: np.zeros(0, np.uint64))  # normalised key
-    p_words: np.ndarray = field(default_factory=lambda: np.zeros(0, _I32))
-    p_line: np.ndarray = field(default_factory=lambda: np.zeros(0, _I32))
+    # (empty until filled: one shared empty array, not a dozen new ones per small file)
+    doc_chars: np.ndarray = field(default_factory=lambda: _NONE)  # characters kept
+    doc_key: np.ndarray = field(default_factory=lambda: _NONE)  # key of the kept text
+    doc_kept: np.ndarray = field(default_factory=lambda: _NONE)  # paragraphs kept
+    p_doc: np.ndarray = field(default_factory=lambda: _NONE)  # per kept paragraph: its document
+    p_idx: np.ndarray = field(default_factory=lambda: _NONE)  # its index in the document
+    p_key: np.ndarray = field(default_factory=lambda: _NONE)  # normalised key
+    p_words: np.ndarray = field(default_factory=lambda: _NONE)
+    p_line: np.ndarray = field(default_factory=lambda: _NONE)
     sigs: np.ndarray | None = None  # MinHash per document
-    para_rows: np.ndarray = field(default_factory=lambda: np.zeros(0, _I32))  # kept paragraphs with a MinHash
+    para_rows: np.ndarray = field(default_factory=lambda: _NONE)  # kept paragraphs with a MinHash
     para_sigs: np.ndarray | None = None  # their MinHashes
     errors: list[ItemError] = field(default_factory=list)
     fatal: ItemError | None = None
@@ -120,25 +123,13 @@ class TaskResult:
     """The results of a map task's units with their arrays joined: a task of a thousand
     small files pickles a few arrays, not a dozen per file."""
 
-    units: list[MapResult]  # without their arrays
+    units: list[MapResult]  # without their arrays (unpack gives them theirs)
     arrays: dict[str, np.ndarray]
     counts: np.ndarray  # per unit: documents, kept paragraphs, MinHashed paragraphs, signatures or not
     spill_failed: bool = False  # the spill could not be written (its units are `fatal`)
 
     def __len__(self) -> int:
         return len(self.units)
-
-    @classmethod
-    def pack(cls, results: list[MapResult]) -> TaskResult:
-        def cat(name: str) -> np.ndarray:
-            parts = [getattr(r, name) for r in results if getattr(r, name) is not None]
-            return np.concatenate(parts) if parts else _EMPTY
-
-        arrays = {name: cat(name) for name in (*_PER_DOC, *_PER_ROW, "sigs", "para_rows", "para_sigs")}
-        counts = np.array([(r.ndocs, len(r.p_doc), len(r.para_rows), r.sigs is not None) for r in results],
-                          dtype=np.int64).reshape(-1, 4)
-        bare: dict[str, Any] = {name: _EMPTY for name in arrays}
-        return cls([replace(r, **bare) for r in results], arrays, counts)
 
     def unpack(self) -> list[MapResult]:
         offsets = np.zeros((len(self.units) + 1, 4), dtype=np.int64)
@@ -147,16 +138,15 @@ class TaskResult:
         out = []
         for k, r in enumerate(self.units):
             (d0, r0, q0, _), (d1, r1, q1, _) = offsets[k], offsets[k + 1]
-            views: dict[str, Any] = {name: self.arrays[name][d0:d1] for name in _PER_DOC}
-            views.update((name, self.arrays[name][r0:r1]) for name in _PER_ROW)
-            views["sigs"] = self.arrays["sigs"][sig_rows[k]:sig_rows[k + 1]] if self.counts[k, 3] else None
-            views["para_rows"] = self.arrays["para_rows"][q0:q1]
-            views["para_sigs"] = self.arrays["para_sigs"][q0:q1] if q1 > q0 else None
-            out.append(replace(r, **views))
+            for name in _PER_DOC:
+                setattr(r, name, self.arrays[name][d0:d1])
+            for name in _PER_ROW:
+                setattr(r, name, self.arrays[name][r0:r1])
+            r.sigs = self.arrays["sigs"][sig_rows[k]:sig_rows[k + 1]] if self.counts[k, 3] else None
+            r.para_rows = self.arrays["para_rows"][q0:q1]
+            r.para_sigs = self.arrays["para_sigs"][q0:q1] if q1 > q0 else None
+            out.append(r)
         return out
-
-
-_EMPTY = np.zeros(0, dtype=_I32)
 
 
 def load_result(path: str) -> TaskResult:

@@ -4,6 +4,7 @@ in the input's format (or records for the shards) and the audit of what was remo
 
 from __future__ import annotations
 
+import os
 import pickle
 import time
 from pathlib import Path
@@ -78,7 +79,7 @@ def _write_unit(u: WriteUnit, docs: list[Document], feats_all: list[Any], task: 
     root = Path(task.out_root)
     out_fmt = cfg.output_format
     fmt = formats.of(u.file)
-    final = str(root / u.file.out_rel)
+    final = os.path.join(task.out_root, u.file.out_rel)
     try:
         if out_docs and out_fmt == "same":
             fmt.write(u.target, u.file, out_docs, cfg.text_field, u.part)
@@ -90,7 +91,7 @@ def _write_unit(u: WriteUnit, docs: list[Document], feats_all: list[Any], task: 
         elif out_fmt not in ("same", "txt"):
             records.append((u.index, [fmt.record(d, k, cfg.text_field) for d, k in out_docs]))
     except OSError as e:
-        where = e.filename if e.filename and not str(e.filename).startswith(str(Path(u.target).parent)) \
+        where = e.filename if e.filename and not str(e.filename).startswith(os.path.dirname(u.target)) \
             else final
         res.error = ItemError(u.file.rel, f"cannot write {where}: {e.strerror or e}; no partial file was left")
     res.seconds = time.process_time() - t0
