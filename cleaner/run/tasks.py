@@ -203,12 +203,12 @@ class WriteResult:
     file_index: int = 0
     docs_in: int = 0
     docs_out: int = 0
+    doc_reasons: Counter[str] = field(default_factory=Counter)  # documents removed, per reason
     paras_in: int = 0
     paras_out: int = 0
+    para_reasons: Counter[str] = field(default_factory=Counter)  # paragraphs removed, per reason
     chars_in: int = 0
     chars_out: int = 0
-    para_reasons: Counter[str] = field(default_factory=Counter)
-    doc_reasons: Counter[str] = field(default_factory=Counter)
     seconds: float = 0.0
     error: ItemError | None = None
     outputs: list[str] = field(default_factory=list)  # files written, relative to the output root
