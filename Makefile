@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 DRAGNET ?= ../shared/bench/dragnet
 
-.PHONY: install demo test lint typecheck bench bench-quality bench-dedup bench-scale bench-multilingual train clean-build
+.PHONY: install demo test lint typecheck bench bench-quality bench-dedup bench-scale bench-multilingual bench-small-files train clean-build
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -59,6 +59,9 @@ bench-multilingual: install
 	rm -rf $(ML_OUT) $(ML_OUT).report
 	$(BIN)/clean $(ML_SET) $(ML_OUT) -q $(ML_CLEAN_ARGS)
 	$(BIN)/python bench/multilingual/harm.py $(ML_SET) $(ML_OUT)
+# The same 20k documents as a folder of .txt files and as JSONL shards, one worker: MB/s per core.
+bench-small-files: install
+	$(BIN)/python bench/scale.py --dragnet $(DRAGNET) --only-small-files --repeat 2 $(BENCH_SCALE_ARGS)
 
 # Refit cleaner/data/model.json on the dev set (deterministic); CV=5 also reports k-fold scores,
 # TRAIN_ARGS='--threshold 0.3' skips the threshold search (as for the numbers in model.json).

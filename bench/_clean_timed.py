@@ -31,7 +31,8 @@ import sys
 import time
 from collections import defaultdict
 
-from cleaner import cli, dedup, minhash, pipeline
+from cleaner import cli, minhash
+from cleaner.dedup import corpus, lsh, sets
 
 T: dict[str, float] = defaultdict(float)
 N: dict[str, int] = defaultdict(int)
@@ -56,7 +57,7 @@ def _wrap(mod, name: str, label, only_reduce: bool = True):
 
 
 def _reduce_wrapper():
-    fn = pipeline.reduce
+    fn = corpus.reduce
 
     def wrapper(*args, **kwargs):
         _state["in_reduce"] = True
@@ -68,11 +69,14 @@ def _reduce_wrapper():
             T["reduce"] += time.perf_counter() - t
             _state["in_reduce"] = False
 
-    pipeline.reduce = wrapper
+    corpus.reduce = wrapper
+    import cleaner.run.run as run_module
+
+    run_module.reduce = wrapper  # imported there by name
 
 
 def _para_wrapper():
-    fn = pipeline._corpus_near_paragraphs
+    fn = corpus.near_paragraphs
 
     def wrapper(*args, **kwargs):
         _state["section"] = "para"
@@ -83,7 +87,7 @@ def _para_wrapper():
             T["para_near"] += time.perf_counter() - t
             _state["section"] = "after"
 
-    pipeline._corpus_near_paragraphs = wrapper
+    corpus.near_paragraphs = wrapper
 
 
 def sec(suffix: str):
@@ -94,11 +98,11 @@ def main() -> int:
     argv = sys.argv[1:]
     out = argv[0]
     assert argv[1] == "--"
-    _wrap(dedup, "local_buckets", sec("buckets"))
-    _wrap(dedup, "close_bucket_pairs", sec("pairs"))
+    _wrap(lsh, "local_buckets", sec("buckets"))
+    _wrap(lsh, "close_bucket_pairs", sec("pairs"))
     _wrap(minhash, "agreement", sec("agreement"))
-    _wrap(dedup, "cluster", sec("cluster"))
-    inner = dedup.cluster
+    _wrap(lsh, "cluster", sec("cluster"))
+    inner = lsh.cluster
 
     def cluster_then_templates(*args, **kwargs):
         try:
@@ -107,9 +111,9 @@ def main() -> int:
             if _state["in_reduce"] and _state["section"] == "doc":
                 _state["section"] = "tmpl"  # templates and exact corpus paragraphs come next
 
-    dedup.cluster = cluster_then_templates
-    _wrap(pipeline._SetStore, "doc", sec("set_loads"))
-    _wrap(pipeline._SetStore, "paragraphs", sec("set_loads"))
+    lsh.cluster = cluster_then_templates
+    _wrap(sets.SetStore, "doc", sec("set_loads"))
+    _wrap(sets.SetStore, "paragraphs", sec("set_loads"))
     _wrap(minhash, "jaccard_sets", sec("exact_jaccard"))
     _wrap(minhash, "jaccard_pairs", sec("exact_jaccard"))
     _para_wrapper()

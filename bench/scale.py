@@ -1,7 +1,9 @@
-"""Scale benchmark: the same corpus with --workers 1, --workers 2 and the Dask engine.
+"""Scale benchmark: the same corpus with --workers 1, --workers 2 and the Dask engine; then the
+same text as a folder of one .txt file per document and as JSONL shards (one worker each).
 
     make bench-scale                                   # 50k documents, with and without stripping
     python bench/scale.py --docs 20000 --modes nostrip # a quicker look
+    make bench-small-files                             # only the folder-vs-shards comparison (20k docs)
 
 The corpus is bench/gen_corpus.py's (JSONL shards of real DragNet sentences,
 with planted near-duplicates; reads ../shared/bench/dragnet, cached under
@@ -9,6 +11,12 @@ bench/out/scale/). Each configuration runs `clean` as a child process, one
 after the other, in this one script; the table gives wall times and the
 speed-up over --workers 1 measured in the same run, and checks that every
 configuration wrote byte-identical output and audit.
+
+The folder-vs-shards comparison (--small-files N documents, default 20,000 of
+~2.4 KB) runs `clean --no-strip --workers 1` on both layouts of the same text and
+gives MB/s (of text, the same bytes for both) by wall time and per CPU-second
+(the clean process's, plus what its worker measured of its tasks: less sensitive
+to other load on the machine, though not to a slow disk).
 """
 
 from __future__ import annotations
@@ -17,6 +25,7 @@ import argparse
 import hashlib
 import json
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -52,6 +61,68 @@ def run(corpus: Path, out: Path, args: list[str], timeout: float) -> tuple[float
     return wall, tree_digest(out), audit, rep
 
 
+def folder_of(shards: Path, folder: Path) -> int:
+    """One .txt file per document of the shards (in shard order, so in the same corpus
+    order), as a folder crawl would leave it; returns the bytes of text."""
+    if (folder / ".done").exists():
+        return int((folder / ".done").read_text())
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    total = i = 0
+    for p in sorted(shards.glob("*.jsonl")):
+        with open(p, encoding="utf-8") as fh:
+            for line in fh:
+                data = (json.loads(line)["text"] + "\n").encode("utf-8")
+                (folder / f"{i // 1000:03d}" / f"{i:06d}.txt").parent.mkdir(exist_ok=True)
+                (folder / f"{i // 1000:03d}" / f"{i:06d}.txt").write_bytes(data)
+                total += len(data)
+                i += 1
+    (folder / ".done").write_text(str(total))  # hidden: clean passes over it
+    return total
+
+
+def cpu_of_children() -> float:
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
+def small_files(a: argparse.Namespace) -> list[dict]:
+    """The same text as a folder of small .txt files and as JSONL shards, one worker."""
+    corpus = a.out / f"corpus-{a.small_files}"
+    if not (corpus / "meta.json").exists():
+        print(f"generating {a.small_files:,} documents into {corpus} ...", flush=True)
+        gc.generate(a.dragnet, corpus, a.small_files, shard_docs=a.shard_docs, check_background=False)
+    shards = corpus / "shards"
+    text_bytes = folder_of(shards, corpus / "folder")
+    mb = text_bytes / 1e6
+    print(f"\n== the same {a.small_files:,} documents ({mb:.1f} MB of text) as {a.small_files:,} .txt files and as "
+          f"{len(list(shards.glob('*.jsonl')))} JSONL shards; clean --no-strip --workers 1, best of {a.repeat}")
+    print(f"  {'layout':<22}{'wall s':>8}{'CPU s':>8}{'MB/s':>8}{'MB/s per core':>15}  {'map':>6}{'reduce':>8}"
+          f"{'write':>7}")
+    rows = []
+    for name, src in (("JSONL shards", shards), (".txt folder", corpus / "folder")):
+        best = None
+        for _ in range(a.repeat):
+            c0 = cpu_of_children()
+            wall, _, _, rep = run(src, a.out / "run-small", ["--no-strip", "--workers", "1"], a.timeout)
+            # the clean process itself (its worker processes are not reaped by it), and what the
+            # worker measured of its tasks
+            cpu = cpu_of_children() - c0 + sum(rep["timings"]["stages_cpu"].values())
+            if best is None or wall < best[0]:
+                best = (wall, cpu, rep["timings"])
+        assert best is not None
+        wall, cpu, t = best
+        print(f"  {name:<22}{wall:>8.1f}{cpu:>8.1f}{mb / wall:>8.2f}{mb / cpu:>15.2f}  {t['map']:>6.1f}"
+              f"{t['reduce']:>8.1f}{t['write']:>7.1f}", flush=True)
+        rows.append({"layout": name, "wall": wall, "cpu": cpu, "mb": mb, "timings": t})
+    shutil.rmtree(a.out / "run-small", ignore_errors=True)
+    shutil.rmtree(a.out / "run-small.report", ignore_errors=True)
+    ratio = rows[1]["wall"] and rows[0]["wall"] / rows[1]["wall"]
+    print(f"  folder / shards: {ratio:.2f}x the MB/s (wall), "
+          f"{rows[0]['cpu'] / rows[1]['cpu']:.2f}x per core")
+    return rows
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--dragnet", type=Path, default=Path("../shared/bench/dragnet"))
@@ -61,7 +132,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-dask", action="store_true")
     ap.add_argument("--timeout", type=float, default=3 * 3600)
     ap.add_argument("--out", type=Path, default=HERE / "out" / "scale")
+    ap.add_argument("--small-files", type=int, default=20_000,
+                    help="documents of the folder-vs-shards comparison (0: skip it)")
+    ap.add_argument("--only-small-files", action="store_true", help="run only the folder-vs-shards comparison")
+    ap.add_argument("--repeat", type=int, default=1, help="runs of each layout in the comparison (best kept)")
     a = ap.parse_args(argv)
+    if a.only_small_files:
+        rows = small_files(a)
+        (a.out / f"results-small-files-{a.small_files}.json").write_text(json.dumps(rows, indent=1))
+        return 0
 
     corpus = a.out / f"corpus-{a.docs}"
     if not (corpus / "meta.json").exists():
@@ -99,6 +178,8 @@ def main(argv: list[str] | None = None) -> int:
                             "timings": t, "digest": digest, "audit": audit, "load_before": load})
             shutil.rmtree(out, ignore_errors=True)
         print(f"  byte-identical output and audit across configurations: {'yes' if len(digests) == 1 else 'NO'}")
+    if a.small_files:
+        results.append({"small_files": small_files(a)})
     (a.out / f"results-{a.docs}.json").write_text(json.dumps(results, indent=1))
     print(f"\n(numbers: {a.out / f'results-{a.docs}.json'}; load = 1-minute load average before each run)")
     return 0

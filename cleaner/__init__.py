@@ -10,13 +10,13 @@ __all__ = ["Cleaner", "Result", "clean_corpus", "Config", "Report", "__version__
 if TYPE_CHECKING:
     from .api import Cleaner, Result
     from .config import Config
-    from .pipeline import clean_corpus
     from .report import Report
+    from .run import clean_corpus
 
 _LAZY = {
     "Cleaner": ".api",
     "Result": ".api",
-    "clean_corpus": ".pipeline",
+    "clean_corpus": ".run",
     "Config": ".config",
     "Report": ".report",
 }

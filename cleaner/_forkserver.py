@@ -6,4 +6,5 @@ import signal
 # preload); ignore it from the start, or a Ctrl-C during this import prints a traceback.
 signal.signal(signal.SIGINT, signal.SIG_IGN)
 
-import cleaner.pipeline  # noqa: E402, F401
+import cleaner.run.map  # noqa: E402, F401
+import cleaner.run.write  # noqa: E402, F401

@@ -78,16 +78,41 @@ static inline Py_ssize_t not_word(const unsigned char *b, Py_ssize_t i, Py_ssize
 
 typedef struct {
     int writable;
+    char kind; /* 'u' unsigned integer, 'i' signed integer, 'f' floating point */
     Py_ssize_t itemsize;
     const char *name;
 } BufSpec;
+
+/* A buffer format (struct-module syntax) of one number of the given kind, in native
+   byte order: an int64 array passed where uint64 is read would be read wrong. */
+static int format_ok(const char *fmt, char kind) {
+    if (fmt == NULL)
+        fmt = "B";
+#if PY_LITTLE_ENDIAN
+    if (*fmt == '@' || *fmt == '=' || *fmt == '<')
+#else
+    if (*fmt == '@' || *fmt == '=' || *fmt == '>' || *fmt == '!')
+#endif
+        fmt++;
+    if (fmt[0] == '\0' || fmt[1] != '\0')
+        return 0;
+    switch (kind) {
+    case 'u':
+        return strchr("BHILQN", fmt[0]) != NULL;
+    case 'i':
+        return strchr("bhilqn", fmt[0]) != NULL;
+    case 'f':
+        return fmt[0] == 'f' || fmt[0] == 'd';
+    }
+    return 0;
+}
 
 static void release(Py_buffer *views, int n) {
     while (n-- > 0)
         PyBuffer_Release(&views[n]);
 }
 
-/* C-contiguous buffers of the given item sizes; on failure none is held. */
+/* C-contiguous buffers of the given item kinds and sizes; on failure none is held. */
 static int get_buffers(PyObject *const *objs, Py_buffer *views, const BufSpec *specs, int n) {
     for (int k = 0; k < n; k++) {
         int flags = PyBUF_C_CONTIGUOUS | PyBUF_FORMAT | (specs[k].writable ? PyBUF_WRITABLE : 0);
@@ -95,8 +120,11 @@ static int get_buffers(PyObject *const *objs, Py_buffer *views, const BufSpec *s
             release(views, k);
             return -1;
         }
-        if (views[k].itemsize != specs[k].itemsize) {
-            PyErr_Format(PyExc_TypeError, "%s: items of %zd bytes expected", specs[k].name, specs[k].itemsize);
+        if (views[k].itemsize != specs[k].itemsize || !format_ok(views[k].format, specs[k].kind)) {
+            const char *what = specs[k].kind == 'u' ? "unsigned integer" : specs[k].kind == 'i' ? "signed integer"
+                                                                                               : "floating point";
+            PyErr_Format(PyExc_TypeError, "%s: %s items of %zd bytes expected, got format '%s'", specs[k].name, what,
+                         specs[k].itemsize, views[k].format ? views[k].format : "B");
             release(views, k + 1);
             return -1;
         }
@@ -154,7 +182,7 @@ static PyObject *tokens(PyObject *self, PyObject *args) {
     Py_ssize_t pos = 0;
     if (!PyArg_ParseTuple(args, "OOOO|n", &o[0], &o[1], &o[2], &o[3], &pos))
         return NULL;
-    static const BufSpec spec[4] = {{0, 1, "text"}, {1, 8, "hashes"}, {1, 8, "starts"}, {1, 8, "ends"}};
+    static const BufSpec spec[4] = {{0, 'u', 1, "text"}, {1, 'u', 8, "hashes"}, {1, 'i', 8, "starts"}, {1, 'i', 8, "ends"}};
     Py_buffer v[4];
     if (get_buffers(o, v, spec, 4) < 0)
         return NULL;
@@ -200,7 +228,7 @@ static PyObject *shingles(PyObject *self, PyObject *args) {
     PyObject *o[4];
     if (!PyArg_ParseTuple(args, "OOOO", &o[0], &o[1], &o[2], &o[3]))
         return NULL;
-    static const BufSpec spec[4] = {{0, 8, "hashes"}, {0, 8, "counts"}, {0, 8, "mult"}, {1, 4, "out"}};
+    static const BufSpec spec[4] = {{0, 'u', 8, "hashes"}, {0, 'i', 8, "counts"}, {0, 'u', 8, "mult"}, {1, 'u', 4, "out"}};
     Py_buffer v[4];
     if (get_buffers(o, v, spec, 4) < 0)
         return NULL;
@@ -244,7 +272,7 @@ static PyObject *keys(PyObject *self, PyObject *args) {
     if (!PyArg_ParseTuple(args, "OOOOOK", &o[0], &o[1], &o[2], &o[3], &o[4], &m0))
         return NULL;
     static const BufSpec spec[5] = {
-        {0, 8, "hashes"}, {0, 8, "lengths"}, {0, 8, "counts"}, {1, 8, "keys"}, {1, 8, "norm"},
+        {0, 'u', 8, "hashes"}, {0, 'i', 8, "lengths"}, {0, 'i', 8, "counts"}, {1, 'u', 8, "keys"}, {1, 'i', 8, "norm"},
     };
     Py_buffer v[5];
     if (get_buffers(o, v, spec, 5) < 0)
@@ -303,7 +331,7 @@ static PyObject *signatures(PyObject *self, PyObject *args) {
     PyObject *o[5];
     if (!PyArg_ParseTuple(args, "OOOOO", &o[0], &o[1], &o[2], &o[3], &o[4]))
         return NULL;
-    static const BufSpec spec[5] = {{0, 4, "values"}, {0, 8, "offsets"}, {0, 4, "a"}, {0, 4, "b"}, {1, 4, "out"}};
+    static const BufSpec spec[5] = {{0, 'u', 4, "values"}, {0, 'i', 8, "offsets"}, {0, 'u', 4, "a"}, {0, 'u', 4, "b"}, {1, 'u', 4, "out"}};
     Py_buffer v[5];
     if (get_buffers(o, v, spec, 5) < 0)
         return NULL;
@@ -324,7 +352,7 @@ static PyObject *agreement(PyObject *self, PyObject *args) {
     PyObject *o[3];
     if (!PyArg_ParseTuple(args, "OOO", &o[0], &o[1], &o[2]))
         return NULL;
-    static const BufSpec spec[3] = {{0, 4, "sigs"}, {0, 8, "pairs"}, {1, 8, "out"}};
+    static const BufSpec spec[3] = {{0, 'u', 4, "sigs"}, {0, 'i', 8, "pairs"}, {1, 'i', 8, "out"}};
     Py_buffer v[3];
     if (get_buffers(o, v, spec, 3) < 0)
         return NULL;
@@ -348,7 +376,7 @@ static PyObject *bucket_close_pairs(PyObject *self, PyObject *args) {
     Py_ssize_t min_agree, cap;
     if (!PyArg_ParseTuple(args, "OOOnn", &o[0], &o[1], &o[2], &min_agree, &cap))
         return NULL;
-    static const BufSpec spec[3] = {{0, 8, "members"}, {0, 8, "offsets"}, {0, 4, "sigs"}};
+    static const BufSpec spec[3] = {{0, 'i', 8, "members"}, {0, 'i', 8, "offsets"}, {0, 'u', 4, "sigs"}};
     Py_buffer v[3];
     if (get_buffers(o, v, spec, 3) < 0)
         return NULL;
@@ -411,7 +439,7 @@ static PyObject *segment_sets(PyObject *self, PyObject *args) {
     PyObject *o[4];
     if (!PyArg_ParseTuple(args, "OOOO", &o[0], &o[1], &o[2], &o[3]))
         return NULL;
-    static const BufSpec spec[4] = {{0, 4, "values"}, {0, 8, "offsets"}, {1, 4, "out"}, {1, 8, "out_offsets"}};
+    static const BufSpec spec[4] = {{0, 'u', 4, "values"}, {0, 'i', 8, "offsets"}, {1, 'u', 4, "out"}, {1, 'i', 8, "out_offsets"}};
     Py_buffer v[4];
     if (get_buffers(o, v, spec, 4) < 0)
         return NULL;
@@ -444,7 +472,7 @@ static PyObject *jaccard_pairs(PyObject *self, PyObject *args) {
     PyObject *o[4];
     if (!PyArg_ParseTuple(args, "OOOO", &o[0], &o[1], &o[2], &o[3]))
         return NULL;
-    static const BufSpec spec[4] = {{0, 4, "values"}, {0, 8, "offsets"}, {0, 8, "pairs"}, {1, 8, "out"}};
+    static const BufSpec spec[4] = {{0, 'u', 4, "values"}, {0, 'i', 8, "offsets"}, {0, 'i', 8, "pairs"}, {1, 'f', 8, "out"}};
     Py_buffer v[4];
     if (get_buffers(o, v, spec, 4) < 0)
         return NULL;
@@ -483,7 +511,7 @@ static PyObject *band_keys(PyObject *self, PyObject *args) {
     Py_ssize_t bands, rows;
     if (!PyArg_ParseTuple(args, "OnnOO", &o[0], &bands, &rows, &o[1], &o[2]))
         return NULL;
-    static const BufSpec spec[3] = {{0, 4, "sigs"}, {0, 8, "mult"}, {1, 8, "out"}};
+    static const BufSpec spec[3] = {{0, 'u', 4, "sigs"}, {0, 'u', 8, "mult"}, {1, 'u', 8, "out"}};
     Py_buffer v[3];
     if (get_buffers(o, v, spec, 3) < 0)
         return NULL;

@@ -75,10 +75,11 @@ class Cleaner:
 
     @property
     def engine(self) -> Any:
+        """The per-document cleaner (a DocumentCleaner), built on first use."""
         if self._engine is None:
-            from .pipeline import Engine
+            from .document_cleaner import DocumentCleaner
 
-            self._engine = Engine.get(self.config)
+            self._engine = DocumentCleaner.get(self.config)
         return self._engine
 
     def clean_text(self, text: str) -> Result:
@@ -89,21 +90,11 @@ class Cleaner:
 
     def clean_html(self, html: str | bytes) -> Result:
         """Extract the main text of a page (trafilatura), then clean it like clean_text."""
-        from .readers import extract_into
-
         data = html.encode("utf-8") if isinstance(html, str) else html
-        doc = Document("page", "page", [], [], html=data)
-        extract_into(doc, self.engine.extractor, keep_html=self.config.strip)
-        return self._clean(doc)
+        return self._clean(Document("page", "page", [], [], html=data))
 
     def _clean(self, doc: Document) -> Result:
-        from .pipeline import _clean_doc, repeats_inside
-
-        cfg = self.config
-        _clean_doc(doc, self.engine, cfg)
-        if cfg.dedup:
-            repeats_inside([doc], cfg)
-        kept = doc.kept()
-        removed = [Removed(doc.lines[i], doc.paragraphs[i], d.reason, d.detail) for i, d in sorted(doc.drops.items())]
-        kept_text = [doc.paragraphs[i] for i in kept]
+        dec = self.engine.clean(doc)
+        removed = [Removed(doc.lines[i], doc.paragraphs[i], d.reason, d.detail) for i, d in sorted(dec.drops.items())]
+        kept_text = [doc.paragraphs[i] for i in dec.kept]
         return Result(doc.separator.join(kept_text), kept_text, removed)

@@ -1,17 +1,20 @@
-"""The `clean` command line (Typer). Heavy modules are imported only when a run starts."""
+"""The `clean` command line (Typer), a thin layer over cleaner.run and cleaner.explain: its
+options are built from config.options(). Heavy modules are imported only when a run starts."""
 
 from __future__ import annotations
 
+import inspect
 import os
 import shutil
 import sys
 import tempfile
+import typing
 from pathlib import Path
 from typing import Any, Optional
 
 import typer
 
-from .config import Config, ConfigError, load_config_file, to_toml
+from .config import RUN_OPTIONS, SECTIONS, Config, ConfigError, load_config_file, options, to_toml
 
 app = typer.Typer(add_completion=False, pretty_exceptions_enable=False, rich_markup_mode=None,
                   context_settings={"help_option_names": ["-h", "--help"]})
@@ -27,117 +30,86 @@ def _err(msg: str) -> None:
     sys.stderr.write(f"clean: error: {msg}\n")
 
 
-@app.command(help="Strip boilerplate from and deduplicate the corpus in INPUT_DIR, writing a clean copy "
-                  "to OUTPUT_DIR (same layout) and a report of everything removed. "
-                  "Use - for INPUT_DIR to read JSONL from stdin, - for OUTPUT_DIR to write JSONL to stdout.")
-def run(
-    input_dir: Optional[str] = typer.Argument(None, metavar="INPUT_DIR", show_default=False,
-                                              help="Folder of .txt/.md, .html, .jsonl, .parquet, .warc files "
-                                                   "(.gz/.zst too), or - for JSONL on stdin."),
-    output_dir: Optional[str] = typer.Argument(None, metavar="OUTPUT_DIR", show_default=False,
-                                               help="Where the cleaned corpus goes (corpus files only), "
-                                                    "or - for JSONL on stdout."),
-    config: Optional[Path] = typer.Option(None, "--config", metavar="FILE",
-                                          help="Options from a TOML file; flags given here override it."),
-    print_config: bool = typer.Option(False, "--print-config", help="Print the effective options as TOML and exit."),
-    report: Optional[Path] = typer.Option(None, "--report", metavar="DIR",
-                                          help="Report folder [default: OUTPUT_DIR.report next to OUTPUT_DIR]."),
-    overwrite: bool = typer.Option(False, "--overwrite", help="Allow a non-empty OUTPUT_DIR; replace its files."),
-    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar and no summary."),
-    workers: Optional[int] = typer.Option(None, "--workers", "-j", metavar="N",
-                                          help="Worker processes [default: number of cores]; 0 runs all in "
-                                               "this process (no crash isolation)."),
-    engine: Optional[str] = typer.Option(None, "--engine", metavar="local|dask",
-                                         help="Run on worker processes here, or on a Dask cluster [default: local]."),
-    scheduler: Optional[str] = typer.Option(None, "--scheduler", metavar="ADDRESS",
-                                            help="Dask scheduler (tcp://host:8786); without it --engine dask "
-                                                 "starts a LocalCluster of --workers processes."),
-    no_dedup: bool = typer.Option(False, "--no-dedup", help="Do not remove duplicate paragraphs or documents."),
-    no_strip: bool = typer.Option(False, "--no-strip", help="Do not remove boilerplate (dedup only)."),
-    threshold: Optional[float] = typer.Option(None, "--threshold", metavar="J",
-                                              help="Jaccard similarity (word 5-grams) from which documents are "
-                                                   "near-duplicates [default: 0.8]."),
-    paragraph_threshold: Optional[float] = typer.Option(None, "--paragraph-threshold", metavar="J",
-                                                        help="The same for paragraphs (word 3-grams) [default: 0.8]."),
-    keep: Optional[str] = typer.Option(None, "--keep", metavar="first|longest",
-                                       help="Which document of a duplicate cluster survives [default: first "
-                                            "in sorted path order]."),
-    template_min_docs: Optional[int] = typer.Option(None, "--template-min-docs", metavar="N",
-                                                    help="A paragraph in at least N documents is site template "
-                                                         "and removed from all [default: 5]."),
-    rules: Optional[list[Path]] = typer.Option(None, "--rules", metavar="FILE",
-                                               help="Extra pattern rules (TOML); may be repeated."),
-    text_field: Optional[str] = typer.Option(None, "--text-field", metavar="NAME",
-                                             help="JSONL field / Parquet column with the text [default: text]."),
-    id_field: Optional[str] = typer.Option(None, "--id-field", metavar="NAME",
-                                           help="Field with the document id [default: id; else path:line]."),
-    output_format: Optional[str] = typer.Option(None, "--output-format", metavar="FORMAT",
-                                                help="same (mirror the input) | txt | jsonl | jsonl.gz | "
-                                                     "jsonl.zst | parquet [default: same]."),
-    shard_size: Optional[int] = typer.Option(None, "--shard-size", metavar="N",
-                                             help="Documents per part-NNNNN file with --output-format "
-                                                  "jsonl*/parquet [default: 100000]."),
-    encoding: Optional[str] = typer.Option(None, "--encoding", metavar="NAME",
-                                           help="Encoding of text files without a BOM [default: utf-8]."),
-    max_bytes: Optional[int] = typer.Option(None, "--max-bytes", metavar="N",
-                                            help="Largest document read into memory, decompressed "
-                                                 "(a file, or a JSONL line) [default: 256 MiB]."),
-    max_ratio: Optional[int] = typer.Option(None, "--max-ratio", metavar="N",
-                                            help="A .gz/.zst file may decompress to at most N times its size "
-                                                 "(compression bombs) [default: 200]."),
-    doc_timeout: Optional[float] = typer.Option(None, "--doc-timeout", metavar="SECONDS",
-                                                help="Time limit per document [default: 60]."),
-    max_memory: Optional[int] = typer.Option(None, "--max-memory", metavar="BYTES",
-                                             help="Memory limit per worker process, 0 for none [default: 8 GiB]."),
-    follow_symlinks: bool = typer.Option(False, "--follow-symlinks",
-                                         help="Follow symbolic links, also to outside INPUT_DIR."),
-    explain: Optional[Path] = typer.Option(None, "--explain", metavar="FILE",
-                                           help="Show every paragraph of FILE with its decision, reason and "
-                                                "features, then exit."),
-) -> None:
-    options: dict[str, Any] = {}
-    if config is not None:
+# --- the options, built from config.options() (one source for name, default and help) ----
+
+def _param(name: str, annotation: Any, default: Any) -> inspect.Parameter:
+    return inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=annotation)
+
+
+def _option_params(which: set[str] | None = None) -> list[inspect.Parameter]:
+    """Typer parameters for the options that have a flag (all, or those in `which`)."""
+    params = []
+    order = list(SECTIONS)
+    for o in sorted(options(), key=lambda o: order.index(o.section)):  # --help lists them by section
+        if o.flag is None or (which is not None and o.name not in which):
+            continue
+        names = [o.flag] + ([o.short] if o.short else [])
+        panel = SECTIONS[o.section]
+        if o.type is bool:
+            params.append(_param(o.name, bool, typer.Option(False, *names, help=o.help, rich_help_panel=panel)))
+            continue
+        shown = o.default_text if o.default_text is not None else o.default
+        help_text = o.help if o.help.endswith(".") else f"{o.help} [default: {shown}]."
+        if o.name == "rules":
+            annotation: Any = Optional[list[Path]]
+        elif o.name == "report":
+            annotation = Optional[Path]
+        else:
+            base = next((t for t in typing.get_args(o.type) if t is not type(None)), o.type)
+            annotation = Optional[base]
+        params.append(_param(o.name, annotation, typer.Option(None, *names, metavar=o.metavar, show_default=False,
+                                                              help=help_text, rich_help_panel=panel)))
+    return params
+
+
+_CONFIG = _param("config", Optional[Path], typer.Option(None, "--config", metavar="FILE",
+                                                        help="Options from a TOML file; flags given here override it."))
+
+
+def _options_of(values: dict[str, Any]) -> tuple[Config, dict[str, Any]]:
+    """The Config and the run options (report, overwrite, quiet) from a config file and flags."""
+    opts: dict[str, Any] = {}
+    if values.get("config") is not None:
         try:
-            options.update(load_config_file(config))
+            opts.update(load_config_file(values["config"]))
         except ConfigError as e:
             raise UsageFailure(str(e)) from None
-    for key, value in (("workers", workers), ("threshold", threshold),
-                       ("paragraph_threshold", paragraph_threshold), ("keep", keep),
-                       ("template_min_docs", template_min_docs), ("text_field", text_field),
-                       ("id_field", id_field), ("encoding", encoding), ("max_bytes", max_bytes),
-                       ("doc_timeout", doc_timeout), ("max_ratio", max_ratio), ("max_memory", max_memory),
-                       ("output_format", output_format), ("shard_size", shard_size), ("engine", engine),
-                       ("scheduler", scheduler)):
-        if value is not None:
-            options[key] = value
-    if rules:
-        for r in rules:
-            if not r.is_file():
-                raise UsageFailure(f"--rules: {r} is not a file")
-        options["rules"] = tuple(options.get("rules", ())) + tuple(str(r) for r in rules)
-    for flag, key, value in ((no_dedup, "dedup", False), (no_strip, "strip", False),
-                             (follow_symlinks, "follow_symlinks", True)):
-        if flag:
-            options[key] = value
-    run_opts = {"report": options.pop("report", None), "overwrite": options.pop("overwrite", False),
-                "quiet": options.pop("quiet", False)}
-    if report is not None:
-        run_opts["report"] = str(report)
-    run_opts["overwrite"] = run_opts["overwrite"] or overwrite
-    run_opts["quiet"] = run_opts["quiet"] or quiet
+    run_names = {o.name for o in RUN_OPTIONS}
+    run_opts = {o.name: opts.pop(o.name, o.default) for o in RUN_OPTIONS}
+    for o in options():
+        v = values.get(o.name)
+        if o.flag is None or v is None or v is False:
+            continue
+        if o.name == "rules":
+            for r in v:
+                if not r.is_file():
+                    raise UsageFailure(f"--rules: {r} is not a file")
+            opts["rules"] = tuple(opts.get("rules", ())) + tuple(str(r) for r in v)
+        elif o.name in run_names:
+            run_opts[o.name] = str(v) if o.name == "report" else v
+        else:
+            opts[o.name] = (not o.default) if o.type is bool else v
     try:
-        cfg = Config(**options).validate()
+        cfg = Config(**opts).validate()
     except ConfigError as e:
         raise UsageFailure(str(e)) from None
     _check_rules(cfg)
+    return cfg, run_opts
 
-    if print_config:
-        sys.stdout.write(to_toml({**cfg.as_dict(), **run_opts}))
-        raise typer.Exit(EXIT_OK)
-    if explain is not None:
-        from .explain import explain_file
 
-        raise typer.Exit(explain_file(explain, cfg))
+def _command(app: typer.Typer, fn: Any, params: list[inspect.Parameter], help: str) -> None:
+    fn.__signature__ = inspect.Signature(params)
+    fn.__annotations__ = {p.name: p.annotation for p in params}
+    app.command(help=help)(fn)
+
+
+def _run_command(**values: Any) -> None:
+    cfg, run_opts = _options_of(values)
+    if values["print_config"]:
+        _print_config(cfg, run_opts)
+    if values["explain"] is not None:
+        _explain(values["explain"], cfg)
+    input_dir, output_dir = values["input_dir"], values["output_dir"]
     if input_dir is None or output_dir is None:
         raise UsageFailure("INPUT_DIR and OUTPUT_DIR are required (see clean --help)")
     rep_dir = Path(run_opts["report"]) if run_opts["report"] else None
@@ -146,6 +118,51 @@ def run(
                                       bool(run_opts["overwrite"])))
     raise typer.Exit(_run(Path(input_dir), Path(output_dir), cfg, rep_dir, bool(run_opts["overwrite"]),
                           bool(run_opts["quiet"])))
+
+
+def _print_config(cfg: Config, run_opts: dict[str, Any]) -> None:
+    sys.stdout.write(to_toml({**cfg.as_dict(), **run_opts}))
+    raise typer.Exit(EXIT_OK)
+
+
+def _explain(path: Path, cfg: Config) -> None:
+    from .explain import explain_file
+
+    raise typer.Exit(explain_file(path, cfg))
+
+
+_command(app, _run_command, [
+    _param("input_dir", Optional[str], typer.Argument(
+        None, metavar="INPUT_DIR", show_default=False,
+        help="Folder of .txt/.md, .html, .jsonl, .parquet, .warc files (.gz/.zst too), or - for JSONL on stdin.")),
+    _param("output_dir", Optional[str], typer.Argument(
+        None, metavar="OUTPUT_DIR", show_default=False,
+        help="Where the cleaned corpus goes (corpus files only), or - for JSONL on stdout.")),
+    _CONFIG,
+    _param("print_config", bool, typer.Option(False, "--print-config", help="The same as `clean config`.")),
+    _param("explain", Optional[Path], typer.Option(None, "--explain", metavar="FILE",
+                                                   help="The same as `clean explain FILE`.")),
+    *_option_params(),
+], help="Strip boilerplate from and deduplicate the corpus in INPUT_DIR, writing a clean copy to OUTPUT_DIR "
+        "(same layout) and a report of everything removed. Use - for INPUT_DIR to read JSONL from stdin, - for "
+        "OUTPUT_DIR to write JSONL to stdout. Also: `clean explain FILE` shows every paragraph of FILE with its "
+        "decision, reason and features; `clean config` prints the effective options as TOML.")
+
+explain_app = typer.Typer(add_completion=False, pretty_exceptions_enable=False, rich_markup_mode=None,
+                          context_settings={"help_option_names": ["-h", "--help"]})
+_command(explain_app, lambda **v: _explain(v["file"], _options_of(v)[0]), [
+    _param("file", Path, typer.Argument(..., metavar="FILE", show_default=False, help="The file to explain.")),
+    _CONFIG, *_option_params({o.name for o in options() if o.section in ("strip", "dedup", "io")}),
+], help="Show every paragraph of FILE with its decision (as `clean` decides it for a corpus of that one file), "
+        "its reason and the features behind it.")
+
+config_app = typer.Typer(add_completion=False, pretty_exceptions_enable=False, rich_markup_mode=None,
+                         context_settings={"help_option_names": ["-h", "--help"]})
+_command(config_app, lambda **v: _print_config(*_options_of(v)), [_CONFIG, *_option_params()],
+         help="Print the effective options (defaults, then --config FILE, then flags) as TOML, a table per "
+              "section; the output loads with --config.")
+
+SUBCOMMANDS = {"explain": explain_app, "config": config_app}
 
 
 def _check_rules(cfg: Config) -> None:
@@ -159,8 +176,8 @@ def _check_rules(cfg: Config) -> None:
 
 def _run(input_dir: Path, output_dir: Path, cfg: Config, report_dir: Optional[Path], overwrite: bool,
          quiet: bool, report_note: str | None = None) -> int:
-    from .pipeline import Interrupted, Run, RunError
     from .progress import Progress
+    from .run import Interrupted, Run, RunError
 
     show = not quiet
     progress = Progress(enabled=show)
@@ -218,10 +235,14 @@ def _run_streams(input_arg: str, output_arg: str, cfg: Config, report_dir: Optio
 
 def main(argv: Optional[list[str]] = None) -> int:
     """Entry point of the `clean` command; returns the exit code."""
-    cmd = typer.main.get_command(app)
     args = list(sys.argv[1:] if argv is None else argv)
+    # `clean explain FILE`, `clean config`; anything else is `clean INPUT_DIR OUTPUT_DIR`
+    # (a folder named like a subcommand: ./explain)
+    sub = args[0] if args and args[0] in SUBCOMMANDS else None
+    cmd = typer.main.get_command(SUBCOMMANDS[sub] if sub else app)
     try:
-        rv = cmd.main(args=args, prog_name="clean", standalone_mode=False)
+        rv = cmd.main(args=args[1:] if sub else args, prog_name=f"clean {sub}" if sub else "clean",
+                      standalone_mode=False)
     except UsageFailure as e:
         _err(str(e))
         return EXIT_USAGE

@@ -7,6 +7,7 @@ import hashlib
 import json
 import os
 from dataclasses import dataclass, field
+from typing import Any
 
 KEEP_CHOICES = ("first", "longest")
 
@@ -15,52 +16,84 @@ class ConfigError(ValueError):
     """An option value that cannot work; the message is shown as one line."""
 
 
+# The sections of the options: in `clean --help`, in the TOML that `clean config` prints.
+SECTIONS = {"io": "Input and output", "strip": "Boilerplate", "dedup": "Deduplication", "run": "Running"}
+
+
+def _opt(default: Any = dataclasses.MISSING, section: str = "run", help: str = "", flag: str | None = None,
+         metavar: str | None = None, short: str | None = None, default_text: str | None = None,
+         factory: Any = dataclasses.MISSING) -> Any:
+    """A Config field with what the command line needs of it. `flag`: the option of
+    `clean` (none: config file and API only); for a bool, the flag that sets the
+    opposite of the default (--no-strip). `default_text`: the default as --help says
+    it, when the value itself would not tell."""
+    meta = {"section": section, "help": help, "flag": flag, "metavar": metavar, "short": short,
+            "default_text": default_text}
+    if factory is not dataclasses.MISSING:
+        return field(default_factory=factory, metadata=meta)
+    return field(default=default, metadata=meta)
+
+
 @dataclass(frozen=True)
 class Config:
-    """Every option of a run. CLI flags, a TOML file and the Python API all fill this."""
+    """Every option of a run. CLI flags, a TOML file and the Python API all fill this;
+    each field says its section, flag and help (the command line is built from them)."""
 
-    # boilerplate
-    strip: bool = True
-    rules: tuple[str, ...] = ()
-    default_rules: bool = True
-    regex_timeout: float = 0.25
+    strip: bool = _opt(True, "strip", "Do not remove boilerplate (dedup only).", "--no-strip")
+    rules: tuple[str, ...] = _opt((), "strip", "Extra pattern rules (TOML); may be repeated.", "--rules", "FILE")
+    default_rules: bool = _opt(True, "strip", "Use the shipped pattern rules (cleaner/data/rules.toml).")
+    regex_timeout: float = _opt(0.25, "strip", "Time limit of one pattern on one paragraph, in seconds.")
     # Dragnet dev set (346 pages, few per site), F1 fulltext / html: 3 -> 0.915 / 0.917,
     # 5 -> 0.914 / 0.917, 10 -> 0.914 / 0.917, off -> 0.911 / 0.917. Kept at 5: 3 would
     # also take quotes that a few articles share on a larger corpus.
-    template_min_docs: int = 5
-    # dedup
-    dedup: bool = True
-    threshold: float = 0.8
-    num_perm: int = 128
-    shingle: int = 5
-    keep: str = "first"
-    paragraph_threshold: float = 0.8
-    min_dup_words: int = 5  # cross-document exact paragraph dedup
-    min_inner_dup_chars: int = 10  # within-document exact paragraph dedup
-    min_near_words: int = 12  # near-duplicate paragraphs (MinHash), within and across documents
-    paragraph_num_perm: int = 64
-    paragraph_shingle: int = 3
-    # formats
-    text_field: str = "text"
-    id_field: str = "id"
-    encoding: str | None = None
-    max_bytes: int = 256 * 1024 * 1024
+    template_min_docs: int = _opt(5, "strip", "A paragraph in at least N documents is site template and removed "
+                                  "from all", "--template-min-docs", "N")
+    dedup: bool = _opt(True, "dedup", "Do not remove duplicate paragraphs or documents.", "--no-dedup")
+    threshold: float = _opt(0.8, "dedup", "Jaccard similarity (word 5-grams) from which documents are "
+                            "near-duplicates", "--threshold", "J")
+    num_perm: int = _opt(128, "dedup", "MinHash permutations per document.")
+    shingle: int = _opt(5, "dedup", "Words per shingle of a document.")
+    keep: str = _opt("first", "dedup", "Which document of a duplicate cluster survives", "--keep",
+                     "first|longest", default_text="first in sorted path order")
+    paragraph_threshold: float = _opt(0.8, "dedup", "The same for paragraphs (word 3-grams)",
+                                      "--paragraph-threshold", "J")
+    min_dup_words: int = _opt(5, "dedup", "Fewest words of a paragraph removed as a repeat of another document's.")
+    min_inner_dup_chars: int = _opt(10, "dedup", "Fewest characters of a paragraph removed as a repeat inside "
+                                    "its document.")
+    min_near_words: int = _opt(12, "dedup", "Fewest words of a paragraph checked for near repeats (MinHash), "
+                               "within and across documents.")
+    paragraph_num_perm: int = _opt(64, "dedup", "MinHash permutations per paragraph.")
+    paragraph_shingle: int = _opt(3, "dedup", "Words per shingle of a paragraph.")
+    text_field: str = _opt("text", "io", "JSONL field / Parquet column with the text", "--text-field", "NAME")
+    id_field: str = _opt("id", "io", "Field with the document id", "--id-field", "NAME",
+                         default_text="id; else path:line")
+    encoding: str | None = _opt(None, "io", "Encoding of text files without a BOM", "--encoding", "NAME",
+                                default_text="utf-8")
+    max_bytes: int = _opt(256 * 1024 * 1024, "io", "Largest document read into memory, decompressed "
+                          "(a file, or a JSONL line)", "--max-bytes", "N", default_text="256 MiB")
     # A .gz/.zst file may decompress to at most this many times its size (past
     # 8 MiB): text compresses 3-10x, repetitive JSONL up to ~50x; a gzip stream of
     # one repeated byte reaches 1000x (deflate's limit), zstd far more.
-    max_ratio: int = 200
-    # output
-    output_format: str = "same"
-    shard_size: int = 100_000
-    # running
-    engine: str = "local"
-    scheduler: str | None = None
-    workers: int = field(default_factory=lambda: os.cpu_count() or 1)
-    doc_timeout: float = 60.0
+    max_ratio: int = _opt(200, "io", "A .gz/.zst file may decompress to at most N times its size "
+                          "(compression bombs)", "--max-ratio", "N")
+    output_format: str = _opt("same", "io", "same (mirror the input) | txt | jsonl | jsonl.gz | jsonl.zst | "
+                              "parquet", "--output-format", "FORMAT")
+    shard_size: int = _opt(100_000, "io", "Documents per part-NNNNN file with --output-format jsonl*/parquet",
+                           "--shard-size", "N")
+    engine: str = _opt("local", "run", "Run on worker processes here, or on a Dask cluster", "--engine",
+                       "local|dask")
+    scheduler: str | None = _opt(None, "run", "Dask scheduler (tcp://host:8786); without it --engine dask "
+                                 "starts a LocalCluster of --workers processes.", "--scheduler", "ADDRESS")
+    workers: int = _opt(section="run", help="Worker processes; 0 runs all in this process (no crash isolation)",
+                        flag="--workers", metavar="N", short="-j", default_text="number of cores",
+                        factory=lambda: os.cpu_count() or 1)
+    doc_timeout: float = _opt(60.0, "run", "Time limit per document", "--doc-timeout", "SECONDS", default_text="60")
     # Per worker process (RLIMIT_DATA); 0 means no limit.
-    max_memory: int = 8 * 1024 ** 3
-    follow_symlinks: bool = False
-    seed: int = 1
+    max_memory: int = _opt(8 * 1024 ** 3, "run", "Memory limit per worker process, 0 for none", "--max-memory",
+                           "BYTES", default_text="8 GiB")
+    follow_symlinks: bool = _opt(False, "io", "Follow symbolic links, also to outside INPUT_DIR.",
+                                 "--follow-symlinks")
+    seed: int = _opt(1, "dedup", "Seed of the MinHash permutations.")
 
     def validate(self) -> Config:
         def need(ok: bool, msg: str) -> None:
@@ -126,8 +159,40 @@ class Config:
         return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:16]
 
 
+@dataclass(frozen=True)
+class Option:
+    """One option as the command line and `clean config` show it."""
+
+    name: str  # the Config field (or run option), also its TOML key
+    type: Any
+    default: Any
+    section: str
+    help: str
+    flag: str | None  # None: config file and API only
+    metavar: str | None = None
+    short: str | None = None
+    default_text: str | None = None
+
+
 # Options of a run that are not part of Config (they do not change what is kept).
-RUN_OPTIONS = {"report": str, "overwrite": bool, "quiet": bool}
+RUN_OPTIONS = (
+    Option("report", str, None, "io", "Report folder", "--report", "DIR",
+           default_text="OUTPUT_DIR.report next to OUTPUT_DIR"),
+    Option("overwrite", bool, False, "io", "Allow a non-empty OUTPUT_DIR; replace its files.", "--overwrite"),
+    Option("quiet", bool, False, "run", "No progress bar and no summary.", "--quiet", short="-q"),
+)
+
+
+def options() -> list[Option]:
+    """Every option: Config's fields (from their metadata), then the run options."""
+    types = _field_types()
+    out = []
+    for f in dataclasses.fields(Config):
+        m = f.metadata
+        default = f.default if f.default is not dataclasses.MISSING else f.default_factory()  # type: ignore[operator]
+        out.append(Option(f.name, types[f.name], default, m["section"], m["help"], m["flag"], m["metavar"],
+                          m["short"], m["default_text"]))
+    return out + list(RUN_OPTIONS)
 
 
 def _field_types() -> dict[str, object]:
@@ -174,8 +239,9 @@ def _coerce(key: str, value: object, typ: object, origin: str) -> object:
 
 
 def load_config_file(path: str | os.PathLike[str]) -> dict[str, object]:
-    """Options from a TOML file: keys are option names (dashes or underscores),
-    at the top level or in a [cleaner] table; rule paths are relative to the file."""
+    """Options from a TOML file: keys are option names (dashes or underscores), at the
+    top level, in section tables ([io], [strip], [dedup], [run]) or in a [cleaner] table;
+    rule paths are relative to the file."""
     import sys
 
     if sys.version_info >= (3, 11):
@@ -196,12 +262,19 @@ def load_config_file(path: str | os.PathLike[str]) -> dict[str, object]:
         if extra:
             raise ConfigError(f"{p}: keys outside the [cleaner] table: {sorted(extra)}")
         data = data["cleaner"]
+    flat: dict[str, object] = {}
+    for k, v in data.items():
+        if k in SECTIONS and isinstance(v, dict):
+            flat.update(v)  # a section table ([dedup], ...), as `clean config` prints them
+        else:
+            flat[k] = v
     types = _field_types()
+    run_types = {o.name: o.type for o in RUN_OPTIONS}
     out: dict[str, object] = {}
-    for raw_key, value in data.items():
+    for raw_key, value in flat.items():
         key = raw_key.replace("-", "_")
-        if key in RUN_OPTIONS:
-            out[key] = _coerce(key, value, RUN_OPTIONS[key], str(p))
+        if key in run_types:
+            out[key] = _coerce(key, value, run_types[key], str(p))
             if key == "report":
                 out[key] = str((p.parent / str(value)).resolve()) if not Path(str(value)).is_absolute() else value
             continue
@@ -216,7 +289,7 @@ def load_config_file(path: str | os.PathLike[str]) -> dict[str, object]:
 
 
 def to_toml(values: dict[str, object]) -> str:
-    """The options as TOML (what --print-config shows; loadable with --config)."""
+    """The options as TOML, a table per section (what `clean config` shows; loadable with --config)."""
 
     def fmt(v: object) -> str:
         if isinstance(v, bool):
@@ -227,10 +300,14 @@ def to_toml(values: dict[str, object]) -> str:
             return "[" + ", ".join(fmt(x) for x in v) + "]"
         return json.dumps(str(v), ensure_ascii=False)
 
-    lines = []
-    for k, v in values.items():
-        if v is None:
-            lines.append(f"# {k} = (not set)")
-        else:
-            lines.append(f"{k} = {fmt(v)}")
+    section_of = {o.name: o.section for o in options()}
+    lines: list[str] = []
+    for section, title in SECTIONS.items():
+        keys = [k for k in values if section_of.get(k, "run") == section]
+        if not keys:
+            continue
+        lines += ([""] if lines else []) + [f"# {title}", f"[{section}]"]
+        for k in keys:
+            v = values[k]
+            lines.append(f"# {k} = (not set)" if v is None else f"{k} = {fmt(v)}")
     return "\n".join(lines) + "\n"

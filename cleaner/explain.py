@@ -5,41 +5,32 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from . import formats
 from .config import Config
 from .document import Document, ItemError
-from .readers import InputFile, ReadError, classify_name, extract_into, output_name
+from .readers import ReadError
 
 
 def explain_docs(path: Path, cfg: Config) -> list[tuple[Document, list[dict[str, Any]]]]:
     """Per document, one row per paragraph: line, decision, reason, detail, features, text."""
-    from .boilerplate import Classifier
-    from .pipeline import Engine, _inner_dups, _read, strip_document
+    from .document_cleaner import DocumentCleaner
 
-    kind = classify_name(path.name)
-    if kind is None:
+    f = formats.input_file(path.name, str(path))
+    if f is None:
         raise ReadError(f"unsupported file type: {path.name}")
-    f = InputFile(path.name, str(path), kind[0], kind[1], output_name(path.name, kind[0], kind[1]))
-    eng = Engine.get(cfg)
-    clf = Classifier(eng.rules, explain=True)
+    dc = DocumentCleaner.get(cfg, explain=True)
     out = []
-    for item in _read(f, cfg, eng):
+    for item in formats.of(f).read(f, cfg):
         if isinstance(item, ItemError):
             raise ReadError(item.message, item.line)
         doc = item
-        extract_into(doc, eng.extractor, keep_html=cfg.strip)
-        if cfg.strip:
-            feats, infos, _ = strip_document(doc, clf, eng.extractor.whole_text)
-        else:
-            feats, infos = clf.features(doc.paragraphs)[0], []
-        kept = [i for i in range(len(doc.paragraphs)) if not infos or infos[i].reason is None]
-        dups = _inner_dups(doc, kept, feats, cfg) if cfg.dedup else {}
+        dec = dc.clean(doc)
         rows: list[dict[str, Any]] = []
         for i, text in enumerate(doc.paragraphs):
-            info = infos[i] if infos else None
-            reason, detail = (info.reason, info.detail) if info else (None, "")
-            if i in dups:
-                reason, detail = dups[i].reason, dups[i].detail
-            rows.append({"line": doc.lines[i], "keep": reason is None, "reason": reason, "detail": detail,
+            info = dec.infos[i] if dec.infos else None
+            drop = dec.drops.get(i)
+            rows.append({"line": doc.lines[i], "keep": drop is None, "reason": drop.reason if drop else None,
+                         "detail": drop.detail if drop else "",
                          "features": info.feature_dict() if info else {}, "text": text})
         out.append((doc, rows))
     return out

@@ -20,6 +20,8 @@ from typing import Any
 
 import numpy as np
 
+from .ragged import ranges
+
 try:  # compiled kernels (cleaner/_speedups.c), bit-identical to the numpy code below
     from . import _speedups
 except ImportError:  # not built on this machine: numpy only
@@ -194,7 +196,7 @@ class Tokens:
         w = np.asarray(which, dtype=np.int64)
         if len(w) == 0:
             return Tokens(self.hashes[:0], self.lengths[:0], np.zeros(0, dtype=np.int64))
-        idx = _ranges(self.starts()[w], self.counts[w])
+        idx = ranges(self.starts()[w], self.counts[w])
         return Tokens(self.hashes[idx], self.lengths[idx], self.counts[w])
 
     def grouped(self, group_sizes: Sequence[int] | np.ndarray) -> Tokens:
@@ -274,7 +276,7 @@ def shingles_of(tok: Tokens, k: int = 5, compiled: bool = True) -> tuple[np.ndar
     out = np.empty(int(scounts.sum()), dtype=_U64)
     out_starts = np.concatenate(([0], np.cumsum(scounts)[:-1]))
     if long_.any():
-        out[_ranges(out_starts[long_], scounts[long_])] = acc[_ranges(tstarts[long_], scounts[long_])]
+        out[ranges(out_starts[long_], scounts[long_])] = acc[ranges(tstarts[long_], scounts[long_])]
     short = (tcounts > 0) & ~long_
     if short.any():
         a, c = tstarts[short], tcounts[short]
@@ -292,15 +294,6 @@ def shingle_hashes(encoded: Sequence[bytes], k: int = 5) -> tuple[np.ndarray, np
     if not encoded:
         return np.zeros(0, dtype=np.uint32), np.zeros(0, dtype=np.int64)
     return shingles_of(_tokens(encoded), k)
-
-
-def _ranges(starts: np.ndarray, counts: np.ndarray) -> np.ndarray:
-    """Concatenation of arange(s, s+c) for each (s, c)."""
-    total = int(counts.sum())
-    if total == 0:
-        return np.zeros(0, dtype=np.int64)
-    first = np.concatenate(([0], np.cumsum(counts)[:-1]))
-    return np.repeat(starts - first, counts) + np.arange(total)
 
 
 @lru_cache(maxsize=8)
@@ -416,8 +409,8 @@ def jaccard_pairs(values: np.ndarray, offsets: np.ndarray, pairs: np.ndarray,
         p, a_n, b_n = pairs[start:end], la[start:end], lb[start:end]
         tag_a = np.repeat(np.arange(len(p), dtype=_U64), a_n) << _U64(32)
         tag_b = np.repeat(np.arange(len(p), dtype=_U64), b_n) << _U64(32)
-        key_a = tag_a | values[_ranges(offsets[p[:, 0]], a_n)].astype(_U64)  # sorted: pairs, then values
-        key_b = tag_b | values[_ranges(offsets[p[:, 1]], b_n)].astype(_U64)
+        key_a = tag_a | values[ranges(offsets[p[:, 0]], a_n)].astype(_U64)  # sorted: pairs, then values
+        key_b = tag_b | values[ranges(offsets[p[:, 1]], b_n)].astype(_U64)
         inter = np.zeros(len(p), dtype=np.int64)
         if len(key_a) and len(key_b):
             at = np.minimum(np.searchsorted(key_a, key_b), len(key_a) - 1)

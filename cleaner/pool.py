@@ -1,7 +1,7 @@
 """Worker processes with a time limit per document and recovery from crashes.
 
-Each worker runs one task at a time and tells the parent which document it
-starts ("beat"). A document that runs past its limit is first interrupted
+Each worker runs one task at a time and tells the parent which document (of
+which unit of the task) it starts ("beat"). A document that runs past its limit is first interrupted
 inside the worker (SIGALRM raises DocTimeout between Python bytecodes); one
 stuck in C code for longer than the limit plus a grace period gets its worker
 killed. A worker that dies (killed, out of memory, crashed parser) is
@@ -38,11 +38,17 @@ _in_worker = False
 _limit = 0.0
 
 
-def beat(record: int | None) -> None:
-    """Tell the parent which record this worker starts (no-op outside workers).
-    A shared integer, not a message: it costs nothing per document."""
+def beat(unit: int, record: int | None) -> None:
+    """Tell the parent which unit of its task (a file, by position) and which record of
+    it this worker starts (no-op outside workers). A shared integer, not a message: it
+    costs nothing per document. The parent gets it back as a Failure's label."""
     if _current is not None:
-        _current.value = -1 if record is None else record
+        _current.value = (unit << 32) | (record or 0)
+
+
+def unit_and_record(label: int) -> tuple[int, int | None]:
+    """What beat() said: (unit, record), record None when not on a record."""
+    return label >> 32, (label & 0xFFFFFFFF) or None
 
 
 def _on_alarm(signum: int, frame: object) -> None:

@@ -12,9 +12,31 @@ from .minhash import _speedups
 from .writers import atomic_writer
 
 if TYPE_CHECKING:
+    from .config import Config
+    from .discover import Skipped
     from .document import ItemError
-    from .pipeline import Decisions, MapResult, Run, WriteResult
-    from .readers import InputFile, Skipped
+    from .readers import InputFile
+    from .run.tasks import MapResult, WriteResult
+
+
+@dataclass
+class RunOutcome:
+    """What a finished run hands the report."""
+
+    input: str
+    output: str  # resolved
+    report_dir: str
+    cfg: Config
+    engine: dict[str, Any]  # what the executor says of itself (Dask: scheduler, workers)
+    files: list[InputFile]
+    skipped: list[Skipped]
+    results: list[MapResult]
+    written: list[WriteResult]
+    clusters: dict[str, Any]
+    timings: dict[str, float]  # per phase, then "report" and "total"
+    failures: list[ItemError]
+    tracebacks: list[str]
+    outputs: list[str]  # files written, relative to the output root
 
 
 @dataclass
@@ -43,11 +65,10 @@ class Report:
         return not self.errors
 
     @classmethod
-    def build(cls, run: Run, files: list[InputFile], skipped: list[Skipped], results: list[MapResult],
-              wres: list[WriteResult], dec: Decisions, timings: dict[str, float],
-              failures: list[ItemError] | None = None) -> Report:
+    def build(cls, o: RunOutcome) -> Report:
         from . import __version__
 
+        files, skipped, results, wres, failures = o.files, o.skipped, o.results, o.written, o.failures
         items: list[tuple[str, int, str]] = []
         for r in results:
             for e in r.errors:
@@ -109,14 +130,14 @@ class Report:
             per_file.append(row)
         docs_in = sum(w.docs_in for w in wres)
         docs_out = sum(w.docs_out for w in wres)
-        timings = dict(timings)
-        timings["stages_cpu"] = {k: round(v, 3) for k, v in sorted(stage.items())}  # type: ignore[assignment]
+        timings: dict[str, Any] = {k: v for k, v in o.timings.items() if k not in ("report", "total")}
+        timings["stages_cpu"] = {k: round(v, 3) for k, v in sorted(stage.items())}
+        timings.update((k, o.timings[k]) for k in ("report", "total") if k in o.timings)
         return cls(
-            input=str(run.input), output=str(run.output.resolve()), report_dir=str(run.report_dir),
-            config=run.cfg.as_dict(),
-            engine={"name": "local", "workers": run.cfg.workers, "version": __version__,
-                    "minhash_kernels": "compiled" if _speedups is not None else "numpy"},
-            files={"found": len(files), "written": sum(1 for w in wres if w.written),
+            input=o.input, output=o.output, report_dir=o.report_dir, config=o.cfg.as_dict(),
+            engine={"name": "local", "workers": o.cfg.workers, "version": __version__,
+                    "minhash_kernels": "compiled" if _speedups is not None else "numpy", **o.engine},
+            files={"found": len(files), "written": len(o.outputs),
                    "failed": sum(1 for row in per_file if row["status"] == "error"),
                    "skipped": len(skipped)},
             documents={"read": docs_in, "kept": docs_out, "removed": dict(sorted(doc_reasons.items())),
@@ -127,9 +148,9 @@ class Report:
             chars={"read": sum(w.chars_in for w in wres), "kept": sum(w.chars_out for w in wres)},
             per_file=per_file, errors=errors,
             skipped=[{"file": s.rel, "reason": s.reason} for s in skipped],
-            clusters=dec.clusters, timings={k: (round(v, 3) if isinstance(v, float) else v)
-                                            for k, v in timings.items()},
-            outputs=sorted(o for w in wres for o in w.outputs),
+            clusters=o.clusters, timings={k: (round(v, 3) if isinstance(v, float) else v)
+                                          for k, v in timings.items()},
+            outputs=o.outputs, tracebacks=o.tracebacks,
         )
 
     def as_dict(self) -> dict[str, Any]:

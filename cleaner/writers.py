@@ -1,44 +1,47 @@
-"""Writing cleaned files atomically (temp file + rename), in the input's format."""
+"""Writing files atomically (temp file + rename), JSON lines, and the part-NNNNN shards of
+--output-format jsonl*/parquet. Each format writes its own files (cleaner/formats/)."""
 
 from __future__ import annotations
 
-import gzip
+import itertools
 import json
 import os
-import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
 
 import orjson
 
-from .document import Document
-from .readers import InputFile, Part
+from . import compression
 
 TEMP_MARK = ".cleaner-tmp"
 
 
-def _file_mode() -> int:
-    """Mode for new files under the current umask (mkstemp would make them 0600)."""
-    mask = os.umask(0)
-    os.umask(mask)
-    return 0o666 & ~mask
+_counter = itertools.count()
 
 
-_MODE = _file_mode()
+def _open_temp(path: str) -> tuple[int, str]:
+    """A new temp file next to `path`, with the mode the umask gives new files (mkstemp
+    would make it 0600, and costs more: a folder of small files writes one per file)."""
+    parent, name = os.path.split(path)
+    while True:
+        tmp = os.path.join(parent, f".{name[:80]}.{os.getpid()}-{next(_counter)}{TEMP_MARK}")
+        try:
+            return os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), 0o666), tmp
+        except FileExistsError:  # left by an earlier process with the same id
+            continue
+        except FileNotFoundError:  # the folder is new (checked only then: a syscall less per file)
+            os.makedirs(parent or ".", exist_ok=True)
 
 
 @contextmanager
 def atomic_writer(path: str | Path) -> Iterator[IO[bytes]]:
     """A binary file handle whose content appears at `path` only if the block
     completes; on any error the temp file is removed and `path` is untouched."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name[:80]}.", suffix=TEMP_MARK, dir=path.parent)
+    path = os.fspath(path)
+    fd, tmp = _open_temp(path)
     try:
-        if hasattr(os, "fchmod"):
-            os.fchmod(fd, _MODE)
         with os.fdopen(fd, "wb") as fh:
             yield fh
         os.replace(tmp, path)
@@ -79,111 +82,11 @@ def json_line(rec: object, fast: bool = True) -> bytes:
         return json.dumps(rec, separators=(",", ":")).encode("ascii") + b"\n"
 
 
-@contextmanager
-def _compressed(fh: IO[bytes], name: str) -> Iterator[IO[bytes]]:
-    lower = name.lower()
-    if lower.endswith(".gz"):
-        # mtime=0 and no file name in the header: same input, same bytes
-        with gzip.GzipFile(filename="", mode="wb", fileobj=fh, mtime=0) as gz:
-            yield gz  # type: ignore[misc]
-    elif lower.endswith((".zst", ".zstd")):
-        import zstandard
-
-        with zstandard.ZstdCompressor(level=3).stream_writer(fh, closefd=False) as z:
-            yield z
-    else:
-        yield fh
-
-
 OUTPUT_FORMATS = ("same", "txt", "jsonl", "jsonl.gz", "jsonl.zst", "parquet")
-
-
-def output_record(src: InputFile, doc: Document, kept: list[int], text_field: str) -> dict[str, Any]:
-    """The record a kept document becomes in JSONL/Parquet output."""
-    text = doc.separator.join(doc.paragraphs[i] for i in kept)
-    if src.kind in ("jsonl", "parquet"):
-        rec = dict(doc.metadata)
-        rec[text_field] = text
-        return rec
-    if src.kind == "warc":
-        return {"id": doc.id, **doc.metadata, text_field: text}
-    return {"id": doc.id, text_field: text}
 
 
 def _jsonable(v: Any) -> Any:
     return str(v) if not isinstance(v, (str, int, float, bool, type(None), list, dict)) else v
-
-
-def write_output(path: str, src: InputFile, docs: Sequence[tuple[Document, list[int]]], text_field: str,
-                 part: Part | None = None) -> None:
-    """Write the kept paragraphs of `docs` to `path` in the input file's own format
-    (pages and WARC records become text or JSONL). `part`: the row groups of a
-    Parquet file these documents come from."""
-    if src.kind == "parquet":
-        _write_parquet_like_source(path, src, docs, text_field, part)
-        return
-    as_jsonl = src.kind in ("jsonl", "warc")
-    with atomic_writer(path) as raw, _compressed(raw, path if as_jsonl else "") as fh:
-        if as_jsonl:
-            for doc, kept in docs:
-                fh.write(json_line(output_record(src, doc, kept, text_field), doc.strict_json))
-        else:
-            for doc, kept in docs:
-                for i in kept:
-                    fh.write(doc.paragraphs[i].encode("utf-8") + b"\n")
-
-
-def _write_parquet_like_source(path: str, src: InputFile, docs: Sequence[tuple[Document, list[int]]],
-                               text_field: str, part: Part | None = None) -> None:
-    """The source table (or the row groups of `part`) with removed rows left out
-    and the text column replaced; every other column keeps its type."""
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    first = 1
-    if part is not None and (part.start or part.end is not None):
-        pf = pq.ParquetFile(src.path)
-        end = pf.metadata.num_row_groups if part.end is None else part.end
-        table = pf.read_row_groups(list(range(part.start, end)))
-        first = part.first_line
-    else:
-        table = pq.read_table(src.path)
-    rows = [doc.record - first for doc, _ in docs if doc.record is not None]
-    texts = [doc.separator.join(doc.paragraphs[i] for i in kept) for doc, kept in docs]
-    table = table.take(pa.array(rows, type=pa.int64()))
-    col = table.schema.get_field_index(text_field)
-    table = table.set_column(col, table.schema.field(col).with_type(pa.string()), pa.array(texts, pa.string()))
-    with atomic_writer(path) as fh:
-        pq.write_table(table, fh)
-
-
-def txt_name(out_rel: str, src: InputFile, record: int | None) -> str:
-    """Where one document goes with --output-format txt: a text file stays a text
-    file; record N of a multi-document file x.jsonl becomes x/0000000N.txt."""
-    if src.kind in ("text", "html"):
-        return out_rel
-    base = src.rel
-    for ext in (".gz", ".zst", ".zstd"):
-        if base.lower().endswith(ext):
-            base = base[: -len(ext)]
-    base = base[: base.rfind(".")] if "." in base.rsplit("/", 1)[-1] else base
-    return f"{base}/{record or 0:08d}.txt"
-
-
-def write_txt_per_document(out_root: Path, out_rel: str, src: InputFile,
-                           docs: Sequence[tuple[Document, list[int]]]) -> list[str]:
-    """--output-format txt: one text file per document; returns what was written."""
-    if src.kind in ("text", "html"):
-        write_output(str(out_root / out_rel), src, docs, "text")
-        return [out_rel]
-    written = []
-    for doc, kept in docs:
-        rel = txt_name(out_rel, src, doc.record)
-        with atomic_writer(out_root / rel) as fh:
-            for i in kept:
-                fh.write(doc.paragraphs[i].encode("utf-8") + b"\n")
-        written.append(rel)
-    return written
 
 
 class ShardWriter:
@@ -241,7 +144,7 @@ class _ShardFile:
     def open(self) -> IO[bytes]:
         self._aw = atomic_writer(self.path)
         raw = self._aw.__enter__()
-        self._cw = _compressed(raw, self.path.name)
+        self._cw = compression.compressing(raw, compression.of_name(self.path.name))
         return self._cw.__enter__()
 
     def close(self, ok: bool = True) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -12,6 +13,17 @@ from cleaner.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "fixtures" / "seeds"
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    # CI sets this: there the compiled kernels must have been built, so that the tests
+    # comparing them with their numpy twins run instead of being skipped.
+    if os.environ.get("CLEANER_REQUIRE_SPEEDUPS"):
+        from cleaner import minhash
+
+        if minhash._speedups is None:
+            raise pytest.UsageError("CLEANER_REQUIRE_SPEEDUPS is set but cleaner._speedups was not built "
+                                    "(a C compiler and Python headers are needed: see `make install`)")
 
 
 @dataclass
@@ -32,6 +44,12 @@ def cli(capsys):
         return CliResult(code, cap.out, cap.err)
 
     return run
+
+
+def fault_env(fault: str) -> dict[str, str]:
+    """Environment for a `clean` subprocess that fails on purpose (tests/faults/sitecustomize.py)."""
+    path = [str(ROOT / "tests" / "faults")] + ([os.environ["PYTHONPATH"]] if os.environ.get("PYTHONPATH") else [])
+    return {"CLEANER_FAULT": fault, "PYTHONPATH": os.pathsep.join(path)}
 
 
 def write(root: Path, rel: str, content: str | bytes) -> Path:

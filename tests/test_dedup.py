@@ -280,3 +280,20 @@ def test_numpy_fallback_gives_the_same_bytes(tmp_path):
     assert runs["compiled"] == runs["numpy"]
     reasons = {json.loads(line)["reason"] for line in runs["compiled"][1].splitlines()}
     assert {"near-duplicate-document", "duplicate-paragraph", "corpus-near-duplicate-paragraph"} <= reasons, reasons
+
+
+@pytest.mark.skipif(mh._speedups is None, reason="compiled kernels not built")
+def test_compiled_kernels_refuse_arrays_of_the_wrong_kind():
+    sigs = mh.signatures([prose(i, 2) for i in range(4)], num_perm=16)
+    pairs = np.array([[0, 1], [2, 3]], dtype=np.int64)
+    out = np.zeros(2, dtype=np.int64)
+    mh._speedups.agreement(sigs, pairs, out)
+    assert out.tolist() == mh.agreement(sigs, pairs, compiled=False).tolist()
+    for bad in (sigs.view(np.int32), sigs.view(np.float32)):  # same item size, another kind
+        with pytest.raises(TypeError, match="sigs: unsigned integer items of 4 bytes"):
+            mh._speedups.agreement(bad, pairs, out)
+    with pytest.raises(TypeError, match="pairs: signed integer items of 8 bytes"):
+        mh._speedups.agreement(sigs, pairs.view(np.uint64), out)
+    with pytest.raises(TypeError, match="out: floating point items of 8 bytes"):
+        mh._speedups.jaccard_pairs(np.zeros(3, np.uint32), np.array([0, 1, 3]), pairs[:1] % 2,
+                                   np.zeros(1, np.int64))

@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import ARTICLE, prose, read_audit, read_report, tree_bytes, write
+from conftest import ARTICLE, fault_env, prose, read_audit, read_report, tree_bytes, write
 
 GOOD = "\n".join(ARTICLE) + "\n"
 
@@ -257,7 +257,7 @@ def test_slow_or_stuck_document_is_left_out_and_the_run_goes_on(tmp_path, fault,
             {"id": "b", "text": prose(seed + 2, 4)}]
     write(src, "r.jsonl", "".join(json.dumps(r) + "\n" for r in recs))
     t0 = time.monotonic()
-    r = run_clean(src, tmp_path / "out", "-q", "--doc-timeout", "1", env={"CLEANER_FAULT": f"{fault}:BADDOC"})
+    r = run_clean(src, tmp_path / "out", "-q", "--doc-timeout", "1", env=fault_env(f"{fault}:BADDOC"))
     assert time.monotonic() - t0 < 60
     assert r.returncode == 1, r.stderr
     assert "r.jsonl:2:" in r.stderr and message in r.stderr, r.stderr
@@ -272,7 +272,7 @@ def test_worker_crash_costs_one_document(tmp_path):
     recs = [{"id": f"r{i}", "text": ("CRASHDOC " if i == 3 else "") + prose(400 + i, 3)} for i in range(6)]
     write(src, "r.jsonl", "".join(json.dumps(r) + "\n" for r in recs))
     write(src, "crash.txt", "CRASHDOC " + prose(99, 3) + "\n")
-    r = run_clean(src, tmp_path / "out", "-q", env={"CLEANER_FAULT": "crash:CRASHDOC"})
+    r = run_clean(src, tmp_path / "out", "-q", env=fault_env("crash:CRASHDOC"))
     assert r.returncode == 1
     assert "r.jsonl:4" in r.stderr and "SIGKILL" in r.stderr and "crash.txt" in r.stderr
     ids = [json.loads(x)["id"] for x in (tmp_path / "out/r.jsonl").read_text(encoding="utf-8").splitlines()]
@@ -428,7 +428,7 @@ def test_ctrl_c_stops_cleanly_and_says_what_was_finished(tmp_path):
     out = tmp_path / "out"
     p = subprocess.Popen([sys.executable, "-m", "cleaner", str(src), str(out), "--workers", "2", "--doc-timeout", "120"],
                          start_new_session=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                         env={**os.environ, "CLEANER_FAULT": "slow:SLOWDOC"})
+                         env={**os.environ, **fault_env("slow:SLOWDOC")})
     time.sleep(1.5)
     os.killpg(p.pid, signal.SIGINT)
     _, err = p.communicate(timeout=60)

@@ -49,7 +49,7 @@ _BAND_MULT = np.array([0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F
 
 def band_keys(sigs: np.ndarray, bands: int, rows: int, compiled: bool = True) -> np.ndarray:
     """One 64-bit key per (item, band); equal bands give equal keys."""
-    from . import minhash as mh
+    from .. import minhash as mh
 
     n = len(sigs)
     if compiled and mh._speedups is not None and sigs.dtype == np.uint32 and sigs.ndim == 2:
@@ -147,7 +147,7 @@ def _bucket_pairs(buckets: Buckets, rank: np.ndarray, cap: int) -> tuple[np.ndar
     first = np.repeat(offsets[bucket_of], count)
     within = np.arange(int(count.sum())) - np.repeat(np.cumsum(count) - count, count)
     earlier = m[first + within]
-    from .minhash import sorted_unique
+    from ..minhash import sorted_unique
 
     n = int(max(members.max(), 0)) + 1
     packed = sorted_unique(earlier * n + later)
@@ -162,7 +162,7 @@ def close_bucket_pairs(buckets: Buckets, rank: np.ndarray, sigs: np.ndarray, min
     shares). In a bucket of more than `cap` items, each item is paired with the
     first `cap`. Compiled, the far pairs are dropped as they are found, so the
     many candidates of a large corpus are never materialised."""
-    from . import minhash as mh
+    from .. import minhash as mh
 
     members, offsets = buckets
     if len(members) == 0:
@@ -223,7 +223,7 @@ def cluster(sigs: np.ndarray, threshold: float, priority: Sequence[int] | np.nda
     min_agree = next((k for k in range(width + 1) if k / width >= floor), width + 1)
     pairs, compared = close_bucket_pairs(buckets, rank, sigs, min_agree)
     del buckets
-    from .minhash import agreement
+    from ..minhash import agreement
 
     est = agreement(sigs, pairs) / width
     checks = 0

@@ -1,0 +1,233 @@
+"""Corpus-wide decisions (the reduce): near-duplicate documents, site templates, and
+paragraphs that repeat (exactly or nearly) a paragraph of an earlier document.
+
+Documents are numbered in corpus order (gid, sorted path order); every step
+goes in that order, so the first occurrence is the one that stays. The steps
+run one after the other on one `Corpus` table, each recording its drops and
+its own counts (in `Decisions.clusters`).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import numpy as np
+
+from .. import reasons as R
+from ..config import Config
+from ..document import Drop
+from ..ragged import offsets_of
+from .lsh import BucketFinder
+from .sets import DocJaccard, ParagraphJaccard, SetStore
+
+_I32 = np.int32
+
+
+class Unit(Protocol):
+    """What the reduce needs of one map unit (a file or a part of one): run/tasks.MapResult."""
+
+    index: int
+    rel: str
+    ids: list[str]
+    doc_chars: np.ndarray
+    doc_key: np.ndarray
+    doc_kept: np.ndarray
+    p_doc: np.ndarray
+    p_idx: np.ndarray
+    p_key: np.ndarray
+    p_words: np.ndarray
+    p_line: np.ndarray
+    sigs: np.ndarray | None
+    para_rows: np.ndarray
+    para_sigs: np.ndarray | None
+
+    @property
+    def ndocs(self) -> int: ...
+
+
+@dataclass(slots=True)
+class Decisions:
+    doc_drops: dict[int, dict[int, Drop]] = field(default_factory=dict)  # unit -> doc pos -> drop
+    para_drops: dict[int, dict[tuple[int, int], Drop]] = field(default_factory=dict)  # unit -> (pos, i) -> drop
+    clusters: dict[str, Any] = field(default_factory=dict)  # what each step found
+
+
+def _cat(parts: list[np.ndarray], dtype: Any) -> np.ndarray:
+    return np.concatenate(parts) if parts else np.zeros(0, dtype)
+
+
+@dataclass
+class Corpus:
+    """The map units' summaries as one table of documents and one of kept paragraphs."""
+
+    units: Sequence[Unit]
+    store: SetStore
+    find_buckets: BucketFinder
+    dec: Decisions = field(default_factory=Decisions)
+
+    def __post_init__(self) -> None:
+        us = self.units
+        n_of = [u.ndocs for u in us]
+        self.doc_base = offsets_of(n_of)  # gid of each unit's first document
+        n = int(self.doc_base[-1])
+        # per document (gid)
+        self.unit = np.repeat(np.array([u.index for u in us], dtype=np.int64), n_of)
+        self.pos = _cat([np.arange(k) for k in n_of], np.int64)
+        self.ids = [i for u in us for i in u.ids]
+        self.doc_key = _cat([u.doc_key for u in us], np.uint64)
+        self.alive = _cat([u.doc_kept for u in us], _I32) > 0
+        self.rel_of = {u.index: u.rel for u in us}
+        # per kept paragraph (row), in corpus order
+        self.row_base = offsets_of([len(u.p_doc) for u in us])  # row of each unit's first paragraph
+        self.p_gid = _cat([u.p_doc.astype(np.int64) + self.doc_base[k] for k, u in enumerate(us)], np.int64) \
+            if n else np.zeros(0, np.int64)
+        self.p_idx = _cat([u.p_idx for u in us], _I32)
+        self.p_key = _cat([u.p_key for u in us], np.uint64)
+        self.p_words = _cat([u.p_words for u in us], _I32)
+        self.p_line = _cat([u.p_line for u in us], _I32)
+        self.dropped = np.zeros(len(self.p_gid), dtype=bool)
+
+    @property
+    def ndocs(self) -> int:
+        return len(self.ids)
+
+    def twin(self, gid: int) -> tuple[str, str]:
+        """Id and file of a document, as a drop names its twin."""
+        return self.ids[gid], self.rel_of[int(self.unit[gid])]
+
+    def drop_document(self, gid: int, drop: Drop) -> None:
+        self.dec.doc_drops.setdefault(int(self.unit[gid]), {})[int(self.pos[gid])] = drop
+        self.alive[gid] = False
+
+    def drop_paragraph(self, row: int, drop: Drop) -> None:
+        g = int(self.p_gid[row])
+        self.dec.para_drops.setdefault(int(self.unit[g]), {})[(int(self.pos[g]), int(self.p_idx[row]))] = drop
+        self.dropped[row] = True
+
+    def live_rows(self) -> np.ndarray:
+        """Kept paragraphs of the documents still in the corpus."""
+        return np.flatnonzero(self.alive[self.p_gid]) if len(self.p_gid) else np.zeros(0, np.int64)
+
+
+def near_duplicate_documents(c: Corpus, cfg: Config) -> None:
+    """MinHash LSH over the documents' kept text; a cluster keeps its first (or longest) document."""
+    from .lsh import cluster
+
+    n = c.ndocs
+    sigs = np.concatenate([u.sigs for u in c.units if u.sigs is not None])
+    assert len(sigs) == n
+    if cfg.keep == "longest":
+        chars = np.concatenate([u.doc_chars for u in c.units])
+        order = np.lexsort((np.arange(n), -chars))
+        rank = np.empty(n, dtype=np.int64)
+        rank[order] = np.arange(n)
+    else:
+        rank = np.arange(n)
+    asg = cluster(sigs, cfg.threshold, rank, DocJaccard(c.store, c.unit, c.pos), valid=c.alive.copy(),
+                  find_buckets=c.find_buckets)
+    sizes: Counter[int] = Counter()
+    for g in np.flatnonzero(asg.survivor != np.arange(n)).tolist():
+        sv = int(asg.survivor[g])
+        reason = R.DUP_DOC if c.doc_key[g] == c.doc_key[sv] else R.NEAR_DUP_DOC
+        twin, twin_file = c.twin(sv)
+        c.drop_document(g, Drop(reason, f"similar to {twin}", twin=twin, twin_file=twin_file,
+                                similarity=round(float(asg.similarity[g]), 4)))
+    for size in asg.cluster_sizes().values():
+        sizes[size] += 1
+    c.dec.clusters["documents"] = {
+        "clusters": int(sum(sizes.values())), "removed": int(sum((k - 1) * v for k, v in sizes.items())),
+        "sizes": {str(k): v for k, v in sorted(sizes.items())},
+        "candidate_pairs": asg.candidate_pairs, "exact_checks": asg.exact_checks,
+        "index_bytes_per_document": round(asg.index_bytes / n, 1)}
+
+
+def templates(c: Corpus, cfg: Config) -> np.ndarray:
+    """Site templates: a paragraph key in template_min_docs or more surviving documents
+    goes from all of them. Returns which rows are templates."""
+    live = c.live_rows()
+    is_template = np.zeros(len(c.p_gid), dtype=bool)
+    found = 0
+    if cfg.strip and len(live):
+        keys, gids = c.p_key[live], c.p_gid[live]
+        order = np.lexsort((gids, keys))
+        ks, gs = keys[order], gids[order]
+        new_pair = np.ones(len(ks), dtype=bool)
+        new_pair[1:] = (ks[1:] != ks[:-1]) | (gs[1:] != gs[:-1])
+        uniq, ndocs = np.unique(ks[new_pair], return_counts=True)
+        count = ndocs[np.searchsorted(uniq, keys)]
+        for row, k in zip(live[count >= cfg.template_min_docs].tolist(),
+                          count[count >= cfg.template_min_docs].tolist()):
+            c.drop_paragraph(row, Drop(R.TEMPLATE, f"in {k} documents"))
+            is_template[row] = True
+            found += 1
+    c.dec.clusters["templates"] = found
+    return is_template
+
+
+def repeated_paragraphs(c: Corpus, cfg: Config, is_template: np.ndarray) -> None:
+    """Repeats of a paragraph of an earlier document (exact, after normalising)."""
+    live = c.live_rows()
+    if not len(live):
+        return
+    elig = live[(~is_template[live]) & (c.p_words[live] >= cfg.min_dup_words)]
+    if not len(elig):
+        return
+    _, first_at, inverse = np.unique(c.p_key[elig], return_index=True, return_inverse=True)
+    twin = elig[first_at[inverse]]
+    repeat = (twin != elig) & (c.p_gid[twin] != c.p_gid[elig])
+    for row, tw in zip(elig[repeat].tolist(), twin[repeat].tolist()):
+        tid, tfile = c.twin(int(c.p_gid[tw]))
+        c.drop_paragraph(row, Drop(R.CORPUS_DUP_PARA, f"same as in {tid}", twin=tid, twin_file=tfile,
+                                   twin_line=int(c.p_line[tw]), similarity=1.0))
+
+
+def near_paragraphs(c: Corpus, cfg: Config) -> None:
+    """Near-duplicate paragraphs across documents (MinHash on word 3-grams)."""
+    from .lsh import cluster
+
+    row_parts, unit_parts, index_parts, sig_parts = [], [], [], []
+    for k, u in enumerate(c.units):
+        if u.para_sigs is None or not len(u.para_rows):
+            continue
+        rows = u.para_rows.astype(np.int64) + c.row_base[k]
+        ok = c.alive[c.p_gid[rows]] & ~c.dropped[rows]
+        row_parts.append(rows[ok])  # global paragraph rows
+        index_parts.append(np.flatnonzero(ok))  # their index in the unit's para_rows
+        unit_parts.append(np.full(int(ok.sum()), u.index, dtype=np.int64))
+        sig_parts.append(u.para_sigs if ok.all() else u.para_sigs[ok])  # most units: no copy
+    items = _cat(row_parts, np.int64)
+    if len(items) < 2:
+        return
+    sigs = np.concatenate(sig_parts)
+    del sig_parts
+    asg = cluster(sigs, cfg.paragraph_threshold, np.arange(len(items)), find_buckets=c.find_buckets,
+                  exact_many=ParagraphJaccard(c.store, np.concatenate(unit_parts), np.concatenate(index_parts)))
+    removed = 0
+    for x in np.flatnonzero(asg.survivor != np.arange(len(items))).tolist():
+        row, tw = int(items[x]), int(items[int(asg.survivor[x])])
+        g, tg = int(c.p_gid[row]), int(c.p_gid[tw])
+        reason = R.NEAR_DUP_PARA if tg == g else R.CORPUS_NEAR_DUP_PARA
+        tid, tfile = c.twin(tg)
+        c.drop_paragraph(row, Drop(reason, f"near a paragraph of {tid}", twin=tid, twin_file=tfile,
+                                   twin_line=int(c.p_line[tw]), similarity=round(float(asg.similarity[x]), 4)))
+        removed += 1
+    c.dec.clusters["paragraphs"] = {"removed": removed, "candidate_pairs": asg.candidate_pairs,
+                                    "exact_checks": asg.exact_checks}
+
+
+def reduce(units: Sequence[Unit], cfg: Config, store: SetStore, find_buckets: BucketFinder | None = None
+           ) -> Decisions:
+    """Corpus-wide decisions over the map units (in corpus order)."""
+    from .lsh import local_buckets
+
+    c = Corpus(units, store, find_buckets or local_buckets)
+    if cfg.dedup and c.ndocs:
+        near_duplicate_documents(c, cfg)
+    is_template = templates(c, cfg)
+    if cfg.dedup:
+        repeated_paragraphs(c, cfg, is_template)
+        near_paragraphs(c, cfg)
+    return c.dec

@@ -1,0 +1,164 @@
+"""Repeats inside a document: exact and near repeats among its kept paragraphs.
+
+The first occurrence stays. All documents of a map task are done at once, and
+the same pass computes what the corpus-wide steps need of the kept text (keys,
+MinHash signatures, shingle sets), so the text is tokenised once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from itertools import chain
+
+import numpy as np
+
+from .. import reasons as R
+from ..config import Config
+from ..document import Document, Drop
+from ..ragged import Ragged
+
+
+@dataclass(slots=True)
+class FileKeys:
+    """What the corpus-wide steps need of a file's kept text (tokenised once), as
+    arrays over its kept paragraphs (documents in order, paragraphs in order)."""
+
+    p_key: np.ndarray  # uint64 normalised key of each kept paragraph
+    p_words: np.ndarray  # its number of word tokens
+    para_rows: np.ndarray  # the kept paragraphs with a MinHash (long ones; dedup only)
+    para_sigs: np.ndarray | None  # their MinHashes
+    doc_key: list[int]  # per document: key of its kept text (0 if none)
+    doc_sig: np.ndarray | None  # per document: MinHash of its kept text (dedup only)
+    # shingle hashes (not yet deduplicated) for verifying candidates in the reduce:
+    doc_sets: Ragged | None = None  # per document
+    para_sets: Ragged | None = None  # per para_rows entry
+
+    @classmethod
+    def empty(cls) -> FileKeys:
+        z = np.zeros(0, dtype=np.int64)
+        return cls(z.astype(np.uint64), z, z, None, [], None)
+
+
+def repeats_inside(docs: list[Document], cfg: Config, dedup: bool = True) -> FileKeys:
+    """Drop exact and near repeats among the kept paragraphs of each document
+    (the first occurrence stays), for all documents of a file at once, and
+    compute the keys and signatures the corpus-wide steps need. The text is
+    tokenised once for paragraph keys, paragraph shingles and document shingles.
+    """
+    from .. import minhash as mh
+
+    kept_lists = [doc.kept() for doc in docs]
+    n_kept = np.array([len(k) for k in kept_lists], dtype=np.int64)
+    item_doc = np.repeat(np.arange(len(docs), dtype=np.int64), n_kept)
+    item_idx = np.fromiter(chain.from_iterable(kept_lists), dtype=np.int64, count=int(n_kept.sum()))
+    tok = mh.tokenize([docs[d].paragraphs[i] for d, k in enumerate(kept_lists) for i in k])
+    keys, norm_len = mh.keys_of(tok, arrays=True)
+    alive = np.ones(len(item_doc), dtype=bool)  # kept paragraphs not (yet) dropped as repeats
+
+    def drop(r: int, r2: int, reason: str, detail: str, sim: float) -> None:
+        doc = docs[int(item_doc[r])]
+        i, i2 = int(item_idx[r]), int(item_idx[r2])
+        doc.drops[i] = Drop(reason, f"{detail} {doc.lines[i2]}", twin=doc.id, twin_line=doc.lines[i2],
+                            twin_file=doc.source, similarity=sim)
+        alive[r] = False
+
+    if dedup:
+        # exact repeats: the first paragraph of each (document, key), among those long enough, stays
+        cand = np.flatnonzero(norm_len >= cfg.min_inner_dup_chars)
+        c = cand[np.lexsort((cand, keys[cand], item_doc[cand]))]
+        if len(c) > 1:
+            same = np.zeros(len(c), dtype=bool)
+            same[1:] = (item_doc[c[1:]] == item_doc[c[:-1]]) & (keys[c[1:]] == keys[c[:-1]])
+            first = c[np.flatnonzero(~same)][np.cumsum(~same) - 1]
+            for r, r2 in zip(c[same].tolist(), first[same].tolist()):
+                drop(r, r2, R.DUP_PARA, "same as line", 1.0)
+    long_rows = np.flatnonzero(alive & (tok.counts >= cfg.min_near_words)) if dedup \
+        else np.zeros(0, dtype=np.int64)
+    sigs = None
+    psets: Ragged | None = None
+    t = cfg.paragraph_threshold
+    if len(long_rows):
+        ph, pc = mh.shingles_of(tok.select(long_rows), cfg.paragraph_shingle)
+        sigs = mh.signatures_from_hashes(ph, pc, cfg.paragraph_num_perm, cfg.seed)
+        psets = Ragged.from_counts(ph, pc)
+        long_doc = item_doc[long_rows]
+        per = np.bincount(long_doc, minlength=len(docs))
+        check = _docs_with_close_rows(sigs, long_doc, t - 0.2) | set(np.flatnonzero(per > 64).tolist())
+        for d in sorted(check):
+            rows = np.flatnonzero(long_doc == d).tolist()  # near repeats: rows into sigs, in order
+            sub = sigs[rows]
+            sets: dict[int, np.ndarray] = {}
+
+            def exact(a: int, b: int, rows: list[int] = rows, sets: dict[int, np.ndarray] = sets,
+                      psets: Ragged = psets) -> float:
+                # the paragraphs' shingles, already hashed for their signatures
+                for x in (a, b):
+                    if x not in sets:
+                        sets[x] = mh.sorted_unique(psets.row(rows[x]))
+                return mh.jaccard_sets(sets[a], sets[b])
+
+            def near(a: int, b: int, sim: float, rows: list[int] = rows) -> None:
+                drop(int(long_rows[rows[a]]), int(long_rows[rows[b]]), R.NEAR_DUP_PARA, "near line", round(sim, 4))
+
+            if len(rows) <= 64:
+                # few paragraphs: compare every pair, in order, against the survivors so far
+                est = (sub[:, None, :] == sub[None, :, :]).mean(axis=2)
+                kept_rows: list[int] = []
+                for a in range(len(rows)):
+                    for b in kept_rows:
+                        if est[a, b] >= t - 0.2 and (jac := exact(a, b)) >= t:
+                            near(a, b, jac)
+                            break
+                    else:
+                        kept_rows.append(a)
+            else:
+                from .lsh import cluster
+
+                asg = cluster(sub, t, np.arange(len(rows)), exact)
+                for a in range(len(rows)):
+                    if int(asg.survivor[a]) != a:
+                        near(a, int(asg.survivor[a]), float(asg.similarity[a]))
+    final_arr = np.flatnonzero(alive)
+    p_key = keys[final_arr]
+    p_words = tok.counts[final_arr]
+    para_rows = np.zeros(0, dtype=np.int64)
+    para_sigs = None
+    para_sets = None
+    if sigs is not None and psets is not None:
+        pos_in_final = np.full(len(item_doc), -1, dtype=np.int64)
+        pos_in_final[final_arr] = np.arange(len(final_arr))
+        kept_long = np.flatnonzero(pos_in_final[long_rows] >= 0)
+        para_rows = pos_in_final[long_rows[kept_long]]
+        para_sigs = sigs[kept_long]
+        para_sets = psets.take(kept_long)
+    per_doc = np.bincount(item_doc[final_arr], minlength=len(docs))
+    doc_tok = tok.select(final_arr).grouped(per_doc)
+    doc_key, _ = mh.keys_of(doc_tok)
+    doc_sig = None
+    doc_sets = None
+    if dedup and docs:
+        dh, dc = mh.shingles_of(doc_tok, cfg.shingle)
+        doc_sig = mh.signatures_from_hashes(dh, dc, cfg.num_perm, cfg.seed)
+        doc_sets = Ragged.from_counts(dh, dc)
+    return FileKeys(p_key, p_words, para_rows, para_sigs, doc_key, doc_sig, doc_sets, para_sets)
+
+
+def _docs_with_close_rows(sigs: np.ndarray, doc_of: np.ndarray, min_est: float) -> set[int]:
+    """Documents with two signature rows (rows of a document are consecutive) whose
+    estimated Jaccard is >= min_est: only these need the pairwise loop."""
+    d = np.asarray(doc_of, dtype=np.int64)
+    n = len(d)
+    if n < 2:
+        return set()
+    # partners of row r: the rows after it in its document
+    doc_end = np.searchsorted(d, d, side="right")
+    cnt = doc_end - np.arange(n) - 1
+    total = int(cnt.sum())
+    if total == 0:
+        return set()
+    a = np.repeat(np.arange(n), cnt)
+    b = a + 1 + (np.arange(total) - np.repeat(np.cumsum(cnt) - cnt, cnt))
+    from ..minhash import agreement
+
+    est = agreement(sigs, np.stack([a, b], axis=1)) / sigs.shape[1]
+    return set(d[a[est >= min_est]].tolist())

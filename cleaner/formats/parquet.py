@@ -1,0 +1,133 @@
+"""Parquet files: a document per row, its text in column --text-field; every other column keeps its type."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from .. import readers, writers
+from ..document import Document, ItemError
+from ..readers import InputFile, Part, ReadError
+from .base import Format, Kept, kept_text
+from .jsonl import record_document
+
+
+def plan_parquet_parts(f: InputFile, rows_per_part: int | None = None) -> list[Part]:
+    """Row-group ranges [start, end) of a Parquet file (readers.PARQUET_PART_ROWS rows
+    each), first_line = first row (1-based)."""
+    rows_per_part = rows_per_part or readers.PARQUET_PART_ROWS
+    try:
+        import pyarrow.parquet as pq
+
+        md = pq.ParquetFile(f.path).metadata
+    except Exception:
+        return [Part(0, None, 1)]  # the reader reports the error
+    parts, start, rows, first = [], 0, 0, 1
+    for g in range(md.num_row_groups):
+        rows += md.row_group(g).num_rows
+        if rows >= rows_per_part or g == md.num_row_groups - 1:
+            parts.append(Part(start, g + 1, first))
+            first += rows
+            start, rows = g + 1, 0
+    return parts or [Part(0, 0, 1)]
+
+
+def iter_parquet(f: InputFile, max_bytes: int, text_field: str, id_field: str, part: Part | None = None,
+                 skip: frozenset[int] = frozenset()) -> Iterator[Document | ItemError]:
+    """Rows of a Parquet file (or of a range of its row groups) as documents; the
+    text is column `text_field`, every column is kept in the document's metadata."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    part = part or Part(0, None, 1)
+    try:
+        pf = pq.ParquetFile(readers._open_file(f.path))
+        names = pf.schema_arrow.names
+    except (pa.ArrowException, OSError, ValueError) as e:
+        raise ReadError(f"not a readable Parquet file: {e}") from None
+    if text_field not in names:
+        raise ReadError(f"no column {text_field!r} (see --text-field); columns: {', '.join(names)}")
+    end = pf.metadata.num_row_groups if part.end is None else part.end
+    n = part.first_line - 1
+    for g in range(part.start, end):
+        try:
+            table = pf.read_row_group(g)
+        except (pa.ArrowException, OSError, ValueError) as e:
+            raise ReadError(f"cannot read row group {g}: {e} (after row {n})", n + 1) from None
+        for batch in table.to_batches(max_chunksize=4096):
+            cols = batch.to_pydict()
+            keys = list(cols)
+            for k in range(batch.num_rows):
+                n += 1
+                if n in skip:
+                    continue
+                rec = {c: cols[c][k] for c in keys}
+                text = rec.get(text_field)
+                if isinstance(text, str) and len(text) > max_bytes:
+                    yield ItemError(f.rel, f"text longer than --max-bytes ({max_bytes:,}); skipped", n)
+                    continue
+                try:
+                    yield record_document(rec, f, n, text_field, id_field, "column")
+                except ReadError as e:
+                    yield ItemError(f.rel, str(e), e.line)
+
+
+def write_like_source(path: str, src: InputFile, docs: Kept, text_field: str, part: Part | None = None) -> None:
+    """The source table (or the row groups of `part`) with removed rows left out
+    and the text column replaced; every other column keeps its type."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    first = 1
+    if part is not None and (part.start or part.end is not None):
+        pf = pq.ParquetFile(src.path)
+        end = pf.metadata.num_row_groups if part.end is None else part.end
+        table = pf.read_row_groups(list(range(part.start, end)))
+        first = part.first_line
+    else:
+        table = pq.read_table(src.path)
+    rows = [doc.record - first for doc, _ in docs if doc.record is not None]
+    texts = [doc.separator.join(doc.paragraphs[i] for i in kept) for doc, kept in docs]
+    table = table.take(pa.array(rows, type=pa.int64()))
+    col = table.schema.get_field_index(text_field)
+    table = table.set_column(col, table.schema.field(col).with_type(pa.string()), pa.array(texts, pa.string()))
+    with writers.atomic_writer(path) as fh:
+        pq.write_table(table, fh)
+
+
+class Parquet(Format):
+    name = "parquet"
+    extensions = frozenset({".parquet"})
+    compressible = False  # compressed inside
+
+    def plan(self, f: InputFile) -> list[Part]:
+        return plan_parquet_parts(f)
+
+    def read(self, f: InputFile, cfg: Any, part: Part | None = None, skip: frozenset[int] = frozenset(),
+             counts: dict[str, int] | None = None) -> Iterator[Document | ItemError]:
+        return iter_parquet(f, cfg.max_bytes, cfg.text_field, cfg.id_field, part, skip)
+
+    def write(self, path: str, f: InputFile, docs: Kept, text_field: str, part: Part | None = None) -> None:
+        write_like_source(path, f, docs, text_field, part)
+
+    def record(self, doc: Document, kept: list[int], text_field: str) -> dict[str, Any]:
+        rec = dict(doc.metadata)
+        rec[text_field] = kept_text(doc, kept)
+        return rec
+
+    def part_suffix(self, f: InputFile) -> str:
+        return ".parquet"
+
+    def join(self, final: Path, parts: list[Path]) -> None:
+        import pyarrow.parquet as pq
+
+        with writers.atomic_writer(final) as fh:
+            writer = None
+            for p in parts:
+                table = pq.read_table(p)
+                if writer is None:
+                    writer = pq.ParquetWriter(fh, table.schema)
+                writer.write_table(table)
+            if writer is not None:
+                writer.close()

@@ -1,0 +1,55 @@
+"""Ragged arrays: rows of different lengths stored as one flat array and row offsets."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+def offsets_of(counts: np.ndarray | list[int]) -> np.ndarray:
+    """Row offsets (int64, one more than rows, from 0) for rows of these lengths."""
+    c = np.asarray(counts, dtype=np.int64)
+    out = np.zeros(len(c) + 1, dtype=np.int64)
+    np.cumsum(c, out=out[1:])
+    return out
+
+
+def ranges(starts: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """Concatenation of arange(s, s+c) for each (s, c)."""
+    total = int(counts.sum())
+    if total == 0:
+        return np.zeros(0, dtype=np.int64)
+    first = np.concatenate(([0], np.cumsum(counts)[:-1]))
+    return np.repeat(starts - first, counts) + np.arange(total)
+
+
+@dataclass(frozen=True, slots=True)
+class Ragged:
+    """Row i is values[offsets[i]:offsets[i + 1]]."""
+
+    values: np.ndarray
+    offsets: np.ndarray  # int64, len(self) + 1 entries, from 0
+
+    @classmethod
+    def from_counts(cls, values: np.ndarray, counts: np.ndarray) -> Ragged:
+        return cls(values, offsets_of(counts))
+
+    @classmethod
+    def empty(cls, dtype: type = np.uint32) -> Ragged:
+        return cls(np.zeros(0, dtype=dtype), np.zeros(1, dtype=np.int64))
+
+    def __len__(self) -> int:
+        return len(self.offsets) - 1
+
+    @property
+    def counts(self) -> np.ndarray:
+        return np.diff(self.offsets)
+
+    def row(self, i: int) -> np.ndarray:
+        return self.values[self.offsets[i]:self.offsets[i + 1]]
+
+    def take(self, rows: np.ndarray) -> Ragged:
+        """The given rows, in that order."""
+        counts = self.offsets[rows + 1] - self.offsets[rows]
+        return Ragged(self.values[ranges(self.offsets[rows], counts)], offsets_of(counts))

@@ -1,0 +1,165 @@
+"""The map phase: one task reads its units (small files, or a part of a large file), takes
+each document through DocumentCleaner's extract, strip and repeats steps, and spills the
+documents to the work folder; a compact summary per unit (MapResult) goes back for the reduce."""
+
+from __future__ import annotations
+
+import os
+import time
+from itertools import chain
+from typing import Any
+
+import numpy as np
+
+from .. import formats
+from ..config import Config
+from ..dedup.inner import FileKeys
+from ..dedup.sets import write_set_store
+from ..document import Document, ItemError
+from ..document_cleaner import DocumentCleaner
+from ..pool import DocTimeout, beat, time_limit
+from ..ragged import offsets_of
+from ..readers import ReadError
+from .tasks import MapResult, MapTask, TaskResult, Unit, save_spill
+
+_I32 = np.int32
+
+
+def _summarise(results: list[MapResult], docs_of: list[list[Document]], fk: FileKeys) -> TaskResult:
+    """What the reduce needs of the units' documents, as arrays over all of them (the
+    parent takes each unit's share as views: TaskResult.unpack)."""
+    every = [d for docs in docs_of for d in docs]
+    kept_all = [d.kept() for d in every]
+    n_kept = np.array([len(k) for k in kept_all], dtype=np.int64)
+    unit_docs = np.array([len(docs) for docs in docs_of], dtype=np.int64)
+    doc_base = offsets_of(unit_docs)
+    doc_unit = np.repeat(np.arange(len(docs_of)), unit_docs)
+    unit_rows = np.bincount(doc_unit, weights=n_kept, minlength=len(docs_of)).astype(np.int64)
+    row_base = offsets_of(unit_rows)
+    pos_in_unit = np.arange(len(every)) - np.repeat(doc_base[:-1], unit_docs)
+    if len(fk.p_key) != int(n_kept.sum()):
+        raise AssertionError("paragraph keys out of step with the kept paragraphs")
+    arrays: dict[str, np.ndarray] = {
+        "doc_kept": n_kept.astype(_I32),
+        "doc_chars": np.array([sum(len(d.paragraphs[i]) for i in k) + max(len(k) - 1, 0)
+                               for d, k in zip(every, kept_all)], dtype=np.int64),
+        "doc_key": np.array([fk.doc_key[p] if k else 0 for p, k in enumerate(kept_all)], dtype=np.uint64),
+        "p_doc": np.repeat(pos_in_unit, n_kept).astype(_I32),
+        "p_idx": np.fromiter(chain.from_iterable(kept_all), dtype=_I32, count=int(n_kept.sum())),
+        "p_key": fk.p_key,
+        "p_words": fk.p_words.astype(_I32),
+        "p_line": np.array([d.lines[i] for d, k in zip(every, kept_all) for i in k], dtype=_I32),
+    }
+    has_sigs = fk.doc_sig is not None
+    no_sigs = np.zeros((0, 0), np.uint32)
+    para_rows = fk.para_rows if fk.para_sigs is not None else np.zeros(0, np.int64)
+    para_unit = np.searchsorted(row_base, para_rows, side="right") - 1
+    unit_paras = np.bincount(para_unit, minlength=len(docs_of)).astype(np.int64)
+    arrays["sigs"] = fk.doc_sig if fk.doc_sig is not None else no_sigs
+    arrays["para_rows"] = (para_rows - row_base[para_unit]).astype(_I32)
+    arrays["para_sigs"] = fk.para_sigs if fk.para_sigs is not None else no_sigs
+    para_base = offsets_of(unit_paras)
+    for k, (res, docs) in enumerate(zip(results, docs_of)):
+        res.ids = [d.id for d in docs]
+        res.paragraphs = sum(len(d.paragraphs) for d in docs)
+        res.chars = sum(len(x) for d in docs for x in d.paragraphs)
+        res.page_text_pages = sum(d.from_page_text for d in docs)
+        res.store_docs, res.store_paras = int(doc_base[k]), int(para_base[k])
+    counts = np.stack([unit_docs, unit_rows, unit_paras, (unit_docs > 0) * has_sigs], axis=1).astype(np.int64)
+    return TaskResult(results, arrays, counts.reshape(-1, 4))
+
+
+def _read_unit(u: Unit, k: int, cfg: Config, dc: DocumentCleaner, res: MapResult,
+               docs: list[Document], feats_all: list[Any]) -> None:
+    """Read one unit and take each document through extract and strip, under --doc-timeout;
+    a document that fails is reported and left out. A file that cannot be read is `fatal`."""
+    f = u.file
+    try:
+        st = os.stat(f.path)
+        res.stamp = (st.st_size, st.st_mtime_ns)
+    except OSError:
+        pass
+    t_read = t_strip = t_extract = 0.0
+    beat(k, None)
+    try:
+        it = iter(formats.of(f).read(f, cfg, u.part, u.skip, res.not_documents))
+        while True:
+            t1 = time.process_time()
+            try:
+                item = next(it)
+            except StopIteration:
+                break
+            finally:
+                t_read += time.process_time() - t1
+            if isinstance(item, ItemError):
+                res.errors.append(item)
+                continue
+            doc = item
+            beat(k, doc.record)
+            t2 = time.process_time()
+            try:
+                # plain text without stripping has no per-document work to time
+                with time_limit(cfg.doc_timeout if cfg.strip or doc.html is not None else None):
+                    if doc.html is not None:
+                        dc.extract(doc)
+                        t_extract += time.process_time() - t2
+                    feats, _, errs = dc.strip(doc)
+            except DocTimeout:
+                res.errors.append(ItemError(f.rel, f"took longer than --doc-timeout ({cfg.doc_timeout:g}s) "
+                                                   "to clean; left out", doc.record))
+                continue
+            except (MemoryError, RecursionError) as e:
+                res.errors.append(ItemError(f.rel, f"{type(e).__name__} while cleaning; left out", doc.record))
+                continue
+            except Exception as e:  # a parser's own exception types (lxml, trafilatura)
+                if doc.html is None and doc.paragraphs:
+                    raise
+                res.errors.append(ItemError(f.rel, f"cannot extract text: {type(e).__name__}: {e}", doc.record))
+                continue
+            finally:
+                t_strip += time.process_time() - t2
+            res.errors.extend(errs)
+            docs.append(doc)
+            feats_all.append(feats)
+    except ReadError as e:
+        res.fatal = ItemError(f.rel, str(e), e.line)
+    except OSError as e:
+        res.fatal = ItemError(f.rel, f"cannot read: {e.strerror or e}")
+    except (MemoryError, RecursionError) as e:
+        res.fatal = ItemError(f.rel, f"cannot read: {type(e).__name__}")
+    res.seconds = {"read": t_read, "extract": t_extract, "strip": t_strip - t_extract}
+
+
+def map_task(task: MapTask) -> TaskResult:
+    """Read the units of one task and do the per-document work (runs in a worker): one
+    pass of repeats and signatures over all their documents, one spill, one set store."""
+    cfg = task.cfg
+    dc = DocumentCleaner.get(cfg)
+    t0 = time.process_time()
+    results, docs_of, feats_of = [], [], []
+    for k, u in enumerate(task.units):
+        res = MapResult(u.index, u.file.rel, u.file_index, task.index)
+        docs: list[Document] = []
+        feats: list[Any] = []
+        _read_unit(u, k, cfg, dc, res, docs, feats)
+        results.append(res)
+        docs_of.append(docs)
+        feats_of.append(feats)
+    t3 = time.process_time()
+    fk = dc.repeats([d for docs in docs_of for d in docs])  # each step is per document: all at once
+    packed = _summarise(results, docs_of, fk)
+    t4 = time.process_time()
+    first = results[0].seconds if results else {}
+    first["signatures"] = t4 - t3  # task-wide stages are counted on its first unit
+    try:
+        if cfg.dedup:  # before the spill: a spill on disk means its stores are complete (--resume)
+            write_set_store(task.spill, fk)
+        save_spill(task.spill, packed, docs_of, feats_of)
+    except OSError as e:
+        for res in results:
+            res.fatal = ItemError(res.rel, f"cannot write the work file {task.spill}: {e.strerror or e}")
+        packed = _summarise(results, [[] for _ in results], FileKeys.empty())
+        packed.spill_failed = True
+    first["spill"] = time.process_time() - t4
+    first["total"] = time.process_time() - t0
+    return packed

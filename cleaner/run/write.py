@@ -1,0 +1,129 @@
+"""The write phase: one task takes the documents of a map task's units from its spill,
+settles each (DocumentCleaner.settle, with the reduce's drops), writes the cleaned output
+in the input's format (or records for the shards) and the audit of what was removed."""
+
+from __future__ import annotations
+
+import os
+import pickle
+import time
+from pathlib import Path
+from typing import Any
+
+from .. import formats
+from .. import reasons as R
+from ..document import Document, Drop, ItemError
+from ..document_cleaner import DocumentCleaner
+from ..pool import beat
+from ..writers import atomic_writer, json_line
+from .tasks import WriteResult, WriteTask, WriteUnit, load_documents
+
+
+def _audit(doc: Document, i: int | None, drop: Drop, text: str) -> dict[str, Any]:
+    rec: dict[str, Any] = {
+        "file": doc.source,
+        "line": doc.lines[i] if i is not None and doc.record is None else None,
+        "record": doc.record,
+        "paragraph": i + 1 if i is not None and doc.record is not None else None,
+        "id": doc.id,
+        "level": "paragraph" if i is not None else "document",
+        "reason": drop.reason,
+        "detail": drop.detail,
+        "text": text,
+    }
+    if drop.twin is not None:
+        rec["twin"] = {"id": drop.twin, "file": drop.twin_file, "line": drop.twin_line}
+        rec["similarity"] = drop.similarity
+    return {k: v for k, v in rec.items() if v is not None}
+
+
+def _final(doc: Document, feats: list[Any] | None, doc_drop: Drop | None, para_drops: dict[int, Drop],
+           dc: DocumentCleaner, res: WriteResult, audit: list[dict[str, Any]]) -> list[int] | None:
+    """Final decision for one document: the kept paragraph indices, or None if it goes."""
+    res.docs_in += 1
+    res.paras_in += len(doc.paragraphs)
+    res.chars_in += sum(len(p) for p in doc.paragraphs)
+    if doc_drop is not None:
+        res.doc_reasons[doc_drop.reason] += 1
+        audit.append(_audit(doc, None, doc_drop, "\n".join(doc.paragraphs)))
+        return None
+    dec = dc.settle(doc, feats, para_drops)
+    for i in sorted(dec.drops):
+        res.para_reasons[dec.drops[i].reason] += 1
+        audit.append(_audit(doc, i, dec.drops[i], doc.paragraphs[i]))
+    if not dec.kept:
+        res.doc_reasons[R.EMPTY_DOC] += 1
+        audit.append(_audit(doc, None, Drop(R.EMPTY_DOC, "no paragraph kept"), ""))
+        return None
+    res.docs_out += 1
+    res.paras_out += len(dec.kept)
+    res.chars_out += sum(len(doc.paragraphs[i]) for i in dec.kept)
+    return dec.kept
+
+
+def _write_unit(u: WriteUnit, docs: list[Document], feats_all: list[Any], task: WriteTask, dc: DocumentCleaner,
+                audit: list[dict[str, Any]], records: list[tuple[int, list[dict[str, Any]]]]) -> WriteResult:
+    """Final decisions for one unit (a file, or a part of a large one), then its cleaned
+    output (or its records for the shards); its audit goes to `audit`."""
+    t0 = time.process_time()
+    cfg = task.cfg
+    res = WriteResult(u.index, u.file_index)
+    out_docs: list[tuple[Document, list[int]]] = []
+    pdrops: dict[int, dict[int, Drop]] = {}
+    for (pos, i), d in u.para_drops.items():
+        pdrops.setdefault(pos, {})[i] = d
+    for pos, (doc, feats) in enumerate(zip(docs, feats_all)):
+        kept = _final(doc, feats, u.doc_drops.get(pos), pdrops.get(pos, {}), dc, res, audit)
+        if kept is not None:
+            out_docs.append((doc, kept))
+    root = Path(task.out_root)
+    out_fmt = cfg.output_format
+    fmt = formats.of(u.file)
+    final = os.path.join(task.out_root, u.file.out_rel)
+    try:
+        if out_docs and out_fmt == "same":
+            fmt.write(u.target, u.file, out_docs, cfg.text_field, u.part)
+            res.target_written = True
+            if u.target == final:
+                res.outputs = [u.file.out_rel]
+        elif out_docs and out_fmt == "txt":
+            res.outputs = fmt.write_txt(root, u.file, out_docs)
+        elif out_fmt not in ("same", "txt"):
+            records.append((u.index, [fmt.record(d, k, cfg.text_field) for d, k in out_docs]))
+    except OSError as e:
+        where = e.filename if e.filename and not str(e.filename).startswith(os.path.dirname(u.target)) \
+            else final
+        res.error = ItemError(u.file.rel, f"cannot write {where}: {e.strerror or e}; no partial file was left")
+    res.seconds = time.process_time() - t0
+    return res
+
+
+def write_task(task: WriteTask) -> list[WriteResult]:
+    """The units of one map task: final decisions, outputs, one audit piece and one
+    records file for all of them (runs in a worker)."""
+    dc = DocumentCleaner.get(task.cfg)
+    beat(0, None)
+    docs_of, feats_of = load_documents(task.spill)
+    where = {index: k for k, index in enumerate(task.spilled)}
+    audit: list[dict[str, Any]] = []
+    records: list[tuple[int, list[dict[str, Any]]]] = []
+    results = []
+    for k, u in enumerate(task.units):
+        beat(k, None)
+        s = where[u.index]
+        results.append(_write_unit(u, docs_of[s], feats_of[s], task, dc, audit, records))
+    t0 = time.process_time()
+    pieces = [(task.audit_path, [json_line(rec) for rec in audit], "the audit")]
+    if task.cfg.output_format not in ("same", "txt"):
+        pieces.append((task.records_path, [pickle.dumps(records, protocol=pickle.HIGHEST_PROTOCOL)], "records"))
+    for path, chunks, what in pieces:
+        try:
+            with atomic_writer(path) as fh:
+                for chunk in chunks:
+                    fh.write(chunk)
+        except OSError as e:
+            for u, res in zip(task.units, results):
+                res.error = res.error or ItemError(u.file.rel, f"cannot write {what} {path}: {e.strerror or e}")
+    if results:
+        results[0].seconds += time.process_time() - t0
+    return results

@@ -1,0 +1,34 @@
+"""Fault injection for the robustness tests, outside the product: this folder is put on
+PYTHONPATH of the `clean` they start (see conftest.fault_env), so that Python imports it
+at start-up in that process and in its worker processes.
+
+CLEANER_FAULT="crash:MARK" kills the process cleaning a document whose first paragraph
+contains MARK, "hang:MARK" hangs it where no signal reaches (like a parser stuck in C
+code), "slow:MARK" loops in Python (where the time limit can stop it).
+"""
+
+import os
+
+_KIND, _, _MARK = os.environ.get("CLEANER_FAULT", "").partition(":")
+
+if _MARK:
+    import signal
+    import time
+
+    from cleaner.document_cleaner import DocumentCleaner
+
+    _strip = DocumentCleaner.strip
+
+    def _faulty_strip(self, doc):  # type: ignore[no-untyped-def]
+        if doc.paragraphs and _MARK in doc.paragraphs[0]:
+            if _KIND == "crash":
+                os.kill(os.getpid(), signal.SIGKILL)
+            elif _KIND == "hang":
+                signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGALRM})
+                time.sleep(3600)
+            elif _KIND == "slow":
+                while True:
+                    pass
+        return _strip(self, doc)
+
+    DocumentCleaner.strip = _faulty_strip  # type: ignore[method-assign]
