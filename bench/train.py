@@ -265,7 +265,18 @@ def main(argv: list[str] | None = None) -> int:
         rule_stats(docs, f)
         return 0
     fold_doc = folds_of(docs, a.folds)
-    models, final = fit_all(docs, f, fold_doc, a.folds, params)
+    key = hashlib.sha256(repr((len(f), float(f.own.sum()), a.folds, OWN_TREES, OWN_DEPTH, DOC_TREES, DOC_DEPTH,
+                               CTX_TREES, CTX_DEPTH, SUBSAMPLE, (ROOT / "bench" / "textdata.py").read_bytes(),
+                               (ROOT / "bench" / "gbdt.py").read_bytes(),
+                               (ROOT / "cleaner" / "boilerplate.py").read_bytes())).encode()).hexdigest()[:12]
+    mfile = T.CACHE / f"models-{key}.pkl"
+    if mfile.exists():  # the same data, features and settings: the same (deterministic) fit
+        with open(mfile, "rb") as fh:
+            models, final = pickle.load(fh)
+    else:
+        models, final = fit_all(docs, f, fold_doc, a.folds, params)
+        with open(mfile, "wb") as fh:
+            pickle.dump((models, final), fh, protocol=pickle.HIGHEST_PROTOCOL)
     best = None
     for tc in T_CLEAN:
         for td in T_DUMP:

@@ -154,9 +154,10 @@ class Features:
     social: np.ndarray  # emoji + handles + hashtags
     lang: np.ndarray  # per document: stoplist index, -1 none
     hits: list[tuple[Hit, ...]]
-    tok_counts: np.ndarray  # tokens per paragraph
-    tok_hashes: np.ndarray  # uint64, all tokens
-    tok_lengths: np.ndarray  # int64 bytes per token
+    chrome: np.ndarray  # bool: a decisive hit of a page-chrome reason (CHROME)
+    marker: np.ndarray  # bool: a decisive hit of a block marker
+    cw_counts: np.ndarray  # content words per paragraph (textfeat.content_words)
+    cw_hashes: np.ndarray  # uint64, their token hashes, paragraph after paragraph
 
     @property
     def ndocs(self) -> int:
@@ -168,14 +169,14 @@ class Features:
     def para_doc(self) -> np.ndarray:
         return np.repeat(np.arange(self.ndocs, dtype=np.int64), np.diff(self.doc_start))
 
-    def tok_start(self) -> np.ndarray:
-        return np.concatenate(([0], np.cumsum(self.tok_counts))).astype(np.int64)
+    def cw_start(self) -> np.ndarray:
+        return np.concatenate(([0], np.cumsum(self.cw_counts))).astype(np.int64)
 
     def select(self, rows: np.ndarray, doc_sizes: np.ndarray) -> Features:
         """The paragraphs `rows` (in order), grouped into documents of doc_sizes paragraphs."""
         rows = np.asarray(rows, dtype=np.int64)
-        ts = self.tok_start()
-        tc = self.tok_counts[rows]
+        ts = self.cw_start()
+        tc = self.cw_counts[rows]
         tidx = TF._ranges(ts[rows], tc)
         doc_of_row = self.para_doc()[rows]
         sizes = np.asarray(doc_sizes, dtype=np.int64)
@@ -184,12 +185,28 @@ class Features:
         lang = np.where(sizes > 0, self.lang[langs] if len(rows) else -1, -1)
         return Features(np.concatenate(([0], np.cumsum(sizes))).astype(np.int64), self.own[rows], self.units[rows],
                         self.words[rows], self.list_item[rows], self.heading_start[rows], self.urls[rows],
-                        self.social[rows], lang, [self.hits[i] for i in rows.tolist()], tc,
-                        self.tok_hashes[tidx], self.tok_lengths[tidx])
+                        self.social[rows], lang, [self.hits[i] for i in rows.tolist()], self.chrome[rows],
+                        self.marker[rows], tc, self.cw_hashes[tidx])
 
-    def document(self, d: int) -> Features:
-        lo, hi = int(self.doc_start[d]), int(self.doc_start[d + 1])
-        return self.select(np.arange(lo, hi), np.array([hi - lo]))
+    def docs(self, d0: int, d1: int) -> Features:
+        """Documents d0..d1-1 (contiguous: slices, no copies)."""
+        lo, hi = int(self.doc_start[d0]), int(self.doc_start[d1])
+        cs = self.cw_start()
+        return Features(self.doc_start[d0:d1 + 1] - lo, self.own[lo:hi], self.units[lo:hi], self.words[lo:hi],
+                        self.list_item[lo:hi], self.heading_start[lo:hi], self.urls[lo:hi], self.social[lo:hi],
+                        self.lang[d0:d1], self.hits[lo:hi], self.chrome[lo:hi], self.marker[lo:hi],
+                        self.cw_counts[lo:hi], self.cw_hashes[int(cs[lo]):int(cs[hi])])
+
+    def subset(self, which: Sequence[int]) -> Features:
+        """The documents `which`, in that order."""
+        w = np.asarray(which, dtype=np.int64)
+        if len(w) == 0:
+            return Features.empty()
+        sizes = np.diff(self.doc_start)[w]
+        rows = TF._ranges(self.doc_start[w], sizes)
+        sub = self.select(rows, sizes)
+        sub.lang = self.lang[w]
+        return sub
 
     @staticmethod
     def concat(parts: Sequence[Features]) -> Features:
@@ -203,14 +220,15 @@ class Features:
             np.concatenate([p.list_item for p in parts]), np.concatenate([p.heading_start for p in parts]),
             np.concatenate([p.urls for p in parts]), np.concatenate([p.social for p in parts]),
             np.concatenate([p.lang for p in parts]), [h for p in parts for h in p.hits],
-            np.concatenate([p.tok_counts for p in parts]), np.concatenate([p.tok_hashes for p in parts]),
-            np.concatenate([p.tok_lengths for p in parts]))
+            np.concatenate([p.chrome for p in parts]), np.concatenate([p.marker for p in parts]),
+            np.concatenate([p.cw_counts for p in parts]), np.concatenate([p.cw_hashes for p in parts]))
 
     @staticmethod
     def empty() -> Features:
         z = np.zeros(0, dtype=np.int64)
         return Features(np.zeros(1, dtype=np.int64), np.zeros((0, len(OWN_FEATURES))), np.zeros(0), z,
-                        z.astype(bool), z.astype(bool), z, z, z, [], z, z.astype(np.uint64), z)
+                        z.astype(bool), z.astype(bool), z, z, z, [], z.astype(bool), z.astype(bool), z,
+                        z.astype(np.uint64))
 
 
 def features_of(docs: Sequence[Sequence[str]], rules: RuleSet, min_density: float = 0.05
@@ -218,9 +236,13 @@ def features_of(docs: Sequence[Sequence[str]], rules: RuleSet, min_density: floa
     """Features of many documents' paragraphs, and pattern timeouts (document, paragraph, timeout)."""
     b = TF.build_batch([list(d) for d in docs], rules, min_density)
     st = b.stats
+    cw = TF.content_words(b.token_hashes, b.token_lengths)
+    tpara = np.repeat(np.arange(len(b.tokens), dtype=np.int64), b.tokens)
+    chrome = np.array([any(h.decisive and h.reason in CHROME for h in hs) for hs in b.hits], dtype=bool)
+    marker = np.array([any(h.block and h.decisive for h in hs) for hs in b.hits], dtype=bool)
     f = Features(b.doc_start, b.own, st.units, st.words, st.list_item, st.heading_start, b.urls,
-                 (st.emoji + st.handles + st.hashtags).astype(np.int64), b.lang, b.hits, b.tokens,
-                 b.token_hashes, b.token_lengths)
+                 (st.emoji + st.handles + st.hashtags).astype(np.int64), b.lang, b.hits, chrome, marker,
+                 np.bincount(tpara[cw], minlength=len(b.tokens)).astype(np.int64), b.token_hashes[cw])
     pd = b.para_doc
     timeouts = [(int(pd[i]), int(i - b.doc_start[pd[i]]), t) for i, t in b.timeouts]
     return f, timeouts
@@ -261,14 +283,6 @@ def _runs(flag: np.ndarray, doc: np.ndarray) -> tuple[np.ndarray, np.ndarray, np
     return run_id, np.bincount(run_id), first, last
 
 
-def chrome_hits(f: Features) -> np.ndarray:
-    return np.array([any(h.decisive and h.reason in CHROME for h in hs) for hs in f.hits], dtype=float)
-
-
-def marker_hits(f: Features) -> np.ndarray:
-    return np.array([any(h.block and h.decisive for h in hs) for hs in f.hits], dtype=bool)
-
-
 def doc_matrix(f: Features, s: np.ndarray, p: Params) -> np.ndarray:
     """One row of DOC_FEATURES per document, from the own-stage scores s (ruled out: EDGE_SCORE)."""
     start, nd = f.doc_start, f.ndocs
@@ -295,7 +309,7 @@ def doc_matrix(f: Features, s: np.ndarray, p: Params) -> np.ndarray:
         np.bincount(doc, weights=good, minlength=nd) / np.maximum(tot, 1e-9), np.log1p(cnt),
         np.bincount(doc, weights=sh.astype(float), minlength=nd) / c1,
         np.bincount(doc, weights=own_p, minlength=nd) / c1,
-        np.log1p(np.bincount(doc, weights=chrome_hits(f), minlength=nd)), np.log1p(head), np.log1p(tail),
+        np.log1p(np.bincount(doc, weights=f.chrome.astype(float), minlength=nd)), np.log1p(head), np.log1p(tail),
         np.bincount(doc, weights=own_p * units, minlength=nd) / np.maximum(tot, 1e-9),
         np.bincount(doc, weights=f.list_item.astype(float), minlength=nd) / c1,
         np.bincount(doc, weights=stop * units, minlength=nd) / np.maximum(tot, 1e-9),
@@ -324,12 +338,12 @@ def context_matrix(f: Features, s: np.ndarray, p_dump: np.ndarray, dmat: np.ndar
     after = total - before - good
     short = (units <= p.short_units).astype(float)
     heading = ((units <= p.heading_max_units) & ~f.list_item & (f.urls == 0) & f.heading_start).astype(float)
-    cm = np.concatenate(([0], np.cumsum(marker_hits(f))))
+    cm = np.concatenate(([0], np.cumsum(f.marker)))
     after_marker = ((cm[i] - cm[a]) > 0).astype(float)
     sh = units <= p.run_units
     run_id, run_len, run_first, run_last = _runs(sh, doc)
     core = (s >= 0) & (units >= p.core_units)
-    ov = TF.content_overlap(f.tok_hashes, f.tok_lengths, f.tok_counts, doc, core)
+    ov = TF.content_overlap(f.cw_hashes, f.cw_counts, doc, core)
     big = 10 ** 6
     last_core = np.maximum.accumulate(np.where(core, i, -big))
     next_core = np.minimum.accumulate(np.where(core, i, big)[::-1])[::-1]
@@ -509,10 +523,10 @@ class Classifier:
 
         # block cut: a block marker after the start of the article cuts what follows it,
         # unless article text comes back after it (long, and on the topic of what came before)
-        markers = marker_hits(f)
+        markers = f.marker
         marked_docs = np.unique(doc[markers]) if n else np.zeros(0, dtype=np.int64)
         if len(marked_docs):
-            ts = f.tok_start()
+            ts = f.cw_start()
             for d in marked_docs.tolist():
                 lo, hi = int(start[d]), int(start[d + 1])
                 cut = self._block_start(f, lo, hi, markers, blocked, reason, prob, ts, set(forced[d]))
@@ -548,8 +562,7 @@ class Classifier:
             return reason[g] is None and f.units[g] >= p.anchor_units and prob[g] >= 0.5
 
         def vocab(g: int) -> set[int]:
-            a, b = int(ts[g]), int(ts[g + 1])
-            return set(f.tok_hashes[a:b][f.tok_lengths[a:b] >= 3].tolist())
+            return set(f.cw_hashes[int(ts[g]):int(ts[g + 1])].tolist())
 
         begin = next((g for g in range(lo, hi) if anchor(g)), None)
         if begin is None:

@@ -5,34 +5,23 @@ explain` all clean a document with DocumentCleaner, so they give it the same
 decisions. In a run, the corpus-wide steps (site templates, duplicates across
 documents) come between `repeats` and `settle`; outside a run there are none.
 
-The boilerplate classifier (boilerplate.py) is reached through two calls only,
-`features(paragraphs)` and `settle(feats, forced, lines)` of the object made by
-`_boilerplate_model`: another classifier with those two calls fits there.
+The boilerplate classifier (boilerplate.py) works on batches of documents:
+`features_many(paragraph lists)` and `settle_many(features, forced, lines)` of the
+object made by `_classifier`; strip and settle hand it every document of a task at once.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 from .config import Config
 from .dedup.inner import FileKeys, repeats_inside
 from .document import Document, Drop, ItemError, split_paragraphs
 
 
-class BoilerplateModel(Protocol):
-    """What DocumentCleaner needs of a boilerplate classifier."""
-
-    def features(self, paragraphs: Sequence[str]) -> tuple[list[Any], list[Any]]:
-        """Per-paragraph features (kept in the spill between phases) and pattern timeouts."""
-
-    def settle(self, feats: Sequence[Any], forced: Mapping[int, Drop] | None = None,
-               lines: Sequence[int] | None = None) -> list[Any]:
-        """Per paragraph, its decision (`.reason` None to keep, `.detail`); `forced` ones go."""
-
-
-def _boilerplate_model(rules: Any, explain: bool) -> BoilerplateModel:
+def _classifier(rules: Any, explain: bool) -> Any:
     from .boilerplate import Classifier
 
     return Classifier(rules, explain=explain)
@@ -46,30 +35,15 @@ def _boilerplate_model(rules: Any, explain: bool) -> BoilerplateModel:
 # trafilatura got right, the whole text adds comments and teasers the classifier keeps.
 PAGE_TEXT_WORDS = 50
 PAGE_TEXT_RATIO = 2.0
+# Documents stripped in one batch of the classifier (features and stages run over a
+# batch's paragraphs at once); a batch runs under --doc-timeout, and one that runs out
+# of time is stripped again document by document.
+STRIP_BATCH_DOCS = 256
+STRIP_BATCH_CHARS = 2_000_000
 
 
-def _kept_words(paragraphs: list[str], infos: list[Any]) -> int:
-    return sum(len(p.split()) for p, info in zip(paragraphs, infos) if info.reason is None)
-
-
-def strip_document(doc: Document, model: BoilerplateModel, whole_text: Callable[[bytes], str]
-                   ) -> tuple[list[Any], list[Any], list[Any]]:
-    """Features and keep/drop decisions of a document's paragraphs, and pattern
-    timeouts. An extracted page (with doc.page_html) is cleaned from its whole
-    text (whole_text(html)) instead when next to nothing is kept of trafilatura's
-    extraction (PAGE_TEXT_WORDS, PAGE_TEXT_RATIO)."""
-    feats, timeouts = model.features(doc.paragraphs)
-    infos = model.settle(feats, None, doc.lines)
-    html, doc.page_html = doc.page_html, None
-    if html is not None and (kept := _kept_words(doc.paragraphs, infos)) < PAGE_TEXT_WORDS:
-        paras, lines, _ = split_paragraphs(whole_text(html))
-        if sum(len(p.split()) for p in paras) > PAGE_TEXT_RATIO * kept:  # else it cannot win
-            feats2, timeouts2 = model.features(paras)
-            infos2 = model.settle(feats2, None, lines)
-            if _kept_words(paras, infos2) > PAGE_TEXT_RATIO * kept:
-                doc.paragraphs, doc.lines, doc.from_page_text = paras, lines, True
-                feats, infos, timeouts = feats2, infos2, timeouts + timeouts2
-    return feats, infos, timeouts
+def _kept_words(paragraphs: list[str], drops: Mapping[int, Drop]) -> int:
+    return sum(len(p.split()) for i, p in enumerate(paragraphs) if i not in drops)
 
 
 @dataclass(slots=True)
@@ -78,8 +52,9 @@ class Decision:
 
     drops: dict[int, Drop]  # paragraph index -> why it goes
     kept: list[int]
-    infos: list[Any] = field(default_factory=list)  # the classifier's last word per paragraph (when stripping)
+    infos: list[Any] = field(default_factory=list)  # per paragraph, the classifier's view (--explain)
     errors: list[ItemError] = field(default_factory=list)  # pattern timeouts
+    verdict: Any = None  # the classifier's last verdict on the document, if it decided again
 
 
 class DocumentCleaner:
@@ -93,7 +68,7 @@ class DocumentCleaner:
 
         self.cfg = cfg
         self.rules = RuleSet.build(cfg.rules, cfg.default_rules, cfg.regex_timeout)
-        self.boilerplate = _boilerplate_model(self.rules, explain)
+        self.classifier = _classifier(self.rules, explain)
         self.extractor = Extractor()
 
     @classmethod
@@ -114,49 +89,101 @@ class DocumentCleaner:
         doc.html = None
         doc.paragraphs, doc.lines, _ = split_paragraphs(text or "")
 
-    def strip(self, doc: Document) -> tuple[list[Any] | None, list[Any], list[ItemError]]:
-        """Boilerplate: marks what goes in doc.drops; returns the features (for
-        `settle`), the classifier's decisions, and pattern timeouts. Nothing without
+    def strip_many(self, docs: Sequence[Document]) -> tuple[Any, list[Any], list[list[ItemError]]]:
+        """Boilerplate of many documents at once: marks what goes in each doc.drops;
+        returns the features of their paragraphs (one batch, for `settle_many`), the
+        classifier's verdicts and each document's pattern timeouts. Nothing without
         stripping (features None)."""
         if not self.cfg.strip:
-            return None, [], []
-        feats, infos, timeouts = strip_document(doc, self.boilerplate, self.extractor.whole_text)
-        errors = [ItemError(doc.source, str(to), doc.record) for to in timeouts]
-        for i, info in enumerate(infos):
-            if info.reason is not None:
-                doc.drops[i] = Drop(info.reason, info.detail)
-        return feats, infos, errors
+            return None, [None] * len(docs), [[] for _ in docs]
+        clf = self.classifier
+        feats, timeouts = clf.features_many([d.paragraphs for d in docs])
+        verdicts = clf.settle_many(feats, None, [d.lines for d in docs])
+        errors: list[list[ItemError]] = [[] for _ in docs]
+        for d, _, t in timeouts:
+            errors[d].append(ItemError(docs[d].source, str(t), docs[d].record))
+        fallback = [k for k, doc in enumerate(docs) if doc.page_html is not None]
+        if fallback:
+            feats = self._page_text_fallback(docs, fallback, feats, verdicts, errors)
+        for doc, v in zip(docs, verdicts):
+            doc.drops.update(v.drops)
+        return feats, verdicts, errors
+
+    def _page_text_fallback(self, docs: Sequence[Document], which: list[int], feats: Any, verdicts: list[Any],
+                            errors: list[list[ItemError]]) -> Any:
+        """Pages cleaned from their whole text instead of trafilatura's extraction when
+        next to nothing of that is kept (PAGE_TEXT_WORDS, PAGE_TEXT_RATIO)."""
+        from .boilerplate import Features
+
+        clf = self.classifier
+        parts = [feats.docs(k, k + 1) for k in range(len(docs))]
+        for k in which:
+            doc = docs[k]
+            html, doc.page_html = doc.page_html, None
+            kept = _kept_words(doc.paragraphs, verdicts[k].drops)
+            if html is None or kept >= PAGE_TEXT_WORDS:
+                continue
+            paras, lines, _ = split_paragraphs(self.extractor.whole_text(html))
+            if sum(len(p.split()) for p in paras) <= PAGE_TEXT_RATIO * kept:  # it cannot win
+                continue
+            f2, t2 = clf.features_many([paras])
+            v2 = clf.settle_many(f2, None, [lines])[0]
+            if _kept_words(paras, v2.drops) > PAGE_TEXT_RATIO * kept:
+                doc.paragraphs, doc.lines, doc.from_page_text = paras, lines, True
+                parts[k], verdicts[k] = f2, v2
+                errors[k].extend(ItemError(doc.source, str(t), doc.record) for _, _, t in t2)
+        return Features.concat(parts)
+
+    def strip(self, doc: Document) -> tuple[Any, Any, list[ItemError]]:
+        """`strip_many` for one document."""
+        feats, verdicts, errors = self.strip_many([doc])
+        return feats, verdicts[0], errors[0]
 
     def repeats(self, docs: list[Document]) -> FileKeys:
         """Repeats inside each document (marked in doc.drops, with --dedup), and the
         keys and signatures of the kept text for the corpus-wide steps."""
         return repeats_inside(docs, self.cfg, self.cfg.dedup)
 
-    def settle(self, doc: Document, feats: list[Any] | None, corpus_drops: Mapping[int, Drop]) -> Decision:
-        """The final decision, once repeats (and, in a run, corpus-wide drops) are known."""
-        # Everything removed before stays removed (also what the classifier dropped): with
-        # templates and duplicates gone the context changes, and a paragraph kept only now
-        # would have escaped the duplicate checks.
-        forced = dict(doc.drops)
-        forced.update(corpus_drops)
-        infos: list[Any] = []
-        # nothing new since strip settled this document: its decision stands
-        changed = bool(corpus_drops) or any(d.twin is not None for d in doc.drops.values())
-        if self.cfg.strip and feats is not None and changed:
-            infos = self.boilerplate.settle(feats, forced, doc.lines)
-            drops = {i: forced.get(i) or Drop(info.reason, info.detail)
-                     for i, info in enumerate(infos) if info.reason is not None}
-        else:
-            drops = forced
-        return Decision(drops, [i for i in range(len(doc.paragraphs)) if i not in drops], infos)
+    def settle_many(self, docs: Sequence[Document], feats: Any, corpus_drops: Sequence[Mapping[int, Drop]]
+                    ) -> list[Decision]:
+        """The final decisions, once repeats (and, in a run, corpus-wide drops) are known;
+        `feats` are strip_many's features of these documents (None without stripping)."""
+        out: list[Decision] = []
+        redo: list[int] = []
+        forced_of: list[dict[int, Drop]] = []
+        for k, doc in enumerate(docs):
+            # Everything removed before stays removed (also what the classifier dropped): with
+            # templates and duplicates gone the context changes, and a paragraph kept only now
+            # would have escaped the duplicate checks.
+            forced = dict(doc.drops)
+            forced.update(corpus_drops[k])
+            forced_of.append(forced)
+            out.append(Decision(forced, [i for i in range(len(doc.paragraphs)) if i not in forced]))
+            # nothing new since strip settled this document: its decision stands
+            if self.cfg.strip and feats is not None and (
+                    corpus_drops[k] or any(d.twin is not None for d in doc.drops.values())):
+                redo.append(k)
+        if redo:
+            sub = feats.subset(redo)
+            verdicts = self.classifier.settle_many(sub, [forced_of[k] for k in redo], [docs[k].lines for k in redo])
+            for k, v in zip(redo, verdicts):
+                drops = {i: forced_of[k].get(i) or d for i, d in v.drops.items()}
+                out[k] = Decision(drops, [i for i in range(len(docs[k].paragraphs)) if i not in drops], verdict=v)
+        return out
+
+    def settle(self, doc: Document, feats: Any, corpus_drops: Mapping[int, Drop]) -> Decision:
+        return self.settle_many([doc], feats, [corpus_drops])[0]
 
     def clean(self, doc: Document) -> Decision:
         """All the per-document steps for a document on its own (no corpus around it)."""
         self.extract(doc)
-        feats, infos, errors = self.strip(doc)
+        feats, verdict, errors = self.strip(doc)
         if self.cfg.dedup:
             self.repeats([doc])
         dec = self.settle(doc, feats, {})
-        dec.infos = dec.infos or infos
+        if feats is not None:
+            from .boilerplate import infos_of
+
+            dec.infos = infos_of(feats, dec.verdict or verdict)
         dec.errors = errors
         return dec

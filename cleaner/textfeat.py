@@ -530,19 +530,21 @@ def build_batch(docs: list[list[str]], rules, min_density: float = 0.05) -> Batc
                  link_words, hits, timeouts, own)
 
 
-def content_overlap(token_hashes: np.ndarray, token_lengths: np.ndarray, tokens_per_para: np.ndarray,
-                    para_doc: np.ndarray, core: np.ndarray) -> np.ndarray:
-    """Per paragraph: the share of its distinct content words (3+ bytes, not a function word
-    of any language) found in another *core* paragraph of its document (core: bool per
-    paragraph). Teasers, menus and sidebars rarely share words with the text they sit beside."""
-    n = len(tokens_per_para)
-    if len(token_hashes) == 0:
+def content_words(token_hashes: np.ndarray, token_lengths: np.ndarray) -> np.ndarray:
+    """Which tokens are content words: 3+ bytes and a function word of no language."""
+    return (token_lengths >= 3) & ~_lookup(stoplists().hashes, token_hashes)[1]
+
+
+def content_overlap(word_hashes: np.ndarray, words_per_para: np.ndarray, para_doc: np.ndarray,
+                    core: np.ndarray) -> np.ndarray:
+    """Per paragraph: the share of its distinct content words (content_words) found in
+    another *core* paragraph of its document (core: bool per paragraph). Teasers, menus
+    and sidebars rarely share words with the text they sit beside."""
+    n = len(words_per_para)
+    if len(word_hashes) == 0:
         return np.zeros(n)
-    sl = stoplists()
-    tpara = np.repeat(np.arange(n, dtype=np.int64), tokens_per_para)
-    is_stop = _lookup(sl.hashes, token_hashes)[1]
-    keep = (token_lengths >= 3) & ~is_stop
-    h, p = token_hashes[keep], tpara[keep]
+    h = word_hashes
+    p = np.repeat(np.arange(n, dtype=np.int64), words_per_para)
     d = para_doc[p]
     order = np.lexsort((p, h, d))
     h, p, d = h[order], p[order], d[order]
