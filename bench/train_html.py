@@ -60,11 +60,11 @@ SHARED = ROOT.parent / "shared"
 CACHE = ROOT / "bench" / "out" / "html"
 TOKEN = re.compile(r"\w+")
 THRESHOLDS = [round(0.2 + 0.05 * i, 2) for i in range(11)]
-DRAGNET_WEIGHT = 1.0
+DRAGNET_WEIGHT = 2.0
 INNER = 1
 SAMPLE = 0.4
-HP_OWN = {"trees": 60, "depth": 3, "lr": 0.2, "min_hess": 20.0}
-HP_CTX = {"trees": 60, "depth": 3, "lr": 0.2, "min_hess": 20.0}
+HP_OWN = {"trees": 80, "depth": 4, "lr": 0.15, "min_hess": 20.0}
+HP_CTX = {"trees": 80, "depth": 4, "lr": 0.15, "min_hess": 20.0}
 
 
 def tool(name: str) -> ModuleType:
@@ -362,7 +362,7 @@ def timing(pages: list[tuple[str, str, str, Path, Path]], n: int) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    global INNER, TF_MODE
+    global INNER, TF_MODE, DRAGNET_WEIGHT
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--wcxb", type=Path, default=SHARED / "bench" / "wcxb-dev")
     ap.add_argument("--dragnet", type=Path, default=SHARED / "bench" / "dragnet")
@@ -370,11 +370,17 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--cross", action="store_true", help="also train on one set, test on the other")
     ap.add_argument("--inner", type=int, default=INNER)
     ap.add_argument("--tf", choices=sorted(TF_MODES), default=TF_MODE, help="trafilatura mode used as evidence")
+    ap.add_argument("--dragnet-weight", type=float, default=DRAGNET_WEIGHT)
+    ap.add_argument("--hp", default="", help="TREES,DEPTH,LR,MIN_HESS for both stages (experiments)")
     ap.add_argument("--no-write", action="store_true")
     ap.add_argument("--timing", type=int, default=0, help="time the HTML path on this many pages, then stop")
     ap.add_argument("--out", type=Path, default=ROOT / "cleaner" / "data" / "html_model.json")
     a = ap.parse_args(argv)
-    INNER, TF_MODE = a.inner, a.tf
+    INNER, TF_MODE, DRAGNET_WEIGHT = a.inner, a.tf, a.dragnet_weight
+    if a.hp:
+        t_, d_, l_, m_ = a.hp.split(",")
+        for hp in (HP_OWN, HP_CTX):
+            hp.update(trees=int(t_), depth=int(d_), lr=float(l_), min_hess=float(m_))
     if a.timing:
         timing(page_list(a.wcxb, a.dragnet), a.timing)
         return 0

@@ -645,7 +645,7 @@ _FEATURE_TEXT = {
     "s_prev1": "previous block's score {:.2f}", "s_next1": "next block's score {:.2f}",
     "s_win3": "neighbours' score {:.2f}", "s_win10": "surrounding blocks' score {:.2f}",
     "s_c50": "container's score {:.2f}", "s_c300": "section's score {:.2f}", "s_p1": "parent's score {:.2f}",
-    "s_self": "own-stage score {:.2f}",
+    "s_self": "own-stage score {:.2f}", "rule_hit": "a pattern rule matches (level {:.0f}; 2 = decisive)",
 }
 
 
@@ -656,6 +656,12 @@ def _describe(name: str, value: float) -> str:
         return ("inside " if value else "not inside ") + what
     if name.startswith("tag_"):
         return f"a <{name[4:]}> block" if value else f"not a <{name[4:]}> block"
+    if name.startswith("rep_"):
+        _, kind, lv = name.split("_")
+        who = {"e0": "its element", "e1": "its parent", "e2": "its grandparent"}[lv]
+        label = {"count": "log count of elements like", "words": "page share of words in elements like",
+                 "tf": "share kept by trafilatura of elements like"}[kind]
+        return f"{label} {who} {value:.2f}"
     if name.startswith(("ctf_", "clink_", "cblocks_", "cwords_")):
         kind, where = name.split("_", 1)
         label = {"ctf": "share kept by trafilatura", "clink": "link density", "cblocks": "log blocks",
@@ -720,29 +726,39 @@ class HtmlExtractor:
         n = len(pf.blocks)
         if n == 0:
             return PageResult([], np.zeros(0, dtype=bool), [], [], np.zeros(0))
-        _, x2, p2 = self.model.scores(pf)
+        p1, _, p2 = self.model.scores(pf)
         keep = p2 >= self.model.threshold
         reasons: list[str | None] = [None] * n
         details: list[str | None] = [None] * n
         gone = np.flatnonzero(~keep)
         if len(gone):
             col = {f: i for i, f in enumerate(OWN_FEATURES)}
-            contrib = self.model.context.contributions(x2[gone]) if self.explain else None
-            names = self.model.context.features
-            for r, i in enumerate(gone):
+            # the detail names the block's own features that weighed most against it (own stage),
+            # and its surroundings when the context stage lowered its score further
+            names = self.model.own.features
+            worst = contrib = None
+            if self.explain:
+                contrib = self.model.own.contributions(pf.x[gone])
+                worst = np.argsort(contrib, axis=1, kind="stable")[:, :3]
+            group_cols = [(col["in_" + g], why) for g, why in _GROUP_REASON]
+            link = pf.x[:, col["link_density"]]
+            thr = self.model.threshold
+            for r, i in enumerate(gone.tolist()):
                 reason = pf.rule_reasons[i]
                 if reason is None:
-                    for g, why in _GROUP_REASON:
-                        if pf.x[i, col["in_" + g]]:
+                    row = pf.x[i]
+                    for c, why in group_cols:
+                        if row[c]:
                             reason = why
                             break
-                if reason is None:
-                    reason = R.NAVIGATION if pf.x[i, col["link_density"]] >= 0.5 else R.LOW_CONTENT
+                    else:
+                        reason = R.NAVIGATION if link[i] >= 0.5 else R.LOW_CONTENT
                 reasons[i] = reason
-                text = f"html block score {p2[i]:.2f} < {self.model.threshold:.2f}"
-                if contrib is not None:
-                    worst = np.argsort(contrib[r], kind="stable")[:3]
-                    parts = [_describe(names[j], float(x2[i, j])) for j in worst if contrib[r, j] < 0]
+                text = f"html block score {p2[i]:.2f} < {thr:.2f}"
+                if worst is not None and contrib is not None:
+                    parts = [_describe(names[j], float(pf.x[i, j])) for j in worst[r] if contrib[r, j] < 0]
+                    if p2[i] < p1[i] - 0.1:
+                        parts.append(f"surrounding blocks' scores (own {p1[i]:.2f})")
                     if parts:
                         text += ": " + "; ".join(parts)
                 details[i] = text
