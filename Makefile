@@ -68,7 +68,7 @@ bench-small-files: install
 CV ?= 0
 TRAIN_ARGS ?=
 train: install
-	$(BIN)/python bench/train.py --dragnet $(DRAGNET) --cv $(CV) $(TRAIN_ARGS)
+	$(BIN)/python bench/train.py $(TRAIN_ARGS)
 
 # Refit cleaner/data/html_model.json on WCXB-dev + Dragnet (5-fold CV grouped by site, cross-set
 # scores); TRAIN_HTML_ARGS='--timing 300' instead times the HTML path against trafilatura alone.

@@ -1,141 +1,237 @@
-"""Boilerplate-stripping quality on the Dragnet dev set, against jusText and trafilatura.
+"""Boilerplate stripping quality: every dev set x input, cleaner held out, beside the references.
 
-    python bench/quality.py --dragnet ../shared/bench/dragnet [--workers 1] [--keep DIR]
+    python bench/quality.py [--sets wcxb,dragnet,multilingual] [--inputs ...] [--keep DIR]
 
-Reads DIR/fulltext/*.txt, DIR/html/*.html.gz and DIR/gold/*.txt (in this
-workplace the set lives in ../shared/bench, outside the repository; the tests do
-not need it). Prints one table, every row computed in this run:
+Needs the per-fold models of `make train` and `make train-html` (bench/out/models/): each
+document is cleaned by `clean` (the CLI's pipeline, default settings, `--workers 1`) with
+the models of the fold that did not see its site, so every cleaner number is held out.
+The folds are cleaned as separate corpora (corpus-wide steps — templates, duplicates —
+act within a fold). Documents outside the folds (the multilingual fixture's languages)
+are cleaned with the shipped models, which never saw them either.
 
-  fulltext kept whole         the page text as is (the recall ceiling)
-  jusText on fulltext         jusText, each line a paragraph (English stoplist)
-  cleaner on fulltext         `clean fulltext/ OUT/`
-  trafilatura on html         trafilatura `extract()` with its defaults
-  cleaner on html             `clean html/ OUT/` (trafilatura with cleaner's settings, then the classifier)
-  trafilatura .txt as given   trafilatura's own output saved as .txt
-  cleaner on trafilatura .txt `clean` on those .txt files
+Data: ../shared/bench/wcxb-dev and ../shared/bench/dragnet (outside the repository;
+the tests never need them), and bench/out/multilingual (make bench-multilingual).
+Rows per set and input:
 
-Scores are 4-gram word-shingle precision, recall and F1 per page, averaged over
-pages (the metric of shingle_f1.py). pages/s is wall time over the whole row in
-one process (cleaner with --workers, default 1, so the rows compare per core).
-jusText comes with the `bench` extra (`pip install -e '.[bench]'`); trafilatura is
-a runtime dependency.
+  as given           the input itself (for HTML: trafilatura extract() defaults)
+  jusText            jusText 3.0.2 (whole page text, each line a paragraph, the page's language
+                     stoplist when jusText has it, else English) and on the HTML
+  cleaner            held out; P/R/F1 with the set's metric (wcxb word F1, dragnet 4-gram shingle
+                     F1), MB/s = input bytes / wall time of `clean --workers 1` (the per-core figure)
+  harm rows          clean gold in: the share of its words removed, the worst document, and
+                     documents losing more than 5 % (script-aware units for the multilingual set)
+
+HTML timing: the whole `clean` run on the pages against trafilatura extract() alone on them,
+one process each.
 """
 
 from __future__ import annotations
 
 import argparse
+import collections
 import gzip
 import html
+import json
+import logging
+import shutil
 import sys
 import tempfile
 import time
 import warnings
-from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from train import macro, prf  # noqa: E402
+import textdata as T  # noqa: E402
 
 from cleaner import clean_corpus  # noqa: E402
 
-
-def score(gold: dict[str, str], out: dict[str, str]) -> tuple[float, float, float]:
-    return macro([prf(g, out.get(k, "")) for k, g in sorted(gold.items())])
-
-
-def read_dir(d: Path) -> dict[str, str]:
-    return {p.name.split(".")[0]: p.read_text(encoding="utf-8", errors="replace") for p in sorted(d.glob("*.txt"))}
+MODELS = ROOT / "bench" / "out" / "models"
+TEXT_INPUTS = ("gold", "fulltext", "trafilatura", "readability", "boilerpipe")
 
 
-def timed(fn: Callable[[], dict[str, str]]) -> tuple[dict[str, str], float]:
-    t = time.perf_counter()
-    out = fn()
-    return out, time.perf_counter() - t
+def _units(text: str) -> int:
+    import re
+
+    sl = re.compile(r"[\u0e00-\u0eff\u1000-\u109f\u1780-\u17ff\u0f00-\u0fff\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff]")
+    return len(sl.findall(text)) + len(re.findall(r"\w+", sl.sub(" ", text)))
 
 
-def run_cleaner(src: Path, dst: Path, workers: int) -> dict[str, str]:
-    clean_corpus(src, dst, overwrite=True, workers=workers)
-    return read_dir(dst)
+def harm_units(docs: list[T.Doc], outs: list[str], script_aware: bool) -> tuple[float, float, int]:
+    if not script_aware:
+        return T.harm(docs, outs)
+    tin = tkept = over = 0
+    worst = 0.0
+    for d, o in zip(docs, outs):
+        a, b = _units("\n".join(d.paragraphs)), _units(o)
+        k = min(a, b)
+        tin, tkept = tin + a, tkept + k
+        if a:
+            worst = max(worst, 1 - k / a)
+            over += (1 - k / a) > 0.05
+    return 1 - tkept / max(tin, 1), worst, over
 
 
-def justext_lines(texts: dict[str, str]) -> dict[str, str]:
+class Runner:
+    """Runs `clean` on documents held out by fold, and times it."""
+
+    def __init__(self, work: Path) -> None:
+        self.work = work
+        self.text_folds = json.loads((MODELS / "text-folds.json").read_text())
+        self.html_folds = json.loads((MODELS / "html-folds.json").read_text()) \
+            if (MODELS / "html-folds.json").exists() else None
+
+    def run(self, name: str, files: list[tuple[str, bytes, int | None]], html_models: bool) -> tuple[dict[str, str], float, int]:
+        """files: (output stem, content, fold or None). Returns texts by stem, wall seconds, input bytes."""
+        by_fold: dict[int | None, list[tuple[str, bytes]]] = collections.defaultdict(list)
+        for stem, data, fold in files:
+            by_fold[fold].append((stem, data))
+        out: dict[str, str] = {}
+        secs = 0.0
+        total = 0
+        for fold, items in sorted(by_fold.items(), key=lambda kv: -1 if kv[0] is None else kv[0]):
+            src = self.work / f"{name}-in-{fold}"
+            dst = self.work / f"{name}-out-{fold}"
+            shutil.rmtree(src, ignore_errors=True)
+            src.mkdir(parents=True)
+            for stem, data in items:
+                (src / (stem + (".html.gz" if html_models else ".txt"))).write_bytes(data)
+                total += len(gzip.decompress(data)) if html_models else len(data)
+            opts: dict[str, object] = {"workers": 1}
+            if fold is not None:
+                opts["model"] = str(MODELS / f"text-fold-{fold}.json")
+                if html_models:
+                    opts["html_model"] = str(MODELS / f"html-fold-{fold}.json")
+            t = time.perf_counter()
+            clean_corpus(src, dst, overwrite=True, **opts)
+            secs += time.perf_counter() - t
+            for p in dst.glob("*.txt"):
+                out[p.name[:-4]] = p.read_text(encoding="utf-8")
+        return out, secs, total
+
+
+def justext_lines(texts: list[str], langs: list[str]) -> list[str]:
     import justext
 
-    stop = justext.get_stoplist("English")
-    out = {}
-    for k, t in texts.items():
-        doc = "<html><body>" + "".join(f"<p>{html.escape(line)}</p>" for line in t.splitlines()
-                                       if line.strip()) + "</body></html>"
-        paras = justext.justext(doc.encode("utf-8"), stop, encoding="utf-8")
-        out[k] = "\n".join(p.text for p in paras if not p.is_boilerplate)
+    have = set(justext.get_stoplists())
+    out = []
+    for t, lang in zip(texts, langs):
+        doc = "<html><body>" + "".join(f"<p>{html.escape(line)}</p>" for line in t.splitlines() if line.strip()) \
+            + "</body></html>"
+        stop = justext.get_stoplist(lang if lang in have else "English")
+        out.append("\n".join(p.text for p in justext.justext(doc.encode("utf-8"), stop, encoding="utf-8")
+                             if not p.is_boilerplate))
     return out
-
-
-def trafilatura_all(pages: dict[str, bytes]) -> dict[str, str]:
-    import trafilatura
-
-    return {k: trafilatura.extract(v) or "" for k, v in pages.items()}
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--dragnet", required=True, type=Path)
-    ap.add_argument("--workers", type=int, default=1)
-    ap.add_argument("--keep", type=Path, default=None, help="keep the outputs under this folder")
+    ap.add_argument("--sets", default="wcxb,dragnet,multilingual")
+    ap.add_argument("--inputs", default="gold,fulltext,trafilatura,readability,boilerpipe,html")
+    ap.add_argument("--keep", type=Path, default=None, help="keep the work folders (inputs, outputs) here")
+    ap.add_argument("--no-references", action="store_true", help="skip jusText and the trafilatura timing")
+    ap.add_argument("--dragnet", type=Path, default=None, help="(ignored: the sets are found in ../shared/bench)")
     a = ap.parse_args(argv)
     warnings.filterwarnings("ignore")
-    import logging
-
-    logging.disable(logging.WARNING)
-    d = a.dragnet
-    gold = read_dir(d / "gold")
-    n = len(gold)
-    full = read_dir(d / "fulltext")
-    pages = {p.name[:-len(".html.gz")]: gzip.open(p).read() for p in sorted((d / "html").glob("*.html.gz"))}
-    work = Path(a.keep) if a.keep else Path(tempfile.mkdtemp(prefix="cleaner-quality-"))
+    logging.disable(logging.CRITICAL)
+    if not (MODELS / "text-folds.json").exists():
+        print("no fold models: run `make train` (and `make train-html`) first", file=sys.stderr)
+        return 2
+    sets, inputs = a.sets.split(","), a.inputs.split(",")
+    work = a.keep or Path(tempfile.mkdtemp(prefix="cleaner-quality-"))
     work.mkdir(parents=True, exist_ok=True)
-    rows: list[tuple[str, str, tuple[float, float, float], float | None]] = []
+    runner = Runner(work)
+    rows: list[tuple[str, str, str, str, str]] = []  # set, input, tool, scores, speed
+    docs_all: list[T.Doc] = []
+    if "wcxb" in sets:
+        docs_all += T.load_wcxb()
+    if "dragnet" in sets:
+        docs_all += T.load_dragnet()
+    if "multilingual" in sets and (ROOT / "bench/out/multilingual/index.json").exists():
+        docs_all += T.load_multilingual()
+    tf = runner.text_folds["of"]
+    by: dict[tuple[str, str], list[T.Doc]] = collections.defaultdict(list)
+    for d in docs_all:
+        by[(d.set, d.input)].append(d)
 
-    def add(mode: str, inp: str, out: dict[str, str], secs: float | None) -> None:
-        rows.append((mode, inp, score(gold, out), n / secs if secs else None))
-        p, r, f = rows[-1][2]
-        print(f"  {mode} ({inp}): P {p:.3f} R {r:.3f} F1 {f:.3f}", file=sys.stderr, flush=True)
+    def add(s: str, inp: str, tool: str, scores: str, speed: str = "") -> None:
+        rows.append((s, inp, tool, scores, speed))
+        print(f"  {s:12s} {inp:12s} {tool:22s} {scores} {speed}", file=sys.stderr, flush=True)
 
-    add("kept whole", "fulltext", full, None)
-    try:
-        out, secs = timed(lambda: justext_lines(full))
-        add("jusText", "fulltext", out, secs)
-    except ImportError:
-        print("  jusText not installed (pip install -e '.[bench]'): row skipped", file=sys.stderr)
-    out, secs = timed(lambda: run_cleaner(d / "fulltext", work / "cleaner-fulltext", a.workers))
-    add("cleaner", "fulltext", out, secs)
-    traf, secs = timed(lambda: trafilatura_all(pages))
-    add("trafilatura extract()", "html", traf, secs)
-    out, secs = timed(lambda: run_cleaner(d / "html", work / "cleaner-html", a.workers))
-    add("cleaner", "html", out, secs)
-    tdir = work / "trafilatura-txt"
-    tdir.mkdir(exist_ok=True)
-    for k, v in traf.items():
-        (tdir / f"{k}.txt").write_text(v, encoding="utf-8")
-    add("as given", "trafilatura .txt", traf, None)
-    out, secs = timed(lambda: run_cleaner(tdir, work / "cleaner-trafilatura-txt", a.workers))
-    add("cleaner", "trafilatura .txt", out, secs)
+    def prf(ds: list[T.Doc], outs: list[str]) -> str:
+        P, R, F = T.score(ds, outs)
+        return f"{P:.3f} / {R:.3f} / **{F:.3f}**"
 
-    print(f"\nDragnet dev set, {n} pages; 4-gram shingle P/R/F1 averaged over pages; "
-          f"cleaner with {a.workers} worker(s)\n")
-    print(f"| {'mode':<22} | {'input':<16} | precision | recall |   F1  | pages/s |")
-    print(f"|{'-' * 24}|{'-' * 18}|-----------|--------|-------|---------|")
-    for mode, inp, (p, r, f), pps in rows:
-        rate = f"{pps:7.1f}" if pps else "      -"
-        print(f"| {mode:<22} | {inp:<16} |   {p:.3f}   | {r:.3f}  | {f:.3f} | {rate} |")
+    for (s, inp), ds in sorted(by.items()):
+        if inp not in inputs:
+            continue
+        files = [(d.id, "\n".join(d.paragraphs).encode("utf-8"), tf.get(f"{s}/{d.id}")) for d in ds]
+        outs_by, secs, nbytes = runner.run(f"{s}-{inp}", files, html_models=False)
+        outs = [outs_by.get(d.id, "") for d in ds]
+        speed = f"{nbytes / 1e6 / secs:.2f} MB/s"
+        if inp == "gold":
+            h, worst, over = harm_units(ds, outs, s == "multilingual")
+            add(s, "clean gold", "cleaner", f"{h:.2%} removed; worst doc {worst:.0%}; {over}/{len(ds)} docs > 5 %", speed)
+            continue
+        add(s, inp, "as given", prf(ds, ["\n".join(d.paragraphs) for d in ds]))
+        if inp == "fulltext" and not a.no_references:
+            langs = ["English"] * len(ds)
+            add(s, inp, "jusText", prf(ds, justext_lines(["\n".join(d.paragraphs) for d in ds], langs)))
+        add(s, inp, "cleaner (held out)", prf(ds, outs), speed)
+        if s == "wcxb":
+            per = collections.defaultdict(list)
+            for d, o in zip(ds, outs):
+                per[d.page_type].append((d, o))
+            parts = []
+            for pt, items in sorted(per.items()):
+                parts.append(f"{pt} {T.score([x for x, _ in items], [o for _, o in items])[2]:.3f}")
+            add(s, inp, "per page type", "; ".join(parts))
+    if "html" in inputs:
+        html_rows(runner, sets, add, prf, a.no_references)
+    print("\n| set | input | tool | P / R / F1 (or harm) | speed |\n|---|---|---|---|---|")
+    for r in rows:
+        print("| " + " | ".join(r) + " |")
     if not a.keep:
-        import shutil
-
         shutil.rmtree(work, ignore_errors=True)
     return 0
+
+
+def html_rows(runner: Runner, sets: list[str], add, prf, no_refs: bool) -> None:  # type: ignore[no-untyped-def]
+    import trafilatura
+
+    hf = runner.html_folds["of"] if runner.html_folds else {}
+    for s in ("wcxb", "dragnet"):
+        if s not in sets:
+            continue
+        root = T.SHARED / ("wcxb-dev" if s == "wcxb" else "dragnet")
+        gold = {p.stem: p.read_text(encoding="utf-8", errors="replace") for p in sorted((root / "gold").glob("*.txt"))}
+        meta = json.loads((root / "pages.json").read_text()) if s == "wcxb" else {}
+        ids = sorted(gold)
+        pages = {i: (root / "html" / f"{i}.html.gz").read_bytes() for i in ids}
+        ds = [T.Doc(s, "html", i, "", meta.get(i, {}).get("page_type", "article"), [], gold[i]) for i in ids]
+        key = "w:" if s == "wcxb" else "d:"
+        files = [(i, pages[i], hf.get(key + i)) for i in ids]
+        outs_by, secs, nbytes = runner.run(f"{s}-html", files, html_models=True)
+        outs = [outs_by.get(i, "") for i in ids]
+        t = time.process_time()
+        traf = [trafilatura.extract(gzip.decompress(pages[i])) or "" for i in ids]
+        t_traf = time.process_time() - t
+        add(s, "html", "trafilatura extract()", prf(ds, traf), f"{nbytes / 1e6 / t_traf:.2f} MB/s")
+        add(s, "html", "cleaner (held out)", prf(ds, outs),
+            f"{nbytes / 1e6 / secs:.2f} MB/s; {secs / t_traf:.2f}x trafilatura's time")
+        if s == "wcxb":
+            per = collections.defaultdict(list)
+            for d, o, tr in zip(ds, outs, traf):
+                per[d.page_type].append((d, o, tr))
+            parts = []
+            for pt, items in sorted(per.items()):
+                c = T.score([x for x, _, _ in items], [o for _, o, _ in items])[2]
+                r = T.score([x for x, _, _ in items], [tr for _, _, tr in items])[2]
+                parts.append(f"{pt} {c:.3f} (trafilatura {r:.3f})")
+            print(f"      per page type: {', '.join(parts)}", file=sys.stderr)
+            add(s, "html", "per page type", "; ".join(parts))
 
 
 if __name__ == "__main__":

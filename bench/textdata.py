@@ -124,18 +124,12 @@ def _dragnet_site(html: bytes) -> str:
 
 
 def _html_to_lines(html: str) -> str:
-    """An extractor's HTML output as text, one block per line (cleaner's page-text walk)."""
-    from lxml import html as lhtml
-
-    from cleaner.extract import page_text
+    """An extractor's HTML output as text, one block per line (cleaner's DOM walk)."""
+    from cleaner.html_extract import extract_blocks
 
     if not html.strip():
         return ""
-    try:
-        tree = lhtml.fromstring(html)
-    except Exception:
-        return ""
-    return page_text(tree)
+    return "\n".join(b.text for b in extract_blocks(html))
 
 
 def dragnet_extractions(dragnet: Path, tool: str) -> dict[str, str]:

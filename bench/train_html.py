@@ -51,7 +51,8 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 from gbdt import fit_stage  # noqa: E402
-from train import dump_model, labels_for  # noqa: E402
+from textdata import labels_for  # noqa: E402
+from train import dump_model  # noqa: E402
 
 from cleaner import html_extract as H  # noqa: E402
 from cleaner.rules import RuleSet  # noqa: E402
@@ -305,9 +306,14 @@ def run_folds(pages: list[Page], k: int) -> dict[str, list[tuple[str, tuple[floa
     fold = inner_folds(pages, k)
     held: dict[str, list[tuple[str, tuple[float, float, float]]]] = collections.defaultdict(list)
     probs: dict[str, np.ndarray] = {}
+    models_dir = ROOT / "bench" / "out" / "models"  # for bench/quality.py, which runs `clean` held out
+    models_dir.mkdir(parents=True, exist_ok=True)
+    (models_dir / "html-folds.json").write_text(json.dumps({"folds": k, "of": {p.key: g for p, g in zip(pages, fold)}}),
+                                                encoding="utf-8")
     for f in range(k):
         t0 = time.time()
         model = train([p for p, g in zip(pages, fold) if g != f])
+        (models_dir / f"html-fold-{f}.json").write_text(json.dumps(model.to_json()), encoding="utf-8")
         for p, g in zip(pages, fold):
             if g == f:
                 res = decide(model, p)

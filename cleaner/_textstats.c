@@ -8,6 +8,10 @@
  *       (n, NCOUNTS) matrix and letters per script into the int64 (n, NSCRIPTS)
  *       matrix; cls, scr, flags are the uint8 tables of the 65,536 BMP code points
  *       (textfeat.tables()); code points above follow textfeat._astral.
+ *   tree_logits(x, feature, threshold, value, depth, base, out)
+ *       boosted trees (gbdt.Stage): out[r] = base + the leaf value of each tree in
+ *       turn (added in tree order, as the numpy code adds them) for each row of the
+ *       float64 (rows, features) matrix x; feature/threshold/value are (trees, nodes).
  *   find_literals(text, literals, para_starts, out)
  *       for each literal (a list of str, each of 1+ characters) whether each
  *       paragraph of `text` (starting at the sorted int64 para_starts) contains it:
@@ -384,7 +388,80 @@ static PyObject *find_literals(PyObject *self, PyObject *args) {
     Py_RETURN_NONE;
 }
 
+static int float_or_int_matrix(PyObject *o, Py_buffer *v, char kind, const char *name) {
+    int flags = PyBUF_C_CONTIGUOUS | PyBUF_FORMAT | (kind == 'o' ? PyBUF_WRITABLE : 0);
+    if (PyObject_GetBuffer(o, v, flags) < 0)
+        return -1;
+    const char *f = v->format ? v->format : "B";
+    if (*f == '<' || *f == '=' || *f == '@')
+        f++;
+    int ok = v->itemsize == 8 && f[1] == '\0' && (kind == 'i' ? (*f == 'q' || *f == 'l') : *f == 'd');
+    if (!ok) {
+        PyErr_Format(PyExc_ValueError, "%s: a C-contiguous %s array expected", name, kind == 'i' ? "int64" : "float64");
+        PyBuffer_Release(v);
+        return -1;
+    }
+    return 0;
+}
+
+static PyObject *tree_logits(PyObject *self, PyObject *args) {
+    (void)self;
+    PyObject *o[5];
+    int depth;
+    double base;
+    if (!PyArg_ParseTuple(args, "OOOOidO", &o[0], &o[1], &o[2], &o[3], &depth, &base, &o[4]))
+        return NULL;
+    static const char kinds[5] = {'f', 'i', 'f', 'f', 'o'};
+    static const char *names[5] = {"x", "feature", "threshold", "value", "out"};
+    Py_buffer v[5];
+    for (int j = 0; j < 5; j++)
+        if (float_or_int_matrix(o[j], &v[j], kinds[j], names[j]) < 0) {
+            for (int q = 0; q < j; q++)
+                PyBuffer_Release(&v[q]);
+            return NULL;
+        }
+    int bad = v[0].ndim != 2 || v[1].ndim != 2 || v[2].ndim != 2 || v[3].ndim != 2 || depth < 0 || depth > 30;
+    Py_ssize_t rows = 0, nf = 0, trees = 0, nodes = 0;
+    if (!bad) {
+        rows = v[0].shape[0];
+        nf = v[0].shape[1];
+        trees = v[1].shape[0];
+        nodes = v[1].shape[1];
+        bad = v[2].shape[0] != trees || v[2].shape[1] != nodes || v[3].shape[0] != trees || v[3].shape[1] != nodes ||
+              v[4].len != rows * 8 || ((Py_ssize_t)1 << (depth + 1)) - 1 > nodes;
+    }
+    const int64_t *feature = (const int64_t *)v[1].buf;
+    for (Py_ssize_t k = 0; !bad && k < trees * nodes; k++)
+        if (feature[k] < 0 || feature[k] >= nf)
+            bad = 1;
+    if (!bad) {
+        const double *x = (const double *)v[0].buf, *thr = (const double *)v[2].buf, *val = (const double *)v[3].buf;
+        double *out = (double *)v[4].buf;
+        Py_BEGIN_ALLOW_THREADS
+        for (Py_ssize_t r = 0; r < rows; r++) {
+            const double *row = x + r * nf;
+            double s = base;
+            for (Py_ssize_t t = 0; t < trees; t++) {
+                Py_ssize_t node = 0, off = t * nodes;
+                for (int d = 0; d < depth; d++)
+                    node = 2 * node + 1 + (row[feature[off + node]] > thr[off + node]);
+                s += val[off + node];
+            }
+            out[r] = s;
+        }
+        Py_END_ALLOW_THREADS
+    }
+    for (int j = 0; j < 5; j++)
+        PyBuffer_Release(&v[j]);
+    if (bad) {
+        PyErr_SetString(PyExc_ValueError, "tree_logits: inconsistent shapes or feature indices");
+        return NULL;
+    }
+    Py_RETURN_NONE;
+}
+
 static PyMethodDef methods[] = {
+    {"tree_logits", tree_logits, METH_VARARGS, "Logits of boosted trees (gbdt.Stage) for the rows of a matrix."},
     {"char_stats", char_stats, METH_VARARGS, "Per-paragraph character counts (textfeat.COUNTS) and letters per script."},
     {"find_literals", find_literals, METH_VARARGS, "Which paragraphs of a joined text contain each literal."},
     {NULL, NULL, 0, NULL},

@@ -69,6 +69,8 @@ SCORE_CLIP = 8.0
 SETTLE_ROUNDS = 32
 # Paragraphs of one document whose drop detail names the features that decided it.
 MAX_EXPLAINED = 20_000
+# Consecutive lines of bare links that make a list of links (removed together).
+LINK_RUN = 3
 # Reasons of decisive hits that are a page's chrome (menus, footers, consent, share bars).
 CHROME = frozenset((R.NAVIGATION, R.LEGAL, R.COOKIE, R.SHARE, R.NEWSLETTER))
 
@@ -154,10 +156,13 @@ class Features:
     social: np.ndarray  # emoji + handles + hashtags
     lang: np.ndarray  # per document: stoplist index, -1 none
     hits: list[tuple[Hit, ...]]
-    chrome: np.ndarray  # bool: a decisive hit of a page-chrome reason (CHROME)
-    marker: np.ndarray  # bool: a decisive hit of a block marker
-    cw_counts: np.ndarray  # content words per paragraph (textfeat.content_words)
-    cw_hashes: np.ndarray  # uint64, their token hashes, paragraph after paragraph
+    chrome: np.ndarray  # bool: removed by a rule of a page-chrome reason (CHROME)
+    marker: np.ndarray  # bool: removed by a rule that opens a block of boilerplate
+    links: np.ndarray  # bool: links and hardly a word besides (a bare URL, a link list's line)
+    tok_counts: np.ndarray  # tokens per paragraph (the dedup tokenizer's)
+    tok_hashes: np.ndarray  # uint64, every token, paragraph after paragraph
+    tok_lengths: np.ndarray  # uint16, bytes of each (capped)
+    tok_stop: np.ndarray  # bool: a function word of some language
 
     @property
     def ndocs(self) -> int:
@@ -169,44 +174,57 @@ class Features:
     def para_doc(self) -> np.ndarray:
         return np.repeat(np.arange(self.ndocs, dtype=np.int64), np.diff(self.doc_start))
 
-    def cw_start(self) -> np.ndarray:
-        return np.concatenate(([0], np.cumsum(self.cw_counts))).astype(np.int64)
+    def tok_start(self) -> np.ndarray:
+        return np.concatenate(([0], np.cumsum(self.tok_counts))).astype(np.int64)
 
-    def select(self, rows: np.ndarray, doc_sizes: np.ndarray) -> Features:
-        """The paragraphs `rows` (in order), grouped into documents of doc_sizes paragraphs."""
+    def content(self) -> tuple[np.ndarray, np.ndarray]:
+        """The content words (textfeat.content_words): their hashes, and how many per paragraph."""
+        cw = (self.tok_lengths >= 3) & ~self.tok_stop
+        tpara = np.repeat(np.arange(len(self.tok_counts), dtype=np.int64), self.tok_counts)
+        return self.tok_hashes[cw], np.bincount(tpara[cw], minlength=len(self.tok_counts)).astype(np.int64)
+
+    def select(self, rows: np.ndarray, doc_sizes: np.ndarray, min_density: float = 0.05) -> Features:
+        """The paragraphs `rows` (in order), grouped into documents of doc_sizes paragraphs.
+        Each document's language is recognised again from its paragraphs here, as a new run
+        on these paragraphs alone would recognise it (what settle's fixed point needs)."""
         rows = np.asarray(rows, dtype=np.int64)
-        ts = self.cw_start()
-        tc = self.cw_counts[rows]
+        ts = self.tok_start()
+        tc = self.tok_counts[rows]
         tidx = TF._ranges(ts[rows], tc)
-        doc_of_row = self.para_doc()[rows]
         sizes = np.asarray(doc_sizes, dtype=np.int64)
-        first = np.concatenate(([0], np.cumsum(sizes)[:-1]))
-        langs = doc_of_row[np.minimum(first, max(len(rows) - 1, 0))] if len(rows) else np.zeros(len(sizes), np.int64)
-        lang = np.where(sizes > 0, self.lang[langs] if len(rows) else -1, -1)
-        return Features(np.concatenate(([0], np.cumsum(sizes))).astype(np.int64), self.own[rows], self.units[rows],
-                        self.words[rows], self.list_item[rows], self.heading_start[rows], self.urls[rows],
-                        self.social[rows], lang, [self.hits[i] for i in rows.tolist()], self.chrome[rows],
-                        self.marker[rows], tc, self.cw_hashes[tidx])
+        f = Features(np.concatenate(([0], np.cumsum(sizes))).astype(np.int64), self.own[rows].copy(),
+                     self.units[rows], self.words[rows], self.list_item[rows], self.heading_start[rows],
+                     self.urls[rows], self.social[rows], np.full(len(sizes), -1, dtype=np.int64),
+                     [self.hits[i] for i in rows.tolist()], self.chrome[rows], self.marker[rows],
+                     self.links[rows], tc,
+                     self.tok_hashes[tidx], self.tok_lengths[tidx], self.tok_stop[tidx])
+        f.relanguage(min_density)
+        return f
+
+    def relanguage(self, min_density: float) -> None:
+        """Recognise each document's language from its tokens, and set the own features that
+        depend on it (textfeat.build_batch computes the same on a fresh batch)."""
+        tpara = np.repeat(np.arange(len(self.tok_counts), dtype=np.int64), self.tok_counts)
+        lang, stops, _ = TF.function_words(self.tok_hashes, tpara, self.para_doc(), self.ndocs, min_density)
+        self.lang = lang
+        TF.set_language_columns(self.own, stops, self.tok_counts, lang[self.para_doc()] >= 0)
 
     def docs(self, d0: int, d1: int) -> Features:
-        """Documents d0..d1-1 (contiguous: slices, no copies)."""
+        """Documents d0..d1-1, whole (contiguous: slices, no copies)."""
         lo, hi = int(self.doc_start[d0]), int(self.doc_start[d1])
-        cs = self.cw_start()
+        ts = self.tok_start()
+        a, b = int(ts[lo]), int(ts[hi])
         return Features(self.doc_start[d0:d1 + 1] - lo, self.own[lo:hi], self.units[lo:hi], self.words[lo:hi],
                         self.list_item[lo:hi], self.heading_start[lo:hi], self.urls[lo:hi], self.social[lo:hi],
                         self.lang[d0:d1], self.hits[lo:hi], self.chrome[lo:hi], self.marker[lo:hi],
-                        self.cw_counts[lo:hi], self.cw_hashes[int(cs[lo]):int(cs[hi])])
+                        self.links[lo:hi], self.tok_counts[lo:hi], self.tok_hashes[a:b], self.tok_lengths[a:b], self.tok_stop[a:b])
 
     def subset(self, which: Sequence[int]) -> Features:
-        """The documents `which`, in that order."""
+        """The documents `which`, whole, in that order."""
         w = np.asarray(which, dtype=np.int64)
         if len(w) == 0:
             return Features.empty()
-        sizes = np.diff(self.doc_start)[w]
-        rows = TF._ranges(self.doc_start[w], sizes)
-        sub = self.select(rows, sizes)
-        sub.lang = self.lang[w]
-        return sub
+        return Features.concat([self.docs(int(d), int(d) + 1) for d in w])
 
     @staticmethod
     def concat(parts: Sequence[Features]) -> Features:
@@ -221,14 +239,15 @@ class Features:
             np.concatenate([p.urls for p in parts]), np.concatenate([p.social for p in parts]),
             np.concatenate([p.lang for p in parts]), [h for p in parts for h in p.hits],
             np.concatenate([p.chrome for p in parts]), np.concatenate([p.marker for p in parts]),
-            np.concatenate([p.cw_counts for p in parts]), np.concatenate([p.cw_hashes for p in parts]))
+            np.concatenate([p.links for p in parts]), np.concatenate([p.tok_counts for p in parts]), np.concatenate([p.tok_hashes for p in parts]),
+            np.concatenate([p.tok_lengths for p in parts]), np.concatenate([p.tok_stop for p in parts]))
 
     @staticmethod
     def empty() -> Features:
         z = np.zeros(0, dtype=np.int64)
         return Features(np.zeros(1, dtype=np.int64), np.zeros((0, len(OWN_FEATURES))), np.zeros(0), z,
-                        z.astype(bool), z.astype(bool), z, z, z, [], z.astype(bool), z.astype(bool), z,
-                        z.astype(np.uint64))
+                        z.astype(bool), z.astype(bool), z, z, z, [], z.astype(bool), z.astype(bool),
+                        z.astype(bool), z, z.astype(np.uint64), z.astype(np.uint16), z.astype(bool))
 
 
 def features_of(docs: Sequence[Sequence[str]], rules: RuleSet, min_density: float = 0.05
@@ -236,13 +255,13 @@ def features_of(docs: Sequence[Sequence[str]], rules: RuleSet, min_density: floa
     """Features of many documents' paragraphs, and pattern timeouts (document, paragraph, timeout)."""
     b = TF.build_batch([list(d) for d in docs], rules, min_density)
     st = b.stats
-    cw = TF.content_words(b.token_hashes, b.token_lengths)
-    tpara = np.repeat(np.arange(len(b.tokens), dtype=np.int64), b.tokens)
-    chrome = np.array([any(h.decisive and h.reason in CHROME for h in hs) for hs in b.hits], dtype=bool)
-    marker = np.array([any(h.block and h.decisive for h in hs) for hs in b.hits], dtype=bool)
+    decided = [decide_hits(hs) if hs else None for hs in b.hits]
+    chrome = np.array([h is not None and h.reason in CHROME for h in decided], dtype=bool)
+    # a block marker: the paragraph goes by a rule that opens a block ("More from ...", a pitch)
+    marker = np.array([h is not None and h.block for h in decided], dtype=bool)
     f = Features(b.doc_start, b.own, st.units, st.words, st.list_item, st.heading_start, b.urls,
                  (st.emoji + st.handles + st.hashtags).astype(np.int64), b.lang, b.hits, chrome, marker,
-                 np.bincount(tpara[cw], minlength=len(b.tokens)).astype(np.int64), b.token_hashes[cw])
+                 (b.urls > 0) & (st.words - b.link_words <= b.urls + 3), b.tokens, b.token_hashes, np.minimum(b.token_lengths, 65535).astype(np.uint16), b.token_is_stop)
     pd = b.para_doc
     timeouts = [(int(pd[i]), int(i - b.doc_start[pd[i]]), t) for i, t in b.timeouts]
     return f, timeouts
@@ -343,7 +362,8 @@ def context_matrix(f: Features, s: np.ndarray, p_dump: np.ndarray, dmat: np.ndar
     sh = units <= p.run_units
     run_id, run_len, run_first, run_last = _runs(sh, doc)
     core = (s >= 0) & (units >= p.core_units)
-    ov = TF.content_overlap(f.cw_hashes, f.cw_counts, doc, core)
+    cw_hashes, cw_counts = f.content()
+    ov = TF.content_overlap(cw_hashes, cw_counts, doc, core)
     big = 10 ** 6
     last_core = np.maximum.accumulate(np.where(core, i, -big))
     next_core = np.minimum.accumulate(np.where(core, i, big)[::-1])[::-1]
@@ -418,9 +438,12 @@ class ParaInfo:
     hits: tuple[Hit, ...]
     words: int
     contributions: list[tuple[str, float, float]]
+    threshold: float = 0.0  # the document's keep threshold
+    p_dump: float = 0.0  # the document stage's probability that it is a whole page's text
 
     def feature_dict(self) -> dict[str, object]:
         return {"words": self.words, "own": round(self.own_prob, 3), "prob": round(self.prob, 3),
+                "threshold": round(self.threshold, 3), "p_dump": round(self.p_dump, 3),
                 "ruled": self.ruled, "rules": [h.rule for h in self.hits],
                 "top": [(name, round(x, 3), round(v, 2)) for name, x, v in self.contributions]}
 
@@ -521,15 +544,29 @@ class Classifier:
             reason[g] = R.LOW_CONTENT
             detail[g] = f"score {prob[g]:.2f} < {thr_p[g]:.2f}"
 
+        # a run of LINK_RUN lines of links and hardly a word besides is a list of links; one
+        # such line alone (a source, a reference, a URL in code) stays unless the model drops it
+        if n and f.links.any():
+            run_id, run_len, run_first, run_last = _runs(f.links, doc)
+            for r in np.flatnonzero((run_len >= LINK_RUN) & f.links[run_first]).tolist():
+                a, b = int(run_first[r]), int(run_last[r])
+                d = int(doc[a])
+                for g in range(a, b + 1):
+                    if reason[g] is None or reason[g] == R.LOW_CONTENT:
+                        reason[g] = R.LOW_CONTENT
+                        detail[g] = (f"a list of links (lines {line(d, a - int(start[d]))}-"
+                                     f"{line(d, b - int(start[d]))})")
+
         # block cut: a block marker after the start of the article cuts what follows it,
         # unless article text comes back after it (long, and on the topic of what came before)
         markers = f.marker
         marked_docs = np.unique(doc[markers]) if n else np.zeros(0, dtype=np.int64)
         if len(marked_docs):
-            ts = f.cw_start()
+            cw_hashes, cw_counts = f.content()
+            ts = np.concatenate(([0], np.cumsum(cw_counts))).astype(np.int64)
             for d in marked_docs.tolist():
                 lo, hi = int(start[d]), int(start[d + 1])
-                cut = self._block_start(f, lo, hi, markers, blocked, reason, prob, ts, set(forced[d]))
+                cut = self._block_start(f, lo, hi, markers, reason, prob, cw_hashes, ts, set(forced[d]))
                 if cut is not None:
                     for g in range(cut + 1, hi):
                         if reason[g] is None or reason[g] == R.LOW_CONTENT:
@@ -553,8 +590,8 @@ class Classifier:
                                {g - lo: contrib_rows[g] for g in range(lo, hi) if g in contrib_rows}))
         return out
 
-    def _block_start(self, f: Features, lo: int, hi: int, markers: np.ndarray, blocked: np.ndarray,
-                     reason: list[str | None], prob: np.ndarray, ts: np.ndarray, forced: set[int]) -> int | None:
+    def _block_start(self, f: Features, lo: int, hi: int, markers: np.ndarray, reason: list[str | None],
+                     prob: np.ndarray, cw_hashes: np.ndarray, ts: np.ndarray, forced: set[int]) -> int | None:
         """The block marker from which the rest of the document is boilerplate, if any."""
         p = self.p
 
@@ -562,7 +599,7 @@ class Classifier:
             return reason[g] is None and f.units[g] >= p.anchor_units and prob[g] >= 0.5
 
         def vocab(g: int) -> set[int]:
-            return set(f.cw_hashes[int(ts[g]):int(ts[g + 1])].tolist())
+            return set(cw_hashes[int(ts[g]):int(ts[g + 1])].tolist())
 
         begin = next((g for g in range(lo, hi) if anchor(g)), None)
         if begin is None:
@@ -612,7 +649,7 @@ class Classifier:
                 break
             rows = np.concatenate([f.doc_start[d] + np.asarray(kept[d], dtype=np.int64) for d in active]) \
                 if active else np.zeros(0, dtype=np.int64)
-            sub = f.select(rows, np.array([len(kept[d]) for d in active]))
+            sub = f.select(rows, np.array([len(kept[d]) for d in active]), self.p.min_doc_stop_density)
             subv = self.decide_many(sub, None, [[lines[d][i] for i in kept[d]] for d in active])
             still = []
             for d, sv in zip(active, subv):
@@ -655,7 +692,8 @@ def infos_of(f: Features, v: Verdict) -> list[ParaInfo]:
     for i in range(len(v.prob)):
         d = v.drops.get(i)
         out.append(ParaInfo(d.reason if d else None, d.detail if d else "", float(v.prob[i]), float(v.own_prob[i]),
-                            bool(v.ruled[i]), f.hits[i], int(f.words[i]), v.contributions.get(i, [])))
+                            bool(v.ruled[i]), f.hits[i], int(f.words[i]), v.contributions.get(i, []),
+                            v.threshold, v.p_dump))
     return out
 
 

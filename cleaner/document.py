@@ -34,8 +34,9 @@ class Document:
     separator: str = "\n"  # what joins kept paragraphs in a JSONL text field
     drops: dict[int, Drop] = field(default_factory=dict)  # paragraph index -> why it went
     html: bytes | None = None  # a page still to extract (paragraphs are empty until then)
-    page_html: bytes | None = None  # an extracted page's HTML, for the fallback on its whole text
-    from_page_text: bool = False  # the paragraphs are that whole text (trafilatura missed most of it)
+    # the page's blocks were decided by the HTML extractor (html_extract): the text classifier
+    # leaves them as they are
+    decided: bool = False
     strict_json: bool = True  # False: the record needed the standard library's JSON (NaN, big ints)
 
     def __reduce__(self) -> tuple[Any, ...]:

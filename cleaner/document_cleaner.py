@@ -18,32 +18,20 @@ from typing import Any
 
 from .config import Config
 from .dedup.inner import FileKeys, repeats_inside
-from .document import Document, Drop, ItemError, split_paragraphs
+from .document import Document, Drop, ItemError
 
 
-def _classifier(rules: Any, explain: bool) -> Any:
-    from .boilerplate import Classifier
+def _classifier(rules: Any, explain: bool, model: str | None) -> Any:
+    from .boilerplate import Classifier, Model
 
-    return Classifier(rules, explain=explain)
+    return Classifier(rules, explain=explain, model=Model.load(model) if model else None)
 
 
-# An HTML page falls back on its whole text when what is kept of trafilatura's
-# extraction is under PAGE_TEXT_WORDS words and the classifier keeps more than
-# PAGE_TEXT_RATIO times as many of the whole text: trafilatura then found (next
-# to) nothing. On the dragnet dev set that is 5 of 346 pages, HTML F1 0.919 ->
-# 0.921; without the word limit (22 pages) F1 goes down to 0.918: on pages
-# trafilatura got right, the whole text adds comments and teasers the classifier keeps.
-PAGE_TEXT_WORDS = 50
-PAGE_TEXT_RATIO = 2.0
 # Documents stripped in one batch of the classifier (features and stages run over a
 # batch's paragraphs at once); a batch runs under --doc-timeout, and one that runs out
 # of time is stripped again document by document.
 STRIP_BATCH_DOCS = 256
 STRIP_BATCH_CHARS = 2_000_000
-
-
-def _kept_words(paragraphs: list[str], drops: Mapping[int, Drop]) -> int:
-    return sum(len(p.split()) for i, p in enumerate(paragraphs) if i not in drops)
 
 
 @dataclass(slots=True)
@@ -63,13 +51,14 @@ class DocumentCleaner:
     _cache: dict[tuple[str, bool], DocumentCleaner] = {}
 
     def __init__(self, cfg: Config, explain: bool = False) -> None:
-        from .extract import Extractor
+        from .html_extract import HtmlExtractor, HtmlModel
         from .rules import RuleSet
 
         self.cfg = cfg
         self.rules = RuleSet.build(cfg.rules, cfg.default_rules, cfg.regex_timeout)
-        self.classifier = _classifier(self.rules, explain)
-        self.extractor = Extractor()
+        self.classifier = _classifier(self.rules, explain, cfg.model)
+        self.html = HtmlExtractor(model=HtmlModel.load(cfg.html_model) if cfg.html_model else None,
+                                  rules=self.rules, explain=True)
 
     @classmethod
     def get(cls, cfg: Config, explain: bool = False) -> DocumentCleaner:
@@ -80,59 +69,44 @@ class DocumentCleaner:
         return dc
 
     def extract(self, doc: Document) -> None:
-        """A page's paragraphs from its HTML (trafilatura); other documents have theirs."""
+        """A page's blocks from its HTML (html_extract: trafilatura as evidence, the page's
+        structure, a boosted-tree model). When stripping, every block is a paragraph and the
+        extractor's decision is the document's (each block it drops is in doc.drops with its
+        reason); without, the document is the blocks it keeps. Other documents have theirs."""
         if doc.html is None:
             return
-        text = self.extractor(doc.html)
-        # when stripping, the HTML stays for strip's fallback on the page's whole text
-        doc.page_html = doc.html if self.cfg.strip else None
+        page = self.html.clean_page(doc.html)
         doc.html = None
-        doc.paragraphs, doc.lines, _ = split_paragraphs(text or "")
+        if self.cfg.strip:
+            doc.paragraphs = [b.text for b in page.blocks]
+            doc.drops = {i: Drop(page.reasons[i] or "", page.details[i] or "")
+                         for i in range(len(page.blocks)) if not page.keep[i]}
+            doc.decided = True
+        else:
+            doc.paragraphs = [b.text for b, k in zip(page.blocks, page.keep) if k]
+        doc.lines = list(range(1, len(doc.paragraphs) + 1))
 
     def strip_many(self, docs: Sequence[Document]) -> tuple[Any, list[Any], list[list[ItemError]]]:
         """Boilerplate of many documents at once: marks what goes in each doc.drops;
         returns the features of their paragraphs (one batch, for `settle_many`), the
-        classifier's verdicts and each document's pattern timeouts. Nothing without
-        stripping (features None)."""
+        classifier's verdicts (None for pages the HTML extractor decided) and each
+        document's pattern timeouts. Nothing without stripping (features None)."""
         if not self.cfg.strip:
             return None, [None] * len(docs), [[] for _ in docs]
         clf = self.classifier
-        feats, timeouts = clf.features_many([d.paragraphs for d in docs])
-        verdicts = clf.settle_many(feats, None, [d.lines for d in docs])
+        # a page the HTML extractor decided needs no text features (it is not decided again)
+        feats, timeouts = clf.features_many([d.paragraphs if not d.decided else [] for d in docs])
+        todo = [k for k, d in enumerate(docs) if not d.decided]
+        verdicts: list[Any] = [None] * len(docs)
+        if todo:
+            sub = feats if len(todo) == len(docs) else feats.subset(todo)
+            for k, v in zip(todo, clf.settle_many(sub, None, [docs[k].lines for k in todo])):
+                verdicts[k] = v
+                docs[k].drops.update(v.drops)
         errors: list[list[ItemError]] = [[] for _ in docs]
         for d, _, t in timeouts:
             errors[d].append(ItemError(docs[d].source, str(t), docs[d].record))
-        fallback = [k for k, doc in enumerate(docs) if doc.page_html is not None]
-        if fallback:
-            feats = self._page_text_fallback(docs, fallback, feats, verdicts, errors)
-        for doc, v in zip(docs, verdicts):
-            doc.drops.update(v.drops)
         return feats, verdicts, errors
-
-    def _page_text_fallback(self, docs: Sequence[Document], which: list[int], feats: Any, verdicts: list[Any],
-                            errors: list[list[ItemError]]) -> Any:
-        """Pages cleaned from their whole text instead of trafilatura's extraction when
-        next to nothing of that is kept (PAGE_TEXT_WORDS, PAGE_TEXT_RATIO)."""
-        from .boilerplate import Features
-
-        clf = self.classifier
-        parts = [feats.docs(k, k + 1) for k in range(len(docs))]
-        for k in which:
-            doc = docs[k]
-            html, doc.page_html = doc.page_html, None
-            kept = _kept_words(doc.paragraphs, verdicts[k].drops)
-            if html is None or kept >= PAGE_TEXT_WORDS:
-                continue
-            paras, lines, _ = split_paragraphs(self.extractor.whole_text(html))
-            if sum(len(p.split()) for p in paras) <= PAGE_TEXT_RATIO * kept:  # it cannot win
-                continue
-            f2, t2 = clf.features_many([paras])
-            v2 = clf.settle_many(f2, None, [lines])[0]
-            if _kept_words(paras, v2.drops) > PAGE_TEXT_RATIO * kept:
-                doc.paragraphs, doc.lines, doc.from_page_text = paras, lines, True
-                parts[k], verdicts[k] = f2, v2
-                errors[k].extend(ItemError(doc.source, str(t), doc.record) for _, _, t in t2)
-        return Features.concat(parts)
 
     def strip(self, doc: Document) -> tuple[Any, Any, list[ItemError]]:
         """`strip_many` for one document."""
@@ -159,8 +133,9 @@ class DocumentCleaner:
             forced.update(corpus_drops[k])
             forced_of.append(forced)
             out.append(Decision(forced, [i for i in range(len(doc.paragraphs)) if i not in forced]))
-            # nothing new since strip settled this document: its decision stands
-            if self.cfg.strip and feats is not None and (
+            # nothing new since strip settled this document: its decision stands (and the
+            # HTML extractor's decision on a page stands whatever dedup takes from it)
+            if self.cfg.strip and feats is not None and not doc.decided and (
                     corpus_drops[k] or any(d.twin is not None for d in doc.drops.values())):
                 redo.append(k)
         if redo:
@@ -181,7 +156,7 @@ class DocumentCleaner:
         if self.cfg.dedup:
             self.repeats([doc])
         dec = self.settle(doc, feats, {})
-        if feats is not None:
+        if feats is not None and (dec.verdict or verdict) is not None:
             from .boilerplate import infos_of
 
             dec.infos = infos_of(feats, dec.verdict or verdict)

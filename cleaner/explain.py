@@ -51,18 +51,23 @@ def explain_file(path: Path, cfg: Config) -> int:
     except OSError as e:
         err.print(f"clean: error: {escape(str(path))}: {escape(e.strerror or str(e))}")
         return 1
-    from .boilerplate import default_model, feature_label
+    from .boilerplate import feature_label
 
-    thr = default_model().threshold
     for doc, rows in docs:
         kept = sum(1 for r in rows if r["keep"])
-        via = ("  [dim](cleaned from the page's whole text: next to nothing was kept of trafilatura's extraction)[/dim]"
-               if doc.from_page_text else "")
+        first = next((r["features"] for r in rows if r["features"]), None)
+        if doc.decided:
+            via = "  [dim](an HTML page: its blocks as decided by the HTML extractor)[/dim]"
+        elif first:
+            via = (f"  [dim](whole-page text: {first['p_dump']:.2f}; a paragraph is kept from p = "
+                   f"{first['threshold']:.2f})[/dim]")
+        else:
+            via = ""
         console.print(f"[bold]{escape(doc.id)}[/bold]  {kept} of {len(rows)} paragraphs kept{via}")
         for r in rows:
             f = r["features"]
             probs = "p=rule" if f.get("ruled") else f"p={f['prob']:.2f} own={f['own']:.2f}" if f else ""
-            feats = f"w={f['words']:<3} stop={f['stop']:.2f} ov={f['overlap']:.2f} {probs}" if f else ""
+            feats = f"w={f['words']:<4} {probs}" if f else ""
             text = str(r["text"])
             short = text if len(text) <= 100 else text[:97] + "..."
             if r["keep"]:
@@ -79,7 +84,7 @@ def explain_file(path: Path, cfg: Config) -> int:
                          f"[dim]({name}={x:.3g})[/dim]" for name, x, v in top]
                 rules = f" [dim]rules: {escape(', '.join(f['rules']))}[/dim]" if f.get("rules") else ""
                 console.print(f"{'':12}{'  '.join(parts)}{rules}")
-    console.print(f"\n[dim]p = model's probability of article text (kept from {thr:.2f}); own = from the paragraph "
-                  "alone; then the features that moved p most ([green]+[/green] towards keep, [red]-[/red] towards "
-                  "drop, in log-odds)[/dim]")
+    console.print("\n[dim]p = model's probability of text (kept from the document's threshold); own = from the "
+                  "paragraph alone; then the features that moved p most ([green]+[/green] towards keep, [red]-[/red] "
+                  "towards drop, in log-odds)[/dim]")
     return 0

@@ -60,12 +60,28 @@ class Stage:
             levels.append(idx)
         return levels
 
-    def logits(self, x: np.ndarray) -> np.ndarray:
+    def logits(self, x: np.ndarray, compiled: bool = True) -> np.ndarray:
+        """base + each tree's leaf value, added tree after tree (the compiled kernel adds
+        in the same order: the same floats, bit for bit)."""
+        x = np.ascontiguousarray(x, dtype=np.float64).reshape(len(x), -1)
         out = np.empty(len(x))
+        if compiled and len(x):
+            from .textfeat import _kernels
+
+            kern = _kernels()
+            if kern is not None:
+                kern.tree_logits(x, np.ascontiguousarray(self.feature, dtype=np.int64),
+                                 np.ascontiguousarray(self.threshold, dtype=np.float64),
+                                 np.ascontiguousarray(self.value, dtype=np.float64), self.depth, float(self.base), out)
+                return out
         trees = np.arange(self.feature.shape[0])[None, :]
         for a in range(0, len(x), self.CHUNK):
             leaf = self._paths(x[a:a + self.CHUNK])[-1]
-            out[a:a + self.CHUNK] = self.base + self.value[trees, leaf].sum(axis=1)
+            vals = self.value[trees, leaf]
+            acc = np.full(len(vals), self.base)
+            for t in range(vals.shape[1]):
+                acc += vals[:, t]
+            out[a:a + self.CHUNK] = acc
         return out
 
     def contributions(self, x: np.ndarray) -> np.ndarray:

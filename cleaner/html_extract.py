@@ -36,6 +36,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
 from itertools import chain, repeat
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -46,7 +47,7 @@ from cleaner.gbdt import Stage, sigmoid
 # --- the walk ----------------------------------------------------------------------------
 
 # Elements whose start and end break the line (as a text-mode browser renders them).
-# Unlike cleaner.extract.page_text, table cells are blocks of their own: layout
+# Unlike a plain text dump of the page, table cells are blocks of their own: layout
 # tables put a menu and the article in cells of one row.
 BLOCK_TAGS = frozenset(
     "address article aside blockquote body br caption center dd details dialog dir div dl dt fieldset "
@@ -618,6 +619,10 @@ class HtmlModel:
         if own.features != OWN_FEATURES or ctx.features != CONTEXT_FEATURES + OWN_FEATURES:
             raise ValueError("html model features do not match this version of cleaner.html_extract")
         return cls(own, ctx, float(d["threshold"]), dict(d.get("trafilatura", {})), dict(d.get("meta", {})))
+
+    @classmethod
+    def load(cls, path: str | Path) -> HtmlModel:
+        return cls.from_json(json.loads(Path(path).read_text(encoding="utf-8")))
 
 
 @lru_cache(maxsize=1)

@@ -4,8 +4,7 @@ The run now lives in cleaner/run/ (phases), cleaner/dedup/ (corpus algorithms) a
 cleaner/document_cleaner.py (one document's steps); see the README's "Architecture".
 """
 
-from .document_cleaner import DocumentCleaner, strip_document
+from .document_cleaner import DocumentCleaner
 from .run import Interrupted, Run, RunError, clean_corpus, default_report_dir
 
-__all__ = ["DocumentCleaner", "Interrupted", "Run", "RunError", "clean_corpus", "default_report_dir",
-           "strip_document"]
+__all__ = ["DocumentCleaner", "Interrupted", "Run", "RunError", "clean_corpus", "default_report_dir"]

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -111,24 +112,24 @@ def _info(items: Sequence) -> tuple[set[str] | None, set[str] | None]:
     return (cur if exact_all else None), best
 
 
-def _item(op: object, av: object) -> tuple[set[str] | None, set[str] | None]:
+def _item(op: Any, av: Any) -> tuple[set[str] | None, set[str] | None]:
     if op is C.LITERAL:
-        s = {chr(av)}  # type: ignore[arg-type]
+        s = {chr(av)}
         return s, s
     if op is C.AT:
         return {""}, None
     if op in (C.ASSERT, C.ASSERT_NOT):
         return {""}, None  # lookarounds consume nothing; their content is not required here
     if op is C.IN:
-        chars = _class_chars(av)  # type: ignore[arg-type]
+        chars = _class_chars(av)
         return chars, chars
     if op is C.SUBPATTERN:
-        _group, add, delete, sub = av  # type: ignore[misc]
+        _group, add, delete, sub = av
         if add or delete:
             return None, None
         return _info(sub)
     if op is C.BRANCH:
-        _, alts = av  # type: ignore[misc]
+        _, alts = av
         exact: set[str] | None = set()
         req: set[str] | None = set()
         for alt in alts:
@@ -138,7 +139,7 @@ def _item(op: object, av: object) -> tuple[set[str] | None, set[str] | None]:
             req = _shrink(req | one) if req is not None and one else None
         return exact, req
     if op in (C.MAX_REPEAT, C.MIN_REPEAT, getattr(C, "POSSESSIVE_REPEAT", None)):
-        lo, hi, sub = av  # type: ignore[misc]
+        lo, hi, sub = av
         ex, rq = _info(sub)
         if lo == 0:
             if hi == 1 and ex is not None:

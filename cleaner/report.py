@@ -141,7 +141,7 @@ class Report:
                    "failed": sum(1 for row in per_file if row["status"] == "error"),
                    "skipped": len(skipped)},
             documents={"read": docs_in, "kept": docs_out, "removed": dict(sorted(doc_reasons.items())),
-                       "html_from_page_text": sum(r.page_text_pages for r in results),
+
                        "warc_records_not_documents": dict(sorted(sum(not_docs.values(), Counter()).items()))},
             paragraphs={"read": sum(w.paras_in for w in wres), "kept": sum(w.paras_out for w in wres),
                         "removed": dict(sorted(para_reasons.items()))},

@@ -220,16 +220,18 @@ def decide(hits: Sequence[Hit]) -> Hit | None:
     """The hit that removes the paragraph, if the hits are enough to remove it.
 
     One decisive hit is enough; otherwise two different rules with the same
-    reason (a long pitch that says "subscribe" in two ways, say).
+    reason (a long pitch that says "subscribe" in two ways, say), at least one of
+    them not evidence-only (max_words = 0).
     """
     for h in hits:
         if h.decisive:
             return h
     by_reason: dict[str, list[Hit]] = {}
     for h in hits:
-        if not h.evidence_only:
-            by_reason.setdefault(h.reason, []).append(h)
+        by_reason.setdefault(h.reason, []).append(h)
     for group in by_reason.values():
-        if len(group) >= 2:
-            return group[0]
+        if len({h.rule for h in group}) >= 2:
+            firm = [h for h in group if not h.evidence_only]
+            if firm:
+                return firm[0]
     return None

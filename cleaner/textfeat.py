@@ -328,8 +328,12 @@ class Stoplists:
     det_langs: np.ndarray
     hashes: np.ndarray
     pairs: np.ndarray
+    # a bit per value of a hash's low BLOOM_BITS bits: a token whose bit is clear is no
+    # function word (most content words), so only the rest is looked up in `hashes`
+    bloom: np.ndarray
 
 
+BLOOM_BITS = 22
 # Words per language used to recognise it; the density uses the whole list.
 DETECT_TOP = 64
 # Tokens of a document looked at to recognise its language (a sample is enough).
@@ -389,7 +393,9 @@ def stoplists() -> Stoplists:
     order = np.lexsort((dl, dh))
     dh, dl = dh[order], dl[order]
     det, start = np.unique(dh, return_index=True)
-    return Stoplists(names, det, np.append(start, len(dh)).astype(np.int64), dl, uniq, pairs)
+    bloom = np.zeros(1 << BLOOM_BITS, dtype=bool)
+    bloom[(uniq & np.uint64((1 << BLOOM_BITS) - 1)).astype(np.int64)] = True
+    return Stoplists(names, det, np.append(start, len(dh)).astype(np.int64), dl, uniq, pairs, bloom)
 
 
 def _ranges(starts: np.ndarray, sizes: np.ndarray) -> np.ndarray:
@@ -409,14 +415,28 @@ def _lookup(sorted_arr: np.ndarray, x: np.ndarray) -> tuple[np.ndarray, np.ndarr
     return pos, sorted_arr[pos] == x
 
 
+def lookup_stopwords(token_hashes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """_lookup in stoplists().hashes, past the bloom filter: positions (0 where absent) and hits."""
+    sl = stoplists()
+    pos = np.zeros(len(token_hashes), dtype=np.int64)
+    hit = np.zeros(len(token_hashes), dtype=bool)
+    maybe = np.flatnonzero(sl.bloom[(token_hashes & np.uint64((1 << BLOOM_BITS) - 1)).astype(np.int64)])
+    if len(maybe):
+        p, h = _lookup(sl.hashes, token_hashes[maybe])
+        pos[maybe], hit[maybe] = p, h
+    return pos, hit
+
+
 def function_words(token_hashes: np.ndarray, token_para: np.ndarray, para_doc: np.ndarray, ndocs: int,
-                   min_density: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                   min_density: float, found: tuple[np.ndarray, np.ndarray] | None = None
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The language of each document (index into stoplists().names; -1 when no list
     covers `min_density` of its tokens), each paragraph's tokens that are function
     words of its document's language, and each document's share of such tokens.
 
     The language is the one whose most frequent words occur most often in the first
-    DETECT_TOKENS tokens of the document (ties: the first name)."""
+    DETECT_TOKENS tokens of the document (ties: the first name). `found`: the tokens'
+    lookup in stoplists().hashes, when already made (_lookup)."""
     sl = stoplists()
     npara = len(para_doc)
     nl = len(sl.names)
@@ -435,7 +455,7 @@ def function_words(token_hashes: np.ndarray, token_para: np.ndarray, para_doc: n
     best = totals.argmax(axis=1)
     best = np.where(totals.max(axis=1) > 0, best, -1)
     # function words of the document's language, over all its tokens
-    pos, hit = _lookup(sl.hashes, token_hashes)
+    pos, hit = found if found is not None else lookup_stopwords(token_hashes)
     tl = best[tdoc]
     cand = hit & (tl >= 0)
     member = np.zeros(len(token_hashes), dtype=bool)
@@ -459,6 +479,18 @@ OWN_FEATURES = (
 )
 
 
+_STOP, _STOP_X, _NO_STOP, _LOG_UNITS = (OWN_FEATURES.index(c) for c in
+                                        ("stop", "stop_x_log_units", "no_stoplist", "log_units"))
+
+
+def set_language_columns(own: np.ndarray, stops: np.ndarray, tokens: np.ndarray, has_lang: np.ndarray) -> None:
+    """The own features that depend on the document's language, in place."""
+    stop = np.where(has_lang, stops / np.maximum(tokens, 1), 0.0)
+    own[:, _STOP] = stop
+    own[:, _STOP_X] = stop * own[:, _LOG_UNITS]
+    own[:, _NO_STOP] = (~has_lang).astype(float)
+
+
 @dataclass(slots=True)
 class Batch:
     """Paragraphs of many documents and what the classifier knows of each from its text."""
@@ -474,6 +506,7 @@ class Batch:
     stops: np.ndarray  # per paragraph: function words of its document's language
     urls: np.ndarray  # per paragraph
     link_words: np.ndarray  # words inside links
+    token_is_stop: np.ndarray  # bool per token: a function word of some language
     hits: list[tuple]  # per paragraph: the pattern hits (rules.Hit)
     timeouts: list  # (paragraph, RuleTimeout)
     own: np.ndarray  # (paragraphs, len(OWN_FEATURES))
@@ -496,7 +529,8 @@ def build_batch(docs: list[list[str]], rules, min_density: float = 0.05) -> Batc
     st = char_stats(paragraphs)
     tok = tokenize(paragraphs)
     token_para = np.repeat(np.arange(n, dtype=np.int64), tok.counts)
-    lang, stops, _ = function_words(tok.hashes, token_para, para_doc, len(docs), min_density)
+    stop_lookup = lookup_stopwords(tok.hashes)
+    lang, stops, _ = function_words(tok.hashes, token_para, para_doc, len(docs), min_density, stop_lookup)
     urls = np.zeros(n, dtype=np.int64)
     link_words = np.zeros(n, dtype=np.int64)
     for i in np.flatnonzero(st.slashes > 0).tolist() + [i for i, p in enumerate(paragraphs) if "www" in p]:
@@ -511,12 +545,11 @@ def build_batch(docs: list[list[str]], rules, min_density: float = 0.05) -> Batc
     w = np.maximum(st.words, 1).astype(float)
     tokens = tok.counts.astype(np.int64)
     has_lang = lang[para_doc] >= 0
-    stop = np.where(has_lang, stops / np.maximum(tokens, 1), 0.0)
     log_units = np.log1p(st.units)
     weak = np.array([sum(1 for h in hs if not h.decisive) for hs in hits], dtype=float)
     colon = st.colon_early.astype(float)
     own = np.column_stack([
-        np.log1p(st.chars), log_units, stop, stop * log_units, (~has_lang).astype(float),
+        np.log1p(st.chars), log_units, np.zeros(n), np.zeros(n), np.zeros(n),
         st.terminal.astype(float), st.heading_start.astype(float), st.list_item.astype(float),
         np.minimum(urls, 3).astype(float), np.minimum(st.emoji + st.handles + st.hashtags, 3).astype(float),
         st.cap_words / np.maximum(st.cased_words, 1), st.upper / np.maximum(st.letters, 1), st.digit_words / w,
@@ -526,13 +559,17 @@ def build_batch(docs: list[list[str]], rules, min_density: float = 0.05) -> Batc
         np.clip(st.word_chars / w, 2.0, 12.0), np.minimum(weak, 3), st.spaceless / np.maximum(st.letters, 1), colon,
         link_words / w,
     ]) if n else np.zeros((0, len(OWN_FEATURES)))
+    set_language_columns(own, stops, tokens, has_lang)
     return Batch(paragraphs, doc_start, para_doc, st, tokens, tok.hashes, tok.lengths, lang, stops, urls,
-                 link_words, hits, timeouts, own)
+                 link_words, stop_lookup[1], hits, timeouts, own)
 
 
-def content_words(token_hashes: np.ndarray, token_lengths: np.ndarray) -> np.ndarray:
+def content_words(token_hashes: np.ndarray, token_lengths: np.ndarray, is_stop: np.ndarray | None = None
+                  ) -> np.ndarray:
     """Which tokens are content words: 3+ bytes and a function word of no language."""
-    return (token_lengths >= 3) & ~_lookup(stoplists().hashes, token_hashes)[1]
+    if is_stop is None:
+        is_stop = lookup_stopwords(token_hashes)[1]
+    return (token_lengths >= 3) & ~is_stop
 
 
 def content_overlap(word_hashes: np.ndarray, words_per_para: np.ndarray, para_doc: np.ndarray,

@@ -19,11 +19,12 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     # CI sets this: there the compiled kernels must have been built, so that the tests
     # comparing them with their numpy twins run instead of being skipped.
     if os.environ.get("CLEANER_REQUIRE_SPEEDUPS"):
-        from cleaner import minhash
+        from cleaner import minhash, textfeat
 
-        if minhash._speedups is None:
-            raise pytest.UsageError("CLEANER_REQUIRE_SPEEDUPS is set but cleaner._speedups was not built "
-                                    "(a C compiler and Python headers are needed: see `make install`)")
+        for name, mod in (("_speedups", minhash._speedups), ("_textstats", textfeat._kernels())):
+            if mod is None:
+                raise pytest.UsageError(f"CLEANER_REQUIRE_SPEEDUPS is set but cleaner.{name} was not built "
+                                        "(a C compiler and Python headers are needed: see `make install`)")
 
 
 @dataclass

@@ -40,8 +40,7 @@ def test_report_goes_next_to_output_and_output_holds_corpus_only(cli, tmp_path):
     assert files == ["a.txt", "b", "b/c.txt"]
     rep = read_report(tmp_path / "out.report")
     assert rep["ok"] is True
-    assert rep["documents"] == {"read": 2, "kept": 2, "removed": {}, "html_from_page_text": 0,
-                                  "warc_records_not_documents": {}}
+    assert rep["documents"] == {"read": 2, "kept": 2, "removed": {}, "warc_records_not_documents": {}}
     assert rep["paragraphs"]["removed"] == {"advertisement": 1, "comment-prompt": 1,
                                             "corpus-duplicate-paragraph": 2}
     assert rep["paragraphs"]["read"] == rep["paragraphs"]["kept"] + 4

@@ -5,7 +5,6 @@ from __future__ import annotations
 import gzip
 import json
 
-import pytest
 from conftest import ARTICLE, read_audit, read_report, write
 
 from cleaner.document import split_paragraphs
@@ -56,38 +55,15 @@ def test_html_is_extracted_and_written_as_txt(cli, tmp_path):
     assert (tmp_path / "out/site/old.txt").exists()
 
 
-def test_page_whole_text_is_a_line_per_block_without_scripts():
-    from cleaner.extract import Extractor
+def test_page_blocks_are_a_line_per_block_without_scripts():
+    from cleaner.html_extract import extract_blocks
 
-    text = Extractor.whole_text(html_page().replace("<article>", "<script>var x = 'hidden';</script><article>")
-                                .encode())
-    lines = text.splitlines()
-    assert lines[:3] == ["* Home", "* News", "* Sport"]
+    blocks = extract_blocks(html_page().replace("<article>", "<script>var x = 'hidden';</script><article>")
+                            .encode())
+    lines = [b.text for b in blocks]
+    assert lines[:3] == ["Home", "News", "Sport"]
     assert ARTICLE[1] in lines and "Privacy policy" in lines
     assert not any("hidden" in line or "Harbour bridge" == line for line in lines)  # no script, no <head>
-
-
-def test_page_falls_back_on_its_whole_text_only_when_extraction_found_next_to_nothing():
-    from cleaner.boilerplate import Classifier
-    from cleaner.document import Document
-    from cleaner.pipeline import strip_document
-    from cleaner.rules import RuleSet
-
-    clf = Classifier(RuleSet.build())
-    whole = "\n".join(["* Home", "* News"] + ARTICLE + ["Copyright 2024 Example Media. All rights reserved."])
-
-    def page(paragraphs: list[str]) -> Document:
-        return Document("p", "p.html", paragraphs, list(range(1, len(paragraphs) + 1)), page_html=b"<html>")
-
-    missed = page(["Share this article"])  # all that extraction found
-    _, infos, _ = strip_document(missed, clf, lambda html: whole)
-    assert missed.from_page_text and missed.page_html is None
-    kept = [p for p, info in zip(missed.paragraphs, infos) if info.reason is None]
-    assert ARTICLE[1] in kept and ARTICLE[-1] in kept and "* Home" not in kept
-
-    found = page(ARTICLE[1:])  # extraction did its job: the whole text is not even made
-    strip_document(found, clf, lambda html: pytest.fail("whole text computed"))
-    assert not found.from_page_text and found.paragraphs == ARTICLE[1:]
 
 
 def test_jsonl_text_replaced_other_fields_pass_through(cli, tmp_path):

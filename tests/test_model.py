@@ -7,7 +7,7 @@ import pytest
 from conftest import ARTICLE, write
 
 from cleaner import reasons as R
-from cleaner.boilerplate import CONTEXT_FEATURES, OWN_FEATURES, Classifier, Model, default_model
+from cleaner.boilerplate import CONTEXT_FEATURES, DOC_FEATURES, OWN_FEATURES, Classifier, Model, default_model
 from cleaner.rules import RuleSet
 
 HEAD = ["Skip to content", "Riverside Gazette", "News", "Sport", "Business", "Culture", "Opinion", "Weather"]
@@ -25,16 +25,19 @@ def reasons(clf: Classifier, paragraphs: list[str]) -> list[str | None]:
 
 def test_shipped_model_loads_and_round_trips():
     m = default_model()
-    assert m.own.features == OWN_FEATURES
-    assert [s.features for s in m.context] == [CONTEXT_FEATURES + OWN_FEATURES] * len(m.context)
-    assert 0.0 < m.threshold < 1.0
+    assert m.own.features == OWN_FEATURES and m.doc.features == DOC_FEATURES
+    assert m.context.features == CONTEXT_FEATURES + OWN_FEATURES
+    # text that looks extracted or clean keeps far more than a whole page's text
+    assert 0.0 < m.t_clean < m.t_dump < 1.0
     again = Model.from_json(m.to_json())
     x = np.random.default_rng(0).normal(size=(5, len(OWN_FEATURES)))
     assert np.allclose(again.own.logits(x), m.own.logits(x))
+    with pytest.raises(ValueError, match="make train"):
+        Model.from_json({**m.to_json(), "version": 1})
 
 
 def test_contributions_add_up_to_the_logit():
-    st = default_model().context[0]
+    st = default_model().context
     x = np.random.default_rng(1).normal(size=(7, len(st.features)))
     bias = st.base + st.value[:, 0].sum()
     assert np.allclose(st.contributions(x).sum(axis=1) + bias, st.logits(x))

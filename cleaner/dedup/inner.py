@@ -70,8 +70,21 @@ def repeats_inside(docs: list[Document], cfg: Config, dedup: bool = True) -> Fil
             same = np.zeros(len(c), dtype=bool)
             same[1:] = (item_doc[c[1:]] == item_doc[c[:-1]]) & (keys[c[1:]] == keys[c[:-1]])
             first = c[np.flatnonzero(~same)][np.cumsum(~same) - 1]
-            for r, r2 in zip(c[same].tolist(), first[same].tolist()):
-                drop(r, r2, R.DUP_PARA, "same as line", 1.0)
+            rep, of = c[same], first[same]
+            # A short repeat goes only inside a repeated block: a neighbour (in the document's
+            # kept order) repeats too, the neighbour of its first occurrence.
+            twin = np.full(len(item_doc), -1, dtype=np.int64)
+            twin[rep] = of
+            nxt = np.append(twin[1:], -1)
+            prv = np.concatenate(([-1], twin[:-1]))
+            same_doc_next = np.append(item_doc[1:] == item_doc[:-1], False)
+            same_doc_prev = np.concatenate(([False], item_doc[1:] == item_doc[:-1]))
+            in_block = ((same_doc_next & (nxt >= 0) & (nxt == twin + 1))
+                        | (same_doc_prev & (prv >= 0) & (prv == twin - 1)))
+            long_enough = tok.counts >= cfg.min_inner_dup_words
+            for r, r2 in zip(rep.tolist(), of.tolist()):
+                if long_enough[r] or in_block[r]:
+                    drop(r, r2, R.DUP_PARA, "same as line", 1.0)
     long_rows = np.flatnonzero(alive & (tok.counts >= cfg.min_near_words)) if dedup \
         else np.zeros(0, dtype=np.int64)
     sigs = None

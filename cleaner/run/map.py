@@ -16,7 +16,7 @@ from ..config import Config
 from ..dedup.inner import FileKeys
 from ..dedup.sets import write_set_store
 from ..document import Document, ItemError
-from ..document_cleaner import DocumentCleaner
+from ..document_cleaner import STRIP_BATCH_CHARS, STRIP_BATCH_DOCS, DocumentCleaner
 from ..pool import DocTimeout, beat, time_limit
 from ..ragged import offsets_of
 from ..readers import ReadError
@@ -63,23 +63,21 @@ def _summarise(results: list[MapResult], docs_of: list[list[Document]], fk: File
         res.ids = [d.id for d in docs]
         res.paragraphs = sum(len(d.paragraphs) for d in docs)
         res.chars = sum(len(x) for d in docs for x in d.paragraphs)
-        res.page_text_pages = sum(d.from_page_text for d in docs)
         res.store_docs, res.store_paras = int(doc_base[k]), int(para_base[k])
     counts = np.stack([unit_docs, unit_rows, unit_paras, (unit_docs > 0) * has_sigs], axis=1).astype(np.int64)
     return TaskResult(results, arrays, counts.reshape(-1, 4))
 
 
-def _read_unit(u: Unit, k: int, cfg: Config, dc: DocumentCleaner, res: MapResult,
-               docs: list[Document], feats_all: list[Any]) -> None:
-    """Read one unit and take each document through extract and strip, under --doc-timeout;
-    a document that fails is reported and left out. A file that cannot be read is `fatal`."""
+def _read_unit(u: Unit, k: int, cfg: Config, dc: DocumentCleaner, res: MapResult, docs: list[Document]) -> None:
+    """Read one unit and extract each page, under --doc-timeout; a document that fails is
+    reported and left out. A file that cannot be read is `fatal`."""
     f = u.file
     try:
         st = os.stat(f.path)
         res.stamp = (st.st_size, st.st_mtime_ns)
     except OSError:
         pass
-    t_read = t_strip = t_extract = 0.0
+    t_read = t_extract = 0.0
     beat(k, None)
     try:
         it = iter(formats.of(f).read(f, cfg, u.part, u.skip, res.not_documents))
@@ -98,12 +96,11 @@ def _read_unit(u: Unit, k: int, cfg: Config, dc: DocumentCleaner, res: MapResult
             beat(k, doc.record)
             t2 = time.process_time()
             try:
+                # a page's extraction runs under the limit; so does a text document's turn here
+                # when stripping (its stripping goes in batches, each under the limit too);
                 # plain text without stripping has no per-document work to time
-                with time_limit(cfg.doc_timeout if cfg.strip or doc.html is not None else None):
-                    if doc.html is not None:
-                        dc.extract(doc)
-                        t_extract += time.process_time() - t2
-                    feats, _, errs = dc.strip(doc)
+                with time_limit(cfg.doc_timeout if doc.html is not None or cfg.strip else None):
+                    dc.extract(doc)
             except DocTimeout:
                 res.errors.append(ItemError(f.rel, f"took longer than --doc-timeout ({cfg.doc_timeout:g}s) "
                                                    "to clean; left out", doc.record))
@@ -117,17 +114,94 @@ def _read_unit(u: Unit, k: int, cfg: Config, dc: DocumentCleaner, res: MapResult
                 res.errors.append(ItemError(f.rel, f"cannot extract text: {type(e).__name__}: {e}", doc.record))
                 continue
             finally:
-                t_strip += time.process_time() - t2
-            res.errors.extend(errs)
+                t_extract += time.process_time() - t2
             docs.append(doc)
-            feats_all.append(feats)
     except ReadError as e:
         res.fatal = ItemError(f.rel, str(e), e.line)
     except OSError as e:
         res.fatal = ItemError(f.rel, f"cannot read: {e.strerror or e}")
     except (MemoryError, RecursionError) as e:
         res.fatal = ItemError(f.rel, f"cannot read: {type(e).__name__}")
-    res.seconds = {"read": t_read, "extract": t_extract, "strip": t_strip - t_extract}
+    res.seconds = {"read": t_read, "extract": t_extract, "strip": 0.0}
+
+
+def _batches(docs: list[Document]) -> list[tuple[int, int]]:
+    """Consecutive runs of documents stripped together (STRIP_BATCH_DOCS, STRIP_BATCH_CHARS)."""
+    out, lo, chars = [], 0, 0
+    for i, d in enumerate(docs):
+        chars += sum(len(p) for p in d.paragraphs)
+        if i + 1 - lo >= STRIP_BATCH_DOCS or chars >= STRIP_BATCH_CHARS:
+            out.append((lo, i + 1))
+            lo, chars = i + 1, 0
+    if lo < len(docs):
+        out.append((lo, len(docs)))
+    return out
+
+
+def _strip_task(cfg: Config, dc: DocumentCleaner, results: list[MapResult], docs_of: list[list[Document]]
+                ) -> list[Any]:
+    """Boilerplate of all the task's documents (small files strip together), a batch at a
+    time, each batch under --doc-timeout; a batch that runs out of time is stripped again a
+    document at a time, and a document that still does is reported and left out (removed
+    from docs_of). Returns each unit's features."""
+    from ..boilerplate import Features
+
+    if not cfg.strip:
+        return [None] * len(docs_of)
+    t0 = time.process_time()
+    every = [(k, d) for k, docs in enumerate(docs_of) for d in docs]
+    ok = [True] * len(every)
+    parts: list[Any] = []
+    where: list[int] = []  # for each stripped document (in order), its index in `every`
+
+    def run(idx: list[int]) -> None:
+        feats, _, errs = dc.strip_many([every[i][1] for i in idx])
+        for i, e in zip(idx, errs):
+            results[every[i][0]].errors.extend(e)
+        parts.append(feats)
+        where.extend(idx)
+
+    for lo, hi in _batches([d for _, d in every]):
+        idx = list(range(lo, hi))
+        beat(every[lo][0], every[lo][1].record if hi - lo == 1 else None)
+        saved = [dict(every[i][1].drops) for i in idx]
+        try:
+            with time_limit(cfg.doc_timeout):
+                run(idx)
+            continue
+        except DocTimeout:
+            for i, drops in zip(idx, saved):  # as they were before the batch
+                every[i][1].drops = drops
+        for i in idx:
+            k, doc = every[i]
+            beat(k, doc.record)
+            try:
+                with time_limit(cfg.doc_timeout):
+                    run([i])
+            except DocTimeout:
+                ok[i] = False
+                results[k].errors.append(ItemError(results[k].rel, f"took longer than --doc-timeout "
+                                                   f"({cfg.doc_timeout:g}s) to clean; left out", doc.record))
+            except (MemoryError, RecursionError) as e:
+                ok[i] = False
+                results[k].errors.append(ItemError(results[k].rel, f"{type(e).__name__} while cleaning; left out",
+                                                   doc.record))
+    feats = Features.concat(parts)
+    pos = {i: j for j, i in enumerate(where)}  # stripped document -> its place in feats
+    out: list[Any] = []
+    start = 0
+    for k, docs in enumerate(docs_of):
+        mine = [i for i in range(start, start + len(docs)) if ok[i]]
+        docs_of[k] = [every[i][1] for i in mine]
+        at = [pos[i] for i in mine]
+        if at and at[-1] - at[0] == len(at) - 1:  # the usual case: in order, one slice
+            out.append(feats.docs(at[0], at[-1] + 1))
+        else:
+            out.append(feats.subset(at) if at else Features.empty())
+        start += len(docs)
+    if results:
+        results[0].seconds["strip"] = time.process_time() - t0  # task-wide stages are counted on the first unit
+    return out
 
 
 def map_task(task: MapTask) -> TaskResult:
@@ -136,15 +210,15 @@ def map_task(task: MapTask) -> TaskResult:
     cfg = task.cfg
     dc = DocumentCleaner.get(cfg)
     t0 = time.process_time()
-    results, docs_of, feats_of = [], [], []
+    results: list[MapResult] = []
+    docs_of: list[list[Document]] = []
     for k, u in enumerate(task.units):
         res = MapResult(u.index, u.file.rel, u.file_index, task.index)
         docs: list[Document] = []
-        feats: list[Any] = []
-        _read_unit(u, k, cfg, dc, res, docs, feats)
+        _read_unit(u, k, cfg, dc, res, docs)
         results.append(res)
         docs_of.append(docs)
-        feats_of.append(feats)
+    feats_of = _strip_task(cfg, dc, results, docs_of)
     t3 = time.process_time()
     fk = dc.repeats([d for docs in docs_of for d in docs])  # each step is per document: all at once
     packed = _summarise(results, docs_of, fk)

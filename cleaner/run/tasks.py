@@ -73,7 +73,6 @@ class MapResult:
     seconds: dict[str, float] = field(default_factory=dict)
     stamp: tuple[int, int] = (0, 0)  # input size and mtime, for --resume
     not_documents: dict[str, int] = field(default_factory=dict)  # WARC records that are not pages
-    page_text_pages: int = 0  # HTML pages cleaned from their whole text (see strip_document)
 
     @property
     def ndocs(self) -> int:

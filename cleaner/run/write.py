@@ -13,7 +13,7 @@ from typing import Any
 from .. import formats
 from .. import reasons as R
 from ..document import Document, Drop, ItemError
-from ..document_cleaner import DocumentCleaner
+from ..document_cleaner import Decision, DocumentCleaner
 from ..pool import beat
 from ..writers import atomic_writer, json_line
 from .tasks import WriteResult, WriteTask, WriteUnit, load_documents
@@ -37,8 +37,8 @@ def _audit(doc: Document, i: int | None, drop: Drop, text: str) -> dict[str, Any
     return {k: v for k, v in rec.items() if v is not None}
 
 
-def _final(doc: Document, feats: list[Any] | None, doc_drop: Drop | None, para_drops: dict[int, Drop],
-           dc: DocumentCleaner, res: WriteResult, audit: list[dict[str, Any]]) -> list[int] | None:
+def _final(doc: Document, dec: Decision | None, doc_drop: Drop | None, res: WriteResult,
+           audit: list[dict[str, Any]]) -> list[int] | None:
     """Final decision for one document: the kept paragraph indices, or None if it goes."""
     res.docs_in += 1
     res.paras_in += len(doc.paragraphs)
@@ -47,7 +47,7 @@ def _final(doc: Document, feats: list[Any] | None, doc_drop: Drop | None, para_d
         res.doc_reasons[doc_drop.reason] += 1
         audit.append(_audit(doc, None, doc_drop, "\n".join(doc.paragraphs)))
         return None
-    dec = dc.settle(doc, feats, para_drops)
+    assert dec is not None, "a document that stays has its decision"
     for i in sorted(dec.drops):
         res.para_reasons[dec.drops[i].reason] += 1
         audit.append(_audit(doc, i, dec.drops[i], doc.paragraphs[i]))
@@ -61,7 +61,7 @@ def _final(doc: Document, feats: list[Any] | None, doc_drop: Drop | None, para_d
     return dec.kept
 
 
-def _write_unit(u: WriteUnit, docs: list[Document], feats_all: list[Any], task: WriteTask, dc: DocumentCleaner,
+def _write_unit(u: WriteUnit, docs: list[Document], feats: Any, task: WriteTask, dc: DocumentCleaner,
                 audit: list[dict[str, Any]], records: list[tuple[int, list[dict[str, Any]]]]) -> WriteResult:
     """Final decisions for one unit (a file, or a part of a large one), then its cleaned
     output (or its records for the shards); its audit goes to `audit`."""
@@ -72,8 +72,13 @@ def _write_unit(u: WriteUnit, docs: list[Document], feats_all: list[Any], task: 
     pdrops: dict[int, dict[int, Drop]] = {}
     for (pos, i), d in u.para_drops.items():
         pdrops.setdefault(pos, {})[i] = d
-    for pos, (doc, feats) in enumerate(zip(docs, feats_all)):
-        kept = _final(doc, feats, u.doc_drops.get(pos), pdrops.get(pos, {}), dc, res, audit)
+    # the documents that stay settle together (one batch of the classifier)
+    live = [pos for pos in range(len(docs)) if pos not in u.doc_drops]
+    sub = feats.subset(live) if feats is not None and len(live) < len(docs) else feats
+    decisions: dict[int, Decision] = dict(zip(live, dc.settle_many([docs[p] for p in live], sub,
+                                                                   [pdrops.get(p, {}) for p in live])))
+    for pos, doc in enumerate(docs):
+        kept = _final(doc, decisions.get(pos), u.doc_drops.get(pos), res, audit)
         if kept is not None:
             out_docs.append((doc, kept))
     root = Path(task.out_root)

@@ -17,9 +17,9 @@ if _MARK:
 
     from cleaner.document_cleaner import DocumentCleaner
 
-    _strip = DocumentCleaner.strip
+    _extract = DocumentCleaner.extract
 
-    def _faulty_strip(self, doc):  # type: ignore[no-untyped-def]
+    def _faulty_extract(self, doc):  # type: ignore[no-untyped-def]
         if doc.paragraphs and _MARK in doc.paragraphs[0]:
             if _KIND == "crash":
                 os.kill(os.getpid(), signal.SIGKILL)
@@ -29,6 +29,7 @@ if _MARK:
             elif _KIND == "slow":
                 while True:
                     pass
-        return _strip(self, doc)
+        return _extract(self, doc)
 
-    DocumentCleaner.strip = _faulty_strip  # type: ignore[method-assign]
+    # extract is the one step the map phase takes a document at a time (stripping goes in batches)
+    DocumentCleaner.extract = _faulty_extract  # type: ignore[method-assign]

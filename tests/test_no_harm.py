@@ -1,0 +1,98 @@
+"""First, do no harm: clean content goes through (almost) whole, in any language and
+with the short lines of recipes, spec sheets, lists and forum threads; junk still goes."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+from conftest import ARTICLE, ROOT
+
+from cleaner import Cleaner
+
+ML = ROOT / "fixtures" / "multilingual"
+# Scripts written without spaces count by their characters (as bench/multilingual/harm.py).
+_SPACELESS = re.compile(r"[\u0e00-\u0eff\u1000-\u109f\u1780-\u17ff\u0f00-\u0fff\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff]")
+_WORD = re.compile(r"\w+")
+
+
+def units(text: str) -> int:
+    return len(_SPACELESS.findall(text)) + len(_WORD.findall(_SPACELESS.sub(" ", text)))
+
+
+@pytest.fixture(scope="module")
+def cleaner() -> Cleaner:
+    return Cleaner()
+
+
+def test_clean_multilingual_text_survives(cli, tmp_path):
+    """The fixture's documents (22, in 19 scripts) are held out of training: by language and source."""
+    files = sorted(ML.glob("*.txt"))
+    assert len(files) >= 20
+    src = tmp_path / "in"
+    src.mkdir()
+    for f in files:
+        (src / f.name).write_bytes(f.read_bytes())
+    r = cli(src, tmp_path / "out", "-q")
+    assert r.code == 0, r.err
+    total = lost = 0
+    worst = []
+    for f in files:
+        a = units(f.read_text(encoding="utf-8"))
+        out = tmp_path / "out" / f.name
+        b = units(out.read_text(encoding="utf-8")) if out.exists() else 0
+        total, lost = total + a, lost + max(a - b, 0)
+        worst.append((1 - min(a, b) / a, f.name))
+    assert lost / total <= 0.005, (lost / total, sorted(worst)[-3:])
+    assert max(worst)[0] <= 0.05, sorted(worst)[-3:]
+
+
+def test_index_of_the_fixture_names_every_file():
+    index = json.loads((ML / "index.json").read_text(encoding="utf-8"))
+    assert {d["file"] for d in index["documents"]} == {f.name for f in ML.glob("*.txt")}
+
+
+RECIPE = ["Lemon Drizzle Cake", "A light sponge soaked in lemon syrup, ready in under an hour.", "Ingredients",
+          "- 225 g unsalted butter", "- 225 g caster sugar", "- 4 eggs", "- 275 g self-raising flour",
+          "- 1 lemon, zested", "Method",
+          "1. Heat the oven to 180C and line a loaf tin with baking paper.",
+          "2. Beat the butter and sugar until pale, then add the eggs one at a time.",
+          "3. Fold in the flour and zest, spoon into the tin and bake for 45 minutes.", "Serves 8"]
+SPECS = ["Trail Runner 3 backpack", "A 25-litre pack for long days on the hills, with a ventilated back panel and "
+         "two side pockets for bottles.", "Specifications", "Weight: 820 g", "Volume: 25 l",
+         "Dimensions: 52 x 30 x 20 cm", "Material: recycled nylon", "Colour: Slate Blue", "Warranty: 5 years"]
+FORUM = ["Best way to store sourdough starter?", "Posted by breadhead on March 3, 2024",
+         "I'm going away for two weeks and don't want to kill my starter. Fridge or freezer?", "Fridge, definitely.",
+         "Feed it before you go and it will be fine for a fortnight.", "Thanks all!"]
+
+
+@pytest.mark.parametrize("doc", [RECIPE, SPECS, FORUM], ids=["recipe", "specs", "forum"])
+def test_short_content_lines_stay(cleaner, doc):
+    r = cleaner.clean_text("\n".join(doc))
+    assert r.kept == doc, [(x.text, x.reason, x.detail) for x in r.removed]
+
+
+def test_recurring_labels_are_not_duplicates(cleaner):
+    """A short line that recurs (a table label, a heading) is not a duplicate; a repeated block is."""
+    doc = ["Two kettles compared", ARTICLE[1], "Key Features", "- Capacity: 1.7 litres", "- Weight: 1.2 kg",
+           ARTICLE[2], "Key Features", "- Capacity: 1.5 litres", "- Weight: 1.1 kg", ARTICLE[4]]
+    r = cleaner.clean_text("\n".join(doc))
+    assert r.kept == doc, [(x.text, x.reason) for x in r.removed]
+    block = ARTICLE[1:4]
+    r = cleaner.clean_text("\n".join(ARTICLE + block))
+    assert r.kept == ARTICLE and {x.reason for x in r.removed} == {"duplicate-paragraph"}
+
+
+def test_seed_junk_classes_still_go(cleaner):
+    doc = ARTICLE + ["Advertisement", "Subscribe now for unlimited digital access for just $1 a week.",
+                     "Leave a comment", "More from The Riverside Gazette", "Council delays vote on bus lanes",
+                     "Police appeal for witnesses after break-in"]
+    r = cleaner.clean_text("\n".join(doc))
+    assert r.kept == ARTICLE, [(x.text, x.reason) for x in r.removed]
+    assert {x.reason for x in r.removed} >= {"advertisement", "subscription-pitch"}
+
+
+def test_fixture_paths_exist():
+    assert Path(ML).is_dir()

@@ -1,0 +1,131 @@
+"""Paragraph features: the compiled kernels against their numpy twins, the literal prefilter
+against the patterns it guards, and what the counts mean in scripts without spaces."""
+
+from __future__ import annotations
+
+import random
+
+import numpy as np
+import pytest
+import regex
+from conftest import ARTICLE
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from cleaner import textfeat as TF
+from cleaner.prefilter import literal_matrix, required_literals
+from cleaner.rules import RuleSet, default_rules
+
+SAMPLES = ARTICLE + [
+    "", "a", "* item", "- item", "1. first", "12) twelfth", "1.5 is not a list", "@handle and #tag here", "mail@x.org",
+    "😀 🇺🇸 𠀀 𛀁 are astral", "a\u0301b", "\ud800 lone surrogate", "— | — | —", "e.g. The end. Next one",
+    "A. B", "。。", "a.\u00a0B", "Weight: 3 kg", "这是一个中文句子。这是第二句。", "สวัสดีครับ นี่คือภาษาไทย",
+    "नमस्ते। यह हिंदी है।", "Привет. Это тест!", "مرحبا. هذا اختبار؟", "line\nwith a newline", "tab\there",
+]
+ALPHABET = "aB1 .!?|-*@#:'’_\u00e9\u0301\u4e00\u0e01\u0e31\u3002\U0001F600\n\t>»"
+
+
+def _random(n: int, seed: int) -> list[str]:
+    rnd = random.Random(seed)
+    return ["".join(rnd.choice(ALPHABET) for _ in range(rnd.randint(0, 14))) for _ in range(n)]
+
+
+@pytest.mark.skipif(TF._kernels() is None, reason="compiled kernels not built")
+def test_compiled_char_stats_equal_numpy_bit_for_bit():
+    paras = SAMPLES + _random(3000, 1)
+    a = TF.char_stats(paras, compiled=True)
+    b = TF.char_stats(paras, compiled=False)
+    assert np.array_equal(a.counts, b.counts)
+    assert np.array_equal(a.script_letters, b.script_letters)
+
+
+@pytest.mark.skipif(TF._kernels() is None, reason="compiled kernels not built")
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.text(alphabet=st.sampled_from(list(ALPHABET)), max_size=30), max_size=20))
+def test_compiled_char_stats_equal_numpy_on_generated_text(paras):
+    a = TF.char_stats(paras, compiled=True)
+    b = TF.char_stats(paras, compiled=False)
+    assert np.array_equal(a.counts, b.counts) and np.array_equal(a.script_letters, b.script_letters)
+
+
+@pytest.mark.skipif(TF._kernels() is None, reason="compiled kernels not built")
+def test_compiled_literal_search_equals_python():
+    paras = [p.lower() for p in SAMPLES + _random(2000, 2)]
+    lits = sorted({x for r in default_rules() for x in (r.literals or ())}) + ["a", "\u4e00", "©", "ab"]
+    assert np.array_equal(literal_matrix(lits, paras, compiled=True), literal_matrix(lits, paras, compiled=False))
+
+
+def test_counts_mean_what_they_say():
+    s = TF.char_stats(["Hello World. This is it!", "* item", "12) twelve", "Home | About", "这是一个中文句子。这是第二句。"],
+                      compiled=False)
+    assert s.words.tolist()[:4] == [5, 1, 2, 2]
+    assert s.sentences.tolist()[0] == 1 and s.terminal.tolist()[0]
+    assert s.list_item.tolist() == [False, True, True, False, False]
+    assert s.separators.tolist()[3] == 1
+    # Chinese: no spaces, so the length in word units comes from the characters
+    assert s.words[4] == 2 and s.units[4] > 7 and TF.SCRIPTS[s.script[4]] == "han"
+
+
+def test_language_from_function_words():
+    from cleaner.minhash import tokenize
+
+    docs = [["The dog is in the house and the cat is in the garden with them."],
+            ["Der Hund ist in dem Haus und die Katze ist in dem Garten bei ihnen."],
+            ["这是一个中文句子。"]]
+    paras = [p for d in docs for p in d]
+    tok = tokenize(paras)
+    lang, stops, _ = TF.function_words(tok.hashes, np.repeat(np.arange(3), tok.counts), np.arange(3), 3, 0.05)
+    names = TF.stoplists().names
+    assert [names[i] if i >= 0 else None for i in lang] == ["English", "German", None]
+    assert stops[0] >= 6 and stops[1] >= 6 and stops[2] == 0
+
+
+@pytest.mark.parametrize("rule", default_rules(), ids=lambda r: r.name)
+def test_prefilter_never_hides_a_match(rule):
+    """Every built-in rule with literals: a text the pattern matches contains one of them.
+    Texts: matches found in generated strings built from the literals and the pattern's words."""
+    lits = required_literals(rule.pattern)
+    if lits is None:
+        pytest.skip("no prefilter: runs on every paragraph")
+    words = sorted(set(regex.findall(r"[a-z]{2,}", rule.pattern)) | {"the", "a", "of", "and", "2024", "©", "|", ">"})
+    rnd = random.Random(rule.name)
+    for _ in range(3000):
+        parts = [rnd.choice(words) for _ in range(rnd.randint(1, 8))]
+        if rnd.random() < 0.5:  # a literal, whole or cut short by a character
+            lit = rnd.choice(lits)
+            parts.insert(rnd.randint(0, len(parts)), lit if rnd.random() < 0.5 else lit[1:] or lit)
+        text = " ".join(parts)
+        if rnd.random() < 0.3:
+            text = rnd.choice("«*-#(") + " " + text + rnd.choice(".!?:)")
+        if rule.compiled.search(text):
+            assert any(x in text for x in lits), (text, lits)
+
+
+def test_prefilter_reads_literals_off_patterns():
+    assert required_literals(r"\b(sponsored by|presented by)\b") == ["presented by", "sponsored by"]
+    assert required_literals(r"^\W*(home|menu)\W*$") == ["home", "menu"]
+    assert required_literals(r"comments? (are|is) closed") in (["comment"], ["comment are closed", "comment is closed",
+                                                                            "comments are closed", "comments is closed"])
+    assert required_literals(r"\d+ of \d+") == [" of "]
+    assert required_literals(r"[a-z]+") is None  # nothing required
+    assert required_literals(r"(?i)abc") is None  # flags inside: not analysed
+
+
+def test_rules_on_many_paragraphs_equal_one_at_a_time():
+    rs = RuleSet.build()
+    paras = SAMPLES + ["Advertisement", "Shop now: free shipping on all orders over $50.", "Privacy Policy | Terms",
+                       "Leave a comment", "14 Comments", "© 2024 Example Media. All rights reserved."] + _random(500, 3)
+    words = TF.char_stats(paras).words
+    many, _ = rs.match_many(paras, words)
+    one = [tuple(rs.match(p, int(w))[0]) for p, w in zip(paras, words)]
+    assert many == one
+
+
+@pytest.mark.skipif(TF._kernels() is None, reason="compiled kernels not built")
+def test_compiled_tree_logits_equal_numpy_bit_for_bit():
+    from cleaner.boilerplate import default_model
+
+    m = default_model()
+    for stage in (m.own, m.doc, m.context):
+        x = np.random.default_rng(3).normal(size=(3000, len(stage.features))) * 3
+        assert np.array_equal(stage.logits(x, compiled=True), stage.logits(x, compiled=False))
