@@ -23,7 +23,7 @@ def write_lines(path: str | Path, docs: Kept) -> None:
     with writers.atomic_writer(path) as fh:
         for doc, kept in docs:
             for i in kept:
-                fh.write(doc.paragraphs[i].encode("utf-8") + b"\n")
+                fh.write(writers.utf8(doc.paragraphs[i]) + b"\n")
 
 
 class Format:

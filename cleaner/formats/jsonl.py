@@ -12,6 +12,7 @@ import orjson
 
 from .. import compression, readers, writers
 from ..document import Document, ItemError, split_paragraphs
+from ..escape import printable
 from ..readers import InputFile, Part, ReadError
 from .base import Format, Kept, kept_text
 
@@ -62,7 +63,7 @@ def record_document(rec: dict[str, Any], f: InputFile, n: int, text_field: str, 
         raise ReadError(f"{what} {text_field!r} is empty" if not text else f"{what} {text_field!r} is only white space", n)
     rid = rec.get(id_field)
     if isinstance(rid, bool) or not isinstance(rid, (str, int)) or rid == "":
-        doc_id = f"{f.rel}:{n}"
+        doc_id = f"{printable(f.rel)}:{n}"
     else:
         doc_id = str(rid)
     paras, lines, sep = split_paragraphs(text)

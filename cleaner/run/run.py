@@ -167,7 +167,7 @@ class Run:
                 if task.index in done and os.path.exists(task.audit_path):
                     with open(task.audit_path, "rb") as fh:
                         shutil.copyfileobj(fh, out)
-        resume.remove_stale_outputs(self.output, self.report_dir, outputs)
+        self.failures.extend(resume.remove_stale_outputs(self.output, self.report_dir, outputs))
         timings["report"] = time.perf_counter() - t
         timings["total"] = time.perf_counter() - t_start
         report = Report.build(RunOutcome(
