@@ -66,16 +66,30 @@ def decompress_error(f: InputFile, e: BaseException) -> ReadError:
 
 
 def read_bytes(f: InputFile, max_bytes: int, max_ratio: int = 200) -> bytes:
-    """The whole (decompressed) file, refusing more than max_bytes."""
-    try:
-        with open_binary(f, max_ratio) as fh:
+    """The whole (decompressed) file, refusing more than max_bytes. A compressed file that
+    breaks off is refused with the line (and byte) where it broke."""
+    with open_binary(f, max_ratio) as fh:
+        if f.compression is None:
             data = fh.read(max_bytes + 1)
-    except ReadError:
-        raise
-    except Exception as e:  # zlib, gzip and zstandard errors
-        if compression.is_error(e):
-            raise decompress_error(f, e) from None
-        raise
+        else:
+            chunks: list[bytes] = []
+            size = 0
+            try:
+                while size <= max_bytes:
+                    # read1: one decompressed piece at a time, so that the position of a break is known
+                    chunk = fh.read1(min(1 << 20, max_bytes + 1 - size))  # type: ignore[attr-defined]
+                    if not chunk:
+                        break
+                    chunks.append(chunk)
+                    size += len(chunk)
+            except ReadError:
+                raise
+            except Exception as e:  # zlib, gzip and zstandard errors
+                if compression.is_error(e):
+                    line = sum(c.count(b"\n") for c in chunks) + 1
+                    raise ReadError(f"{decompress_error(f, e)} after {size:,} bytes", line) from None
+                raise
+            data = b"".join(chunks)
     if len(data) > max_bytes:
         raise ReadError(f"larger than --max-bytes ({max_bytes:,} bytes{' decompressed' if f.compression else ''})")
     return data
