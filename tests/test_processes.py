@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import fault_env, prose, write
+from conftest import fault_env, prose, tree_bytes, write
 
 linux_only = pytest.mark.skipif(not os.path.isdir("/proc/self/task"), reason="reads the process table in /proc")
 
@@ -121,3 +121,92 @@ def test_a_worker_whose_parent_is_gone_exits_without_a_traceback():
     assert r.returncode == 0 and r.stderr == "", r.stderr
     exitcode, seconds = r.stdout.split()
     assert exitcode == "0" and float(seconds) < 3
+
+
+# --- two runs at once, and folders that cannot be written -----------------------------------
+
+def clean(*args: object, env: dict[str, str] | None = None, preexec=None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "cleaner", *map(str, args)], capture_output=True, text=True,
+                          env={**os.environ, **(env or {})}, preexec_fn=preexec, timeout=300)
+
+
+def small_corpus(src: Path, stuck: bool) -> None:
+    for i in range(12):
+        write(src, f"ok-{i:02d}.txt", prose(200 + i, 3) + "\n" + prose(300 + i, 3) + "\n")
+    write(src, "zz.txt", ("STUCKDOC " if stuck else "") + prose(400, 3) + "\n")
+
+
+@linux_only
+def test_a_second_run_on_the_same_folders_is_refused_and_a_dead_runs_lock_blocks_nothing(tmp_path):
+    src, out, rep = tmp_path / "in", tmp_path / "out", tmp_path / "out.report"
+    small_corpus(src, stuck=True)
+    first = subprocess.Popen([sys.executable, "-m", "cleaner", str(src), str(out), "-q", "--doc-timeout", "600"],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                             env={**os.environ, **fault_env("hang:STUCKDOC")})
+    everything: set[int] = set()
+    try:
+        deadline = time.monotonic() + 60
+        while not (rep / ".lock").exists() or not (rep / ".lock").read_text().strip():
+            assert time.monotonic() < deadline and first.poll() is None, "the first run did not start"
+            time.sleep(0.1)
+        assert (rep / ".lock").read_text().strip() == str(first.pid)
+        for args, says in (([src, out], f"another clean run (pid {first.pid}) is using the report folder {rep}"),
+                           ([src, out, "--report", tmp_path / "rep2"], f"another clean run is writing into {out}"),
+                           ([src, tmp_path / "out2", "--report", rep], "is using the report folder")):
+            r = clean(*args, "-q")
+            assert r.returncode == 2 and r.stderr.count("\n") == 1 and says in r.stderr, (args, r.stderr)
+        assert not (tmp_path / "rep2").exists() and not (tmp_path / "out2").exists()  # refused: nothing written
+        time.sleep(0.5)
+        everything = descendants(first.pid)
+        os.kill(first.pid, signal.SIGKILL)
+        first.wait()
+    finally:
+        for q in alive(everything | {first.pid}):
+            os.kill(q, signal.SIGKILL)
+    assert (rep / ".lock").read_text().strip() == str(first.pid)  # left by the dead run: blocks nothing
+    small_corpus(src, stuck=False)
+    r = clean(src, out, "-q")
+    assert r.returncode == 0, r.stderr
+    assert not (rep / ".lock").exists()
+    ref = clean(src, tmp_path / "ref", "-q")
+    assert ref.returncode == 0 and tree_bytes(out) == tree_bytes(tmp_path / "ref")
+
+
+def test_a_report_folder_that_cannot_be_created_is_refused_before_the_work(tmp_path):
+    src = tmp_path / "in"
+    small_corpus(src, stuck=False)
+    write(tmp_path, "a-file", "x")
+    r = clean(src, tmp_path / "out", "--report", tmp_path / "a-file/rep")
+    assert r.returncode == 2 and r.stderr.count("\n") == 1, r.stderr
+    assert r.stderr.startswith("clean: error: cannot create the report folder") and "a-file/rep" in r.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_storage_that_takes_no_write_is_refused_before_the_work(tmp_path):
+    """A full disk, as the process sees it: no file may grow (the file size limit at 0)."""
+    import resource
+
+    src = tmp_path / "in"
+    small_corpus(src, stuck=False)
+
+    def no_space() -> None:
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (0, 0))
+
+    r = clean(src, tmp_path / "out", preexec=no_space)
+    assert r.returncode == 2 and r.stderr.count("\n") == 1, r.stderr
+    assert r.stderr.startswith(f"clean: error: cannot write to the report folder {tmp_path / 'out.report'}: ")
+    assert not (tmp_path / "out").exists() and not (tmp_path / "out.report").exists()
+
+
+@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() == 0, reason="root writes anywhere")
+def test_a_read_only_output_folder_is_refused_before_the_work(tmp_path):
+    src = tmp_path / "in"
+    small_corpus(src, stuck=False)
+    (tmp_path / "out").mkdir()
+    os.chmod(tmp_path / "out", 0o555)
+    try:
+        r = clean(src, tmp_path / "out", "--report", tmp_path / "rep")
+    finally:
+        os.chmod(tmp_path / "out", 0o755)
+    assert r.returncode == 2 and "cannot write to the output folder" in r.stderr and "Permission denied" in r.stderr

@@ -30,7 +30,7 @@ from ..pool import Failure, unit_and_record
 from ..readers import InputFile
 from ..report import Report, RunOutcome
 from ..writers import TEMP_MARK, ShardWriter, atomic_writer, remove_stale_temp
-from . import resume
+from . import folders, resume
 from .executor import Executor, executor_for
 from .map import map_task
 from .tasks import TASK_BYTES, MapResult, MapTask, Unit, WriteResult, WriteTask, WriteUnit, plan_map_tasks
@@ -102,6 +102,7 @@ class Run:
 
     def execute(self) -> Report:
         self.executor: Executor | None = None
+        self.claim: folders.Claim | None = None
         try:
             from ..dask_engine import DaskUnavailable
 
@@ -110,6 +111,10 @@ class Run:
             except DaskUnavailable as e:
                 raise RunError(str(e)) from None
             return self._execute()
+        except RunError:  # refused before any work: leave nothing behind
+            if self.claim is not None:
+                self.claim.release(refused=True)
+            raise
         except KeyboardInterrupt:
             remove_stale_temp(self.output)
             remove_stale_temp(self.work)
@@ -118,11 +123,17 @@ class Run:
         finally:
             if self.executor is not None:
                 self.executor.close()
+            if self.claim is not None:
+                self.claim.release()
 
     def _execute(self) -> Report:
         cfg = self.cfg
         self.check()
         assert self.report_dir is not None
+        try:  # before discovery: a second run on these folders, or storage that takes no write, is refused
+            self.claim = folders.claim(self.output, self.report_dir)
+        except folders.Refused as e:
+            raise RunError(str(e)) from None
         t_start = time.perf_counter()
         timings: dict[str, float] = {}
         self.phase = "discovery"
