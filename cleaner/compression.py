@@ -57,6 +57,9 @@ class _Decompressing(io.RawIOBase):
     def readable(self) -> bool:
         return True
 
+    def fileno(self) -> int:  # the compressed file's: for its size and mtime
+        return self.raw.fileno()
+
     def _step(self) -> bool:
         """Decompress the next piece of input into `pending`; False at the end of the input."""
         data: Any

@@ -35,6 +35,7 @@ class Format:
     extensions: ClassVar[frozenset[str]]
     compressible: ClassVar[bool] = True
     one_document: ClassVar[bool] = False  # a file is one document (--output-format txt keeps its name)
+    rereads_input: ClassVar[bool] = False  # write() reads the input file again (not only the documents)
 
     def recognise(self, ext: str, compressed: str | None) -> bool:
         return ext in self.extensions and (self.compressible or compressed is None)

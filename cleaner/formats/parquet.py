@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +21,9 @@ def plan_parquet_parts(f: InputFile, rows_per_part: int | None = None) -> list[P
     try:
         import pyarrow.parquet as pq
 
-        md = pq.ParquetFile(f.path).metadata
+        with readers._open_file(f.path) as fh:
+            stamp = readers.stamp_of(fh)
+            md = pq.ParquetFile(fh).metadata
     except Exception:
         return [Part(0, None, 1)]  # the reader reports the error
     parts, start, rows, first = [], 0, 0, 1
@@ -30,6 +33,8 @@ def plan_parquet_parts(f: InputFile, rows_per_part: int | None = None) -> list[P
             parts.append(Part(start, g + 1, first))
             first += rows
             start, rows = g + 1, 0
+    if len(parts) > 1:  # the row groups of this file only
+        parts = [replace(p, stamp=stamp) for p in parts]
     return parts or [Part(0, 0, 1)]
 
 
@@ -37,12 +42,18 @@ def iter_parquet(f: InputFile, max_bytes: int, text_field: str, id_field: str, p
                  skip: frozenset[int] = frozenset()) -> Iterator[Document | ItemError]:
     """Rows of a Parquet file (or of a range of its row groups) as documents; the
     text is column `text_field`, every column is kept in the document's metadata."""
+    part = part or Part(0, None, 1)
+    with readers._open_file(f.path) as fh, readers.unchanged(fh, part):
+        yield from _rows(fh, f, max_bytes, text_field, id_field, part, skip)
+
+
+def _rows(fh: Any, f: InputFile, max_bytes: int, text_field: str, id_field: str, part: Part,
+          skip: frozenset[int]) -> Iterator[Document | ItemError]:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    part = part or Part(0, None, 1)
     try:
-        pf = pq.ParquetFile(readers._open_file(f.path))
+        pf = pq.ParquetFile(fh)
         names = pf.schema_arrow.names
     except (pa.ArrowException, OSError, ValueError) as e:
         raise ReadError(f"not a readable Parquet file: {_one_line(e)}") from None
@@ -144,6 +155,7 @@ class Parquet(Format):
     name = "parquet"
     extensions = frozenset({".parquet"})
     compressible = False  # compressed inside
+    rereads_input = True  # the output is the input table without the removed rows: every column keeps its type
 
     def plan(self, f: InputFile) -> list[Part]:
         return plan_parquet_parts(f)

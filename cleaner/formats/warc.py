@@ -98,7 +98,7 @@ def iter_warc(f: InputFile, max_bytes: int, skip: frozenset[int] = frozenset(),
     counts = counts if counts is not None else {}
     n = 0
     try:
-        with readers.open_binary(f, max_ratio) as fh:
+        with readers.open_binary(f, max_ratio) as fh, readers.unchanged(fh):
             _check_start(fh, f)
             src = _Source(fh, f)
             archive = ArchiveIterator(src)

@@ -255,8 +255,11 @@ class Run:
         for r in results:
             spilled[r.task] = spilled.get(r.task, ()) + (r.index,)
         per_task: dict[int, list[WriteUnit]] = {}
+        changed: set[int] = set()
         for r in ok:
             f = files[r.file_index]
+            if self._changed_since_read(f, r, changed):
+                continue
             target = self.output / f.out_rel if len(per_file[r.file_index]) == 1 else \
                 self.work / f"part-{r.index:06d}{formats.of(f).part_suffix(f)}"
             per_task.setdefault(r.task, []).append(WriteUnit(
@@ -276,6 +279,25 @@ class Run:
         self._join(files, per_file, wtasks, wres)
         shards = self._write_shards(wtasks, wres, done) if cfg.output_format not in ("same", "txt") else None
         return wtasks, wres, done, shards
+
+    def _changed_since_read(self, f: InputFile, r: MapResult, reported: set[int]) -> bool:
+        """A format whose write phase reads its input again (Parquet: the table, so that every
+        column keeps its type) cannot write a file that changed after it was read: its rows
+        would be other rows. Reported once per file; the file is not written."""
+        if not formats.of(f).rereads_input or self.cfg.output_format != "same":
+            return False
+        try:
+            st = os.stat(f.path)
+            now: tuple[int, int] | None = (st.st_size, st.st_mtime_ns)
+        except OSError:
+            now = None
+        if now == r.stamp:
+            return False
+        if r.file_index not in reported:
+            reported.add(r.file_index)
+            self.failures.append(ItemError(f.rel, "changed after it was read (its size or modification time); not "
+                                                  "written: run again to clean it as it is now"))
+        return True
 
     def _join(self, files: list[InputFile], per_file: dict[int, list[MapResult]], wtasks: list[WriteTask],
               wres: list[WriteResult]) -> None:
