@@ -210,3 +210,25 @@ def test_a_read_only_output_folder_is_refused_before_the_work(tmp_path):
     finally:
         os.chmod(tmp_path / "out", 0o755)
     assert r.returncode == 2 and "cannot write to the output folder" in r.stderr and "Permission denied" in r.stderr
+
+
+def test_a_report_that_cannot_be_written_at_the_end_is_an_error_not_a_crash(cli, tmp_path, monkeypatch):
+    """Storage that fills up during the run: the work is done, the outputs are in place; the
+    report that does not fit is one more error (exit 1), and the same command writes it later."""
+    from cleaner.report import Report
+
+    src = tmp_path / "in"
+    small_corpus(src, stuck=False)
+
+    def full(self, directory):
+        raise OSError(28, "No space left on device", str(directory) + "/report.json")
+
+    with monkeypatch.context() as m:
+        m.setattr(Report, "save", full)
+        r = cli(src, tmp_path / "out", "-q", "--workers", "0")
+    assert r.code == 1 and "Traceback" not in r.err
+    assert "cannot write the report" in r.err and "No space left on device" in r.err, r.err
+    assert (tmp_path / "out/ok-00.txt").exists() and not (tmp_path / "out.report/report.json").exists()
+    r = cli(src, tmp_path / "out", "-q", "--workers", "0")
+    assert r.code == 0, r.err
+    assert (tmp_path / "out.report/report.json").exists()

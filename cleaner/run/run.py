@@ -26,6 +26,7 @@ from ..dedup.corpus import Decisions, reduce
 from ..dedup.sets import SetStore
 from ..discover import Skipped, discover
 from ..document import ItemError
+from ..escape import printable
 from ..pool import Failure, unit_and_record
 from ..readers import InputFile
 from ..report import Report, RunOutcome
@@ -172,12 +173,11 @@ class Run:
         self.phase = "report"
         t = time.perf_counter()
         outputs = shards if shards is not None else sorted(o for w in wres for o in w.outputs)
-        self.report_dir.mkdir(parents=True, exist_ok=True)
-        with atomic_writer(str(self.report_dir / "removed.jsonl")) as out:
-            for task in wtasks:  # in unit order, as the tasks are
-                if task.index in done and os.path.exists(task.audit_path):
-                    with open(task.audit_path, "rb") as fh:
-                        shutil.copyfileobj(fh, out)
+        unwritten: OSError | None = None  # the work is done: a report that cannot be written is one more error
+        try:
+            self._write_audit(wtasks, done)
+        except OSError as e:
+            unwritten = e
         self.failures.extend(resume.remove_stale_outputs(self.output, self.report_dir, outputs))
         timings["report"] = time.perf_counter() - t
         timings["total"] = time.perf_counter() - t_start
@@ -186,11 +186,30 @@ class Run:
             engine=self.executor.describe() if self.executor else {}, files=files, skipped=skipped,
             results=results, written=wres, clusters=dec.clusters, timings=timings, failures=self.failures,
             tracebacks=self.tracebacks, outputs=outputs))
-        report.save(self.report_dir)
-        with atomic_writer(self.report_dir / "run.json") as fh:
-            fh.write(json.dumps(ident).encode())
+        try:
+            if unwritten is None:
+                report.save(self.report_dir)
+                with atomic_writer(self.report_dir / "run.json") as fh:
+                    fh.write(json.dumps(ident).encode())
+        except OSError as e:
+            unwritten = e
+        if unwritten is not None:  # the work folder stays: the same command again writes the report
+            report.errors.append(printable(f"{self.report_dir}: cannot write the report "
+                                           f"({unwritten.filename or ''}: {unwritten.strerror or unwritten}); "
+                                           "the outputs are in place, run the same command again to write it"))
+            return report
         shutil.rmtree(self.work, ignore_errors=True)
         return report
+
+    def _write_audit(self, wtasks: list[WriteTask], done: set[int]) -> None:
+        """removed.jsonl: the write tasks' audit pieces, in unit order (as the tasks are)."""
+        assert self.report_dir is not None
+        self.report_dir.mkdir(parents=True, exist_ok=True)
+        with atomic_writer(str(self.report_dir / "removed.jsonl")) as out:
+            for task in wtasks:
+                if task.index in done and os.path.exists(task.audit_path):
+                    with open(task.audit_path, "rb") as fh:
+                        shutil.copyfileobj(fh, out)
 
     # --- the phases -----------------------------------------------------------------------
 
