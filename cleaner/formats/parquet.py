@@ -116,17 +116,19 @@ def write_like_source(path: str, src: InputFile, docs: Kept, text_field: str, pa
     import pyarrow.parquet as pq
 
     first = 1
-    try:
-        if part is not None and (part.start or part.end is not None):
-            pf = pq.ParquetFile(src.path)
-            end = pf.metadata.num_row_groups if part.end is None else part.end
-            table = pf.read_row_groups(list(range(part.start, end)))
-            first = part.first_line
-        else:
-            table = pq.read_table(src.path)
-    except (pa.ArrowException, OSError, ValueError):
-        # a bad row group (reported by the reader, which stopped there): the groups read before it
-        table, first = _groups_holding(src.path, part or Part(), max((d.record or 1) for d, _ in docs))
+    # a file object, not the path: pyarrow cannot open a path that is not valid UTF-8
+    with readers._open_file(src.path) as source:
+        try:
+            if part is not None and (part.start or part.end is not None):
+                pf = pq.ParquetFile(source)
+                end = pf.metadata.num_row_groups if part.end is None else part.end
+                table = pf.read_row_groups(list(range(part.start, end)))
+                first = part.first_line
+            else:
+                table = pq.read_table(source)
+        except (pa.ArrowException, OSError, ValueError):
+            # a bad row group (reported by the reader, which stopped there): the groups read before it
+            table, first = _groups_holding(source, part or Part(), max((d.record or 1) for d, _ in docs))
     rows = [doc.record - first for doc, _ in docs if doc.record is not None]
     texts = [doc.separator.join(doc.paragraphs[i] for i in kept) for doc, kept in docs]
     table = table.take(pa.array(rows, type=pa.int64()))
@@ -136,12 +138,12 @@ def write_like_source(path: str, src: InputFile, docs: Kept, text_field: str, pa
         pq.write_table(table, fh)
 
 
-def _groups_holding(path: str, part: Part, last_row: int) -> tuple[Any, int]:
+def _groups_holding(source: Any, part: Part, last_row: int) -> tuple[Any, int]:
     """The row groups of `part` up to the one holding row `last_row` (1-based), and the
     first row of the first of them."""
     import pyarrow.parquet as pq
 
-    pf = pq.ParquetFile(path)
+    pf = pq.ParquetFile(source)
     rows, groups = part.first_line - 1, []
     for g in range(part.start, pf.metadata.num_row_groups if part.end is None else part.end):
         groups.append(g)
@@ -181,7 +183,8 @@ class Parquet(Format):
         with writers.atomic_writer(final) as fh:
             writer = None
             for p in parts:
-                table = pq.read_table(p)
+                with open(p, "rb") as part:  # a file object: pyarrow cannot open a path that is not UTF-8
+                    table = pq.read_table(part)
                 if writer is None:
                     writer = pq.ParquetWriter(fh, table.schema)
                 writer.write_table(table)
