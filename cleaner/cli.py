@@ -27,7 +27,9 @@ class UsageFailure(Exception):
 
 
 def _err(msg: str) -> None:
-    sys.stderr.write(f"clean: error: {msg}\n")
+    from .escape import one_line
+
+    sys.stderr.write(f"clean: error: {one_line(msg)}\n")
 
 
 # --- the options, built from config.options() (one source for name, default and help) ----
@@ -197,8 +199,10 @@ def _run(input_dir: Path, output_dir: Path, cfg: Config, report_dir: Optional[Pa
             rep.report_dir = report_note
         progress.summary(rep)
     elif rep.errors:
+        from .escape import one_line
+
         for msg in rep.errors[:20]:
-            sys.stderr.write(f"clean: {msg}\n")
+            sys.stderr.write(f"clean: {one_line(msg)}\n")
     return EXIT_ITEMS_FAILED if rep.errors else EXIT_OK
 
 

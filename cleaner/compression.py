@@ -32,69 +32,65 @@ def of_name(name: str) -> str | None:
     return split_suffix(name)[1]
 
 
-class _Bounded(io.RawIOBase):
-    """A decompressed stream that refuses to grow past `limit` bytes (gzip bombs)."""
+class _Decompressing(io.RawIOBase):
+    """Decompression that hands out everything before a truncation or corruption, then
+    raises; concatenated gzip members and zstd frames are one stream, as for the gzip and
+    zstd tools (a file written in parts is such a concatenation). GzipFile loses the last
+    block it was reading, and zstandard's stream reader stops at the end of the first
+    frame and takes a truncated frame for the end: neither says where data went missing."""
 
-    def __init__(self, inner: IO[bytes], limit: int, what: str, error: Callable[[str], Exception]) -> None:
-        self.inner = inner
-        self.limit = limit
+    piece = 1 << 14  # compressed bytes per call: bounds what one call makes, and what an error costs
+
+    def __init__(self, raw: IO[bytes], new: Callable[[], Any], limit: int, what: str,
+                 error: Callable[[str], Exception]) -> None:
+        self.raw = raw
+        self.new = new
+        self.limit = limit  # decompressed bytes at most (compression bombs)
         self.what = what
         self.error = error
         self.count = 0
+        self.d = new()
+        self.fed = False  # the current member/frame has had data (an empty file is no stream at all)
+        self.buf = memoryview(b"")
+        self.pending = b""
 
     def readable(self) -> bool:
         return True
 
+    def fileno(self) -> int:  # the compressed file's: for its size and mtime
+        return self.raw.fileno()
+
+    def _step(self) -> bool:
+        """Decompress the next piece of input into `pending`; False at the end of the input."""
+        data: Any
+        if self.d.eof and self.d.unused_data:  # a member/frame ended inside the piece: the next one
+            data = self.d.unused_data
+            self.d, self.fed = self.new(), False
+        else:
+            if not self.buf:
+                self.buf = memoryview(self.raw.read(1 << 16))
+                if not self.buf:
+                    if self.fed and not self.d.eof:
+                        raise EOFError("compressed file ended before the end-of-stream marker")
+                    return False
+            data, self.buf = self.buf[:self.piece], self.buf[self.piece:]
+            if self.d.eof:  # a member/frame ended with the piece before
+                self.d, self.fed = self.new(), False
+        if not self.fed and not bytes(data).strip(b"\0"):  # NUL padding after a member
+            return True
+        self.fed = True
+        self.pending = self.d.decompress(data)
+        return True
+
     def readinto(self, b: Any) -> int:
-        data = self.inner.read(len(b))
-        n = len(data)
+        while not self.pending:
+            if not self._step():
+                return 0
+        n = min(len(b), len(self.pending))
         self.count += n
         if self.count > self.limit:
             raise self.error(f"decompresses to more than {self.limit:,} bytes ({self.what}); "
-                            "a compression bomb? (see --max-ratio)")
-        b[:n] = data
-        return n
-
-    def close(self) -> None:
-        self.inner.close()
-        super().close()
-
-
-class _Gunzip(io.RawIOBase):
-    """gzip decompression that hands out everything before a truncation or
-    corruption, then raises (GzipFile loses the last block it was reading)."""
-
-    def __init__(self, raw: IO[bytes]) -> None:
-        self.raw = raw
-        self.d = zlib.decompressobj(wbits=31)
-        self.pending = b""
-        self.done = False
-        self.started = False
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, b: Any) -> int:
-        while not self.pending and not self.done:
-            chunk = self.raw.read(1 << 16)
-            if not chunk:
-                self.done = True
-                if self.started and not self.d.eof:
-                    if self.pending:
-                        break
-                    raise EOFError("compressed file ended before the end-of-stream marker")
-                break
-            self.started = True
-            data = chunk
-            while data:
-                self.pending += self.d.decompress(data)
-                data = b""
-                if self.d.eof and self.d.unused_data:
-                    data = self.d.unused_data
-                    if not data.strip(b"\0"):
-                        break
-                    self.d = zlib.decompressobj(wbits=31)
-        n = min(len(b), len(self.pending))
+                             "a compression bomb? (see --max-ratio)")
         b[:n] = self.pending[:n]
         self.pending = self.pending[n:]
         return n
@@ -104,19 +100,24 @@ class _Gunzip(io.RawIOBase):
         super().close()
 
 
+def _zstd() -> Any:
+    import zstandard
+
+    return zstandard.ZstdDecompressor().decompressobj()
+
+
 def decompressing(raw: IO[bytes], compression: str, size: int, max_ratio: int,
                   error: Callable[[str], Exception]) -> IO[bytes]:
     """A buffered reader of the decompressed content of `raw` (`size` bytes on disk),
     which raises error(message) past max_ratio times that size (from BOMB_CHECK_FROM)."""
-    inner: IO[bytes]
-    if compression == "gz":
-        inner = _Gunzip(raw)  # type: ignore[assignment]
-    else:
-        import zstandard
-
-        inner = zstandard.ZstdDecompressor().stream_reader(raw, closefd=True)
     limit = max(BOMB_CHECK_FROM, max_ratio * size)
-    return io.BufferedReader(_Bounded(inner, limit, f"{max_ratio}x its {size:,} bytes", error), 1 << 20)
+    what = f"{max_ratio}x its {size:,} bytes"
+    if compression == "gz":
+        inner = _Decompressing(raw, lambda: zlib.decompressobj(wbits=31), limit, what, error)
+    else:
+        inner = _Decompressing(raw, _zstd, limit, what, error)
+        inner.piece = 1 << 12  # a zstd block of 3 bytes can stand for 128 KiB: smaller pieces
+    return io.BufferedReader(inner, 1 << 20)
 
 
 ERRORS: tuple[type[BaseException], ...] = (EOFError, zlib.error, gzip.BadGzipFile)

@@ -14,6 +14,8 @@ from __future__ import annotations
 import multiprocessing as mp
 import os
 import signal
+import sys
+import threading
 import time
 import traceback
 from collections.abc import Callable, Iterator
@@ -62,8 +64,6 @@ def time_limit(seconds: float | None) -> Iterator[None]:
     In a worker the SIGALRM handler stays installed; elsewhere (cleaning in
     the caller's process) it is put back after the block.
     """
-    import threading
-
     global _limit
     usable = (seconds and hasattr(signal, "setitimer")
               and threading.current_thread() is threading.main_thread())
@@ -81,8 +81,47 @@ def time_limit(seconds: float | None) -> Iterator[None]:
             signal.signal(signal.SIGALRM, old)
 
 
-def _worker(conn: Connection, current: Any, max_memory: int | None) -> None:
+def _die_with_parent(alive: Connection) -> None:
+    """End this worker as soon as the run's process is gone (kill -9 of `clean`), instead of
+    finishing its task for nobody and then failing to send the result.
+
+    On Linux the kernel sends SIGKILL when the process that forked this one ends (that is the
+    fork server, which ends with the run); everywhere, a thread waits on a pipe whose other
+    end only the run holds, and reads end-of-file when the run is gone, however it ended.
+    """
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+
+            pr_set_pdeathsig = 1
+            ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, int(signal.SIGKILL), 0, 0, 0)
+        except (OSError, AttributeError):
+            pass
+
+    def watch() -> None:
+        # signals stay with the main thread (the document time limit is a SIGALRM there)
+        signal.pthread_sigmask(signal.SIG_BLOCK, signal.valid_signals())
+        try:
+            alive.recv_bytes()
+        except (EOFError, OSError):
+            pass
+        os._exit(0)
+
+    threading.Thread(target=watch, name="cleaner-parent-watch", daemon=True).start()
+
+
+def _send(conn: Connection, msg: Any) -> bool:
+    try:
+        conn.send(msg)
+        return True
+    except (OSError, EOFError):  # the run is gone (BrokenPipeError): nobody to tell, nothing to print
+        return False
+
+
+def _worker(conn: Connection, current: Any, max_memory: int | None, alive: Connection | None = None) -> None:
     global _current, _in_worker
+    if alive is not None:
+        _die_with_parent(alive)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides about Ctrl-C
     if hasattr(signal, "SIGALRM"):
         signal.signal(signal.SIGALRM, _on_alarm)
@@ -102,12 +141,15 @@ def _worker(conn: Connection, current: Any, max_memory: int | None) -> None:
         if msg is None:
             return
         fn, task = msg
+        reply: tuple[Any, ...]
         try:
             result = fn(task)
         except BaseException as e:  # report anything; the parent decides
-            conn.send(("error", f"{type(e).__name__}: {e}", traceback.format_exc()))
+            reply = ("error", f"{type(e).__name__}: {e}", traceback.format_exc())
         else:
-            conn.send(("done", result))
+            reply = ("done", result)
+        if not _send(conn, reply):
+            return
 
 
 @dataclass
@@ -154,11 +196,13 @@ class Pool:
             # each importing it (~0.3 CPU-s per worker, and a run starts workers per phase).
             self.ctx.set_forkserver_preload(["cleaner._forkserver"])
         self.slots: list[_Slot] = []
+        # the workers' lifeline: they hold the reading end, only this process the writing end
+        self._alive_r, self._alive_w = self.ctx.Pipe(duplex=False)
 
     def _spawn(self) -> _Slot:
         parent, child = self.ctx.Pipe()
         current = self.ctx.Value("q", -1, lock=False)
-        proc = self.ctx.Process(target=_worker, args=(child, current, self.max_memory), daemon=True)
+        proc = self.ctx.Process(target=_worker, args=(child, current, self.max_memory, self._alive_r), daemon=True)
         proc.start()
         child.close()
         return _Slot(proc, parent, current)
@@ -185,6 +229,8 @@ class Pool:
                 s.proc.join()
             s.conn.close()
         self.slots = []
+        self._alive_w.close()
+        self._alive_r.close()
 
     def run(self, fn: Callable[[Any], Any], tasks: list[Any],
             retry: Callable[[Any, Any, str], Any | None],

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 from typing import Any
 
+from .escape import one_line
 from .report import Report
 
 
@@ -51,12 +52,12 @@ class Progress:
         table.add_column()
         for k, v in report.summary_rows():
             table.add_row(k, v)
-        where = report.report_dir
+        where = one_line(report.report_dir)
         table.add_row("report", where if where.startswith("(") else f"{where}/report.json, removed.jsonl")
         console.print(table)
         from rich.markup import escape
 
         for e in report.errors[:20]:
-            console.print(f"[red]error:[/red] {escape(e)}")
+            console.print(f"[red]error:[/red] {escape(one_line(e))}")
         if len(report.errors) > 20:
             console.print(f"... and {len(report.errors) - 20} more errors in report.json")

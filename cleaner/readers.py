@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import codecs
 import os
+import stat
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import IO
 
@@ -31,11 +34,13 @@ class InputFile:
 @dataclass(frozen=True, slots=True)
 class Part:
     """The share of a file one task reads: a byte range of an uncompressed JSONL file
-    (start, end) or a range of Parquet row groups; first_line: its first record (1-based)."""
+    (start, end) or a range of Parquet row groups; first_line: its first record (1-based).
+    A file split into parts carries the stamp (size, mtime) it had when it was split."""
 
     start: int = 0
     end: int | None = None
     first_line: int = 1
+    stamp: tuple[int, int] | None = None
 
 
 class ReadError(Exception):
@@ -46,8 +51,51 @@ class ReadError(Exception):
         self.line = line
 
 
+CHANGED = "changed while it was being read (its size or modification time); run again to clean it as it is now"
+
+
 def _open_file(path: str) -> IO[bytes]:
-    return open(path, "rb")  # noqa: SIM115 - closed by the caller through the wrapper
+    """The file, for reading. What discovery found may be gone or replaced by the time a
+    worker reads it: a FIFO in its place would block open() for ever (hence O_NONBLOCK,
+    cleared once the file is known to be a regular one)."""
+    nonblock = getattr(os, "O_NONBLOCK", 0)
+    try:
+        fd = os.open(path, os.O_RDONLY | nonblock | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0))
+    except FileNotFoundError:
+        raise ReadError("cannot read: the file is gone (deleted or renamed since the run found it)") from None
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise ReadError("cannot read: no longer a regular file (replaced since the run found it)")
+        if nonblock:
+            os.set_blocking(fd, True)
+    except BaseException:
+        os.close(fd)
+        raise
+    return open(fd, "rb")  # noqa: SIM115 - closed by the caller through the wrapper
+
+
+def stamp_of(fh: IO[bytes]) -> tuple[int, int]:
+    """(size, mtime) of an open file: what tells that it changed while it was read."""
+    st = os.fstat(fh.fileno())
+    return st.st_size, st.st_mtime_ns
+
+
+@contextmanager
+def unchanged(fh: IO[bytes], part: Part | None = None) -> Iterator[None]:
+    """Raise ReadError(CHANGED) if the file changes while the block reads it (a rewrite in
+    place: a file replaced by rename is read whole, as it was), or if it is no longer the
+    file that was split into `part`."""
+    before = stamp_of(fh)
+    if part is not None and part.stamp is not None and part.stamp != before:
+        raise ReadError("changed since the run split it into parts; run again to clean it as it is now")
+    try:
+        yield
+    except ReadError:
+        if stamp_of(fh) != before:  # the break comes from the change
+            raise ReadError(CHANGED) from None
+        raise
+    if stamp_of(fh) != before:
+        raise ReadError(CHANGED)
 
 
 def open_binary(f: InputFile, max_ratio: int = 200, offset: int = 0) -> IO[bytes]:
@@ -66,16 +114,30 @@ def decompress_error(f: InputFile, e: BaseException) -> ReadError:
 
 
 def read_bytes(f: InputFile, max_bytes: int, max_ratio: int = 200) -> bytes:
-    """The whole (decompressed) file, refusing more than max_bytes."""
-    try:
-        with open_binary(f, max_ratio) as fh:
+    """The whole (decompressed) file, refusing more than max_bytes. A compressed file that
+    breaks off is refused with the line (and byte) where it broke."""
+    with open_binary(f, max_ratio) as fh, unchanged(fh):
+        if f.compression is None:
             data = fh.read(max_bytes + 1)
-    except ReadError:
-        raise
-    except Exception as e:  # zlib, gzip and zstandard errors
-        if compression.is_error(e):
-            raise decompress_error(f, e) from None
-        raise
+        else:
+            chunks: list[bytes] = []
+            size = 0
+            try:
+                while size <= max_bytes:
+                    # read1: one decompressed piece at a time, so that the position of a break is known
+                    chunk = fh.read1(min(1 << 20, max_bytes + 1 - size))  # type: ignore[attr-defined]
+                    if not chunk:
+                        break
+                    chunks.append(chunk)
+                    size += len(chunk)
+            except ReadError:
+                raise
+            except Exception as e:  # zlib, gzip and zstandard errors
+                if compression.is_error(e):
+                    line = sum(c.count(b"\n") for c in chunks) + 1
+                    raise ReadError(f"{decompress_error(f, e)} after {size:,} bytes", line) from None
+                raise
+            data = b"".join(chunks)
     if len(data) > max_bytes:
         raise ReadError(f"larger than --max-bytes ({max_bytes:,} bytes{' decompressed' if f.compression else ''})")
     return data

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .escape import deep, name_bytes, one_line, printable
 from .minhash import _speedups
 from .writers import atomic_writer
 
@@ -59,6 +60,8 @@ class Report:
     timings: dict[str, float]
     outputs: list[str] = field(default_factory=list)
     tracebacks: list[str] = field(default_factory=list)  # internal errors, for bug reports
+    # file names that are not valid UTF-8, as the report shows them (escaped) -> their bytes in hex
+    undecodable_names: dict[str, str] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -81,7 +84,7 @@ class Report:
                 items.append((w.error.file, 0, str(w.error)))
         for e in failures or ():
             items.append((e.file, e.line or 0, str(e)))
-        errors = [msg for _, _, msg in sorted(items)]
+        errors = [printable(msg) for _, _, msg in sorted(items)]
         para_reasons: Counter[str] = Counter()
         doc_reasons: Counter[str] = Counter()
         by_file: dict[int, WriteResult] = {}
@@ -116,7 +119,7 @@ class Report:
         for fi, f in enumerate(files):
             wr = by_file.get(fi)
             failed = fi in failed_files or f.rel in failed_files
-            row: dict[str, Any] = {"file": f.rel, "outputs": wr.outputs if wr else [],
+            row: dict[str, Any] = {"file": printable(f.rel), "outputs": [printable(o) for o in wr.outputs] if wr else [],
                                    "status": "error" if failed else "ok"}
             if wr is not None:
                 para_reasons.update(wr.para_reasons)
@@ -147,10 +150,11 @@ class Report:
                         "removed": dict(sorted(para_reasons.items()))},
             chars={"read": sum(w.chars_in for w in wres), "kept": sum(w.chars_out for w in wres)},
             per_file=per_file, errors=errors,
-            skipped=[{"file": s.rel, "reason": s.reason} for s in skipped],
+            skipped=[{"file": printable(s.rel), "reason": s.reason} for s in skipped],
             clusters=o.clusters, timings={k: (round(v, 3) if isinstance(v, float) else v)
                                           for k, v in timings.items()},
-            outputs=o.outputs, tracebacks=o.tracebacks,
+            outputs=[printable(x) for x in o.outputs], tracebacks=[printable(t) for t in o.tracebacks],
+            undecodable_names=_undecodable([f.rel for f in files] + [s.rel for s in skipped] + o.outputs),
         )
 
     def as_dict(self) -> dict[str, Any]:
@@ -161,12 +165,18 @@ class Report:
             "timings": self.timings, "errors": self.errors, "skipped": self.skipped,
             "per_file": self.per_file, "outputs": self.outputs, "config": self.config,
             "tracebacks": self.tracebacks,
+            **({"undecodable_names": self.undecodable_names} if self.undecodable_names else {}),
         }
 
     def save(self, directory: str | Path) -> None:
         d = Path(directory)
+        data = self.as_dict()
+        try:
+            text = json.dumps(data, indent=2, ensure_ascii=False).encode("utf-8")
+        except UnicodeEncodeError:  # a lone surrogate not escaped in build (a record id in the config...)
+            text = json.dumps(deep(data), indent=2, ensure_ascii=False).encode("utf-8")
         with atomic_writer(d / "report.json") as fh:
-            fh.write(json.dumps(self.as_dict(), indent=2, ensure_ascii=False).encode("utf-8") + b"\n")
+            fh.write(text + b"\n")
         with atomic_writer(d / "summary.txt") as fh:
             fh.write(("\n".join(self.summary_lines()) + "\n").encode("utf-8"))
 
@@ -191,9 +201,18 @@ class Report:
         rows = self.summary_rows()
         width = max(len(k) for k, _ in rows)
         lines = [f"{k.ljust(width)}  {v}" for k, v in rows]
-        lines.append(f"{'report'.ljust(width)}  {self.report_dir}/report.json, removed.jsonl")
+        lines.append(f"{'report'.ljust(width)}  {one_line(self.report_dir)}/report.json, removed.jsonl")
         for e in self.errors[:20]:
-            lines.append(f"error: {e}")
+            lines.append(f"error: {one_line(e)}")
         if len(self.errors) > 20:
             lines.append(f"... and {len(self.errors) - 20} more errors in report.json")
         return lines
+
+
+def _undecodable(names: list[str]) -> dict[str, str]:
+    out = {}
+    for name in names:
+        raw = name_bytes(name)
+        if raw is not None:
+            out[printable(name)] = raw.hex()
+    return dict(sorted(out.items()))

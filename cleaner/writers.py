@@ -13,7 +13,7 @@ from typing import IO, Any
 
 import orjson
 
-from . import compression
+from . import compression, escape
 
 TEMP_MARK = ".cleaner-tmp"
 
@@ -80,6 +80,24 @@ def json_line(rec: object, fast: bool = True) -> bytes:
         return json.dumps(rec, ensure_ascii=False, separators=(",", ":")).encode("utf-8") + b"\n"
     except UnicodeEncodeError:
         return json.dumps(rec, separators=(",", ":")).encode("ascii") + b"\n"
+
+
+def audit_line(rec: dict[str, Any]) -> bytes:
+    """A line of the audit (removed.jsonl): as json_line, but strict UTF-8 JSON that any parser
+    reads: lone surrogates (an undecodable byte of a file name, an escape in a JSONL record)
+    are escaped as text (escape.printable), not as JSON escapes that strict parsers refuse."""
+    try:
+        return orjson.dumps(rec) + b"\n"
+    except (TypeError, orjson.JSONEncodeError):
+        return json_line(escape.deep(rec))
+
+
+def utf8(s: str) -> bytes:
+    """Text for a UTF-8 output (a .txt file): lone surrogates, which UTF-8 cannot carry, as U+FFFD."""
+    try:
+        return s.encode("utf-8")
+    except UnicodeEncodeError:
+        return escape.replace_surrogates(s).encode("utf-8")
 
 
 OUTPUT_FORMATS = ("same", "txt", "jsonl", "jsonl.gz", "jsonl.zst", "parquet")
@@ -159,16 +177,24 @@ class _ShardFile:
 
 
 def _write_parquet_records(path: Path, records: list[dict[str, Any]]) -> None:
-    import pyarrow as pa
     import pyarrow.parquet as pq
 
     try:
-        table = pa.Table.from_struct_array(pa.array(records))
+        table = _records_table(records)
+    except UnicodeEncodeError:  # Arrow strings are UTF-8: lone surrogates (from JSON escapes) as U+FFFD
+        table = _records_table(escape.deep(records, escape.replace_surrogates))
+    with atomic_writer(path) as fh:
+        pq.write_table(table, fh)
+
+
+def _records_table(records: list[dict[str, Any]]) -> Any:
+    import pyarrow as pa
+
+    try:
+        return pa.Table.from_struct_array(pa.array(records))
     except (pa.ArrowInvalid, pa.ArrowTypeError):
         # fields of different types across inputs: keep them as JSON text
         keys = list(dict.fromkeys(k for r in records for k in r))
-        table = pa.table({k: pa.array([None if r.get(k) is None else
-                                       (r[k] if isinstance(r[k], str) else json.dumps(_jsonable(r[k]), default=str))
-                                       for r in records], pa.string()) for k in keys})
-    with atomic_writer(path) as fh:
-        pq.write_table(table, fh)
+        return pa.table({k: pa.array([None if r.get(k) is None else
+                                      (r[k] if isinstance(r[k], str) else json.dumps(_jsonable(r[k]), default=str))
+                                      for r in records], pa.string()) for k in keys})

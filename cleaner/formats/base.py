@@ -23,7 +23,7 @@ def write_lines(path: str | Path, docs: Kept) -> None:
     with writers.atomic_writer(path) as fh:
         for doc, kept in docs:
             for i in kept:
-                fh.write(doc.paragraphs[i].encode("utf-8") + b"\n")
+                fh.write(writers.utf8(doc.paragraphs[i]) + b"\n")
 
 
 class Format:
@@ -35,6 +35,7 @@ class Format:
     extensions: ClassVar[frozenset[str]]
     compressible: ClassVar[bool] = True
     one_document: ClassVar[bool] = False  # a file is one document (--output-format txt keeps its name)
+    rereads_input: ClassVar[bool] = False  # write() reads the input file again (not only the documents)
 
     def recognise(self, ext: str, compressed: str | None) -> bool:
         return ext in self.extensions and (self.compressible or compressed is None)

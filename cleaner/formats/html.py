@@ -7,6 +7,7 @@ from typing import Any
 
 from .. import compression
 from ..document import Document
+from ..escape import printable
 from ..readers import InputFile, Part, ReadError, read_bytes
 from .text import Text
 
@@ -29,4 +30,4 @@ class Html(Text):
             raise ReadError("empty file" if not data else "no text (white space only)")
         if b"\x00" in data[:65536] and not data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
             raise ReadError("binary file (NUL bytes), not HTML")
-        return [Document(id=f.rel, source=f.rel, paragraphs=[], lines=[], html=data)]
+        return [Document(id=printable(f.rel), source=f.rel, paragraphs=[], lines=[], html=data)]

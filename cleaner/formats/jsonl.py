@@ -12,6 +12,7 @@ import orjson
 
 from .. import compression, readers, writers
 from ..document import Document, ItemError, split_paragraphs
+from ..escape import printable
 from ..readers import InputFile, Part, ReadError
 from .base import Format, Kept, kept_text
 
@@ -62,7 +63,7 @@ def record_document(rec: dict[str, Any], f: InputFile, n: int, text_field: str, 
         raise ReadError(f"{what} {text_field!r} is empty" if not text else f"{what} {text_field!r} is only white space", n)
     rid = rec.get(id_field)
     if isinstance(rid, bool) or not isinstance(rid, (str, int)) or rid == "":
-        doc_id = f"{f.rel}:{n}"
+        doc_id = f"{printable(f.rel)}:{n}"
     else:
         doc_id = str(rid)
     paras, lines, sep = split_paragraphs(text)
@@ -76,11 +77,19 @@ def plan_parts(f: InputFile, part_bytes: int | None = None) -> list[Part]:
     if f.compression is not None:
         return [Part()]
     try:
-        size = os.path.getsize(f.path)
+        st = os.stat(f.path)
     except OSError:
         return [Part()]
+    size, stamp = st.st_size, (st.st_size, st.st_mtime_ns)
     if size <= part_bytes:
         return [Part()]
+    try:
+        return _split(f, size, part_bytes, stamp)
+    except OSError:  # gone since discovery: the reader says so
+        return [Part()]
+
+
+def _split(f: InputFile, size: int, part_bytes: int, stamp: tuple[int, int]) -> list[Part]:
     parts = []
     start, line = 0, 1
     with open(f.path, "rb") as fh:
@@ -89,7 +98,7 @@ def plan_parts(f: InputFile, part_bytes: int | None = None) -> list[Part]:
             if fh.tell() < size:
                 fh.readline()
             end = fh.tell()
-            parts.append(Part(start, end, line))
+            parts.append(Part(start, end, line, stamp))  # the parts fit this file only
             fh.seek(start)
             remaining = end - start
             while remaining:
@@ -114,7 +123,7 @@ def iter_jsonl(f: InputFile, max_bytes: int, text_field: str, id_field: str, par
     n = part.first_line - 1
     pos = part.start
     try:
-        with readers.open_binary(f, max_ratio, part.start) as fh:
+        with readers.open_binary(f, max_ratio, part.start) as fh, readers.unchanged(fh, part):
             while part.end is None or pos < part.end:
                 line = fh.readline(max_bytes + 1)
                 if not line:

@@ -6,6 +6,7 @@ from typing import Any
 
 from .. import compression
 from ..document import Document, split_paragraphs
+from ..escape import printable
 from ..readers import InputFile, Part, ReadError, decode_text, read_bytes
 from .base import Format, Kept, write_lines
 
@@ -25,7 +26,7 @@ class Text(Format):
         paras, lines, _ = split_paragraphs(text)
         if not paras:
             raise ReadError("empty file" if not text else "no text (white space only)")
-        return [Document(id=f.rel, source=f.rel, paragraphs=paras, lines=lines)]
+        return [Document(id=printable(f.rel), source=f.rel, paragraphs=paras, lines=lines)]
 
     def write(self, path: str, f: InputFile, docs: Kept, text_field: str, part: Part | None = None) -> None:
         write_lines(path, docs)

@@ -11,6 +11,8 @@ from typing import Any
 
 from .. import __version__
 from ..config import Config
+from ..document import ItemError
+from ..escape import printable
 from .tasks import MapResult, MapTask, load_result
 
 
@@ -55,20 +57,28 @@ def cached(task: MapTask) -> list[MapResult] | None:
     return results
 
 
-def remove_stale_outputs(output: Path, report_dir: Path, outputs: list[str]) -> None:
-    """Outputs of a previous run into this folder that this run did not write."""
+def remove_stale_outputs(output: Path, report_dir: Path, outputs: list[str]) -> list[ItemError]:
+    """Remove the outputs of a previous run into this folder that this run did not write;
+    returns the ones that could not be removed."""
     prev: set[str] = set()
     try:
-        data = json.loads((report_dir / "report.json").read_text())
-        if data.get("output") == str(output.resolve()):
-            prev = set(data.get("outputs", []))
-    except (OSError, ValueError, AttributeError):
+        data = json.loads((report_dir / "report.json").read_text(encoding="utf-8"))
+        if data.get("output") == printable(str(output.resolve())):
+            # names that are not UTF-8 are escaped in the report; their bytes say which file it was
+            raw = data.get("undecodable_names", {})
+            prev = {os.fsdecode(bytes.fromhex(raw[rel])) if rel in raw else rel for rel in data.get("outputs", [])}
+    except (OSError, ValueError, AttributeError, TypeError):
         pass
+    failed: list[ItemError] = []
     for rel in sorted(prev - set(outputs)):
         p = output / rel
-        if p.is_file() and is_inside(p, output):
-            p.unlink()
-            parent = p.parent
-            while parent != output and is_inside(parent, output) and not any(parent.iterdir()):
-                parent.rmdir()
-                parent = parent.parent
+        try:
+            if p.is_file() and is_inside(p, output):
+                p.unlink()
+                parent = p.parent
+                while parent != output and is_inside(parent, output) and not any(parent.iterdir()):
+                    parent.rmdir()
+                    parent = parent.parent
+        except OSError as e:  # read-only output, a folder made unwritable: this file only
+            failed.append(ItemError(rel, f"cannot remove this output of the previous run: {e.strerror or e}"))
+    return failed

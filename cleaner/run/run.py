@@ -26,11 +26,12 @@ from ..dedup.corpus import Decisions, reduce
 from ..dedup.sets import SetStore
 from ..discover import Skipped, discover
 from ..document import ItemError
+from ..escape import printable
 from ..pool import Failure, unit_and_record
 from ..readers import InputFile
 from ..report import Report, RunOutcome
 from ..writers import TEMP_MARK, ShardWriter, atomic_writer, remove_stale_temp
-from . import resume
+from . import folders, resume
 from .executor import Executor, executor_for
 from .map import map_task
 from .tasks import TASK_BYTES, MapResult, MapTask, Unit, WriteResult, WriteTask, WriteUnit, plan_map_tasks
@@ -102,6 +103,7 @@ class Run:
 
     def execute(self) -> Report:
         self.executor: Executor | None = None
+        self.claim: folders.Claim | None = None
         try:
             from ..dask_engine import DaskUnavailable
 
@@ -110,6 +112,10 @@ class Run:
             except DaskUnavailable as e:
                 raise RunError(str(e)) from None
             return self._execute()
+        except RunError:  # refused before any work: leave nothing behind
+            if self.claim is not None:
+                self.claim.release(refused=True)
+            raise
         except KeyboardInterrupt:
             remove_stale_temp(self.output)
             remove_stale_temp(self.work)
@@ -118,11 +124,17 @@ class Run:
         finally:
             if self.executor is not None:
                 self.executor.close()
+            if self.claim is not None:
+                self.claim.release()
 
     def _execute(self) -> Report:
         cfg = self.cfg
         self.check()
         assert self.report_dir is not None
+        try:  # before discovery: a second run on these folders, or storage that takes no write, is refused
+            self.claim = folders.claim(self.output, self.report_dir)
+        except folders.Refused as e:
+            raise RunError(str(e)) from None
         t_start = time.perf_counter()
         timings: dict[str, float] = {}
         self.phase = "discovery"
@@ -161,13 +173,12 @@ class Run:
         self.phase = "report"
         t = time.perf_counter()
         outputs = shards if shards is not None else sorted(o for w in wres for o in w.outputs)
-        self.report_dir.mkdir(parents=True, exist_ok=True)
-        with atomic_writer(str(self.report_dir / "removed.jsonl")) as out:
-            for task in wtasks:  # in unit order, as the tasks are
-                if task.index in done and os.path.exists(task.audit_path):
-                    with open(task.audit_path, "rb") as fh:
-                        shutil.copyfileobj(fh, out)
-        resume.remove_stale_outputs(self.output, self.report_dir, outputs)
+        unwritten: OSError | None = None  # the work is done: a report that cannot be written is one more error
+        try:
+            self._write_audit(wtasks, done)
+        except OSError as e:
+            unwritten = e
+        self.failures.extend(resume.remove_stale_outputs(self.output, self.report_dir, outputs))
         timings["report"] = time.perf_counter() - t
         timings["total"] = time.perf_counter() - t_start
         report = Report.build(RunOutcome(
@@ -175,11 +186,30 @@ class Run:
             engine=self.executor.describe() if self.executor else {}, files=files, skipped=skipped,
             results=results, written=wres, clusters=dec.clusters, timings=timings, failures=self.failures,
             tracebacks=self.tracebacks, outputs=outputs))
-        report.save(self.report_dir)
-        with atomic_writer(self.report_dir / "run.json") as fh:
-            fh.write(json.dumps(ident).encode())
+        try:
+            if unwritten is None:
+                report.save(self.report_dir)
+                with atomic_writer(self.report_dir / "run.json") as fh:
+                    fh.write(json.dumps(ident).encode())
+        except OSError as e:
+            unwritten = e
+        if unwritten is not None:  # the work folder stays: the same command again writes the report
+            report.errors.append(printable(f"{self.report_dir}: cannot write the report "
+                                           f"({unwritten.filename or ''}: {unwritten.strerror or unwritten}); "
+                                           "the outputs are in place, run the same command again to write it"))
+            return report
         shutil.rmtree(self.work, ignore_errors=True)
         return report
+
+    def _write_audit(self, wtasks: list[WriteTask], done: set[int]) -> None:
+        """removed.jsonl: the write tasks' audit pieces, in unit order (as the tasks are)."""
+        assert self.report_dir is not None
+        self.report_dir.mkdir(parents=True, exist_ok=True)
+        with atomic_writer(str(self.report_dir / "removed.jsonl")) as out:
+            for task in wtasks:
+                if task.index in done and os.path.exists(task.audit_path):
+                    with open(task.audit_path, "rb") as fh:
+                        shutil.copyfileobj(fh, out)
 
     # --- the phases -----------------------------------------------------------------------
 
@@ -244,8 +274,11 @@ class Run:
         for r in results:
             spilled[r.task] = spilled.get(r.task, ()) + (r.index,)
         per_task: dict[int, list[WriteUnit]] = {}
+        changed: set[int] = set()
         for r in ok:
             f = files[r.file_index]
+            if self._changed_since_read(f, r, changed):
+                continue
             target = self.output / f.out_rel if len(per_file[r.file_index]) == 1 else \
                 self.work / f"part-{r.index:06d}{formats.of(f).part_suffix(f)}"
             per_task.setdefault(r.task, []).append(WriteUnit(
@@ -265,6 +298,25 @@ class Run:
         self._join(files, per_file, wtasks, wres)
         shards = self._write_shards(wtasks, wres, done) if cfg.output_format not in ("same", "txt") else None
         return wtasks, wres, done, shards
+
+    def _changed_since_read(self, f: InputFile, r: MapResult, reported: set[int]) -> bool:
+        """A format whose write phase reads its input again (Parquet: the table, so that every
+        column keeps its type) cannot write a file that changed after it was read: its rows
+        would be other rows. Reported once per file; the file is not written."""
+        if not formats.of(f).rereads_input or self.cfg.output_format != "same":
+            return False
+        try:
+            st = os.stat(f.path)
+            now: tuple[int, int] | None = (st.st_size, st.st_mtime_ns)
+        except OSError:
+            now = None
+        if now == r.stamp:
+            return False
+        if r.file_index not in reported:
+            reported.add(r.file_index)
+            self.failures.append(ItemError(f.rel, "changed after it was read (its size or modification time); not "
+                                                  "written: run again to clean it as it is now"))
+        return True
 
     def _join(self, files: list[InputFile], per_file: dict[int, list[MapResult]], wtasks: list[WriteTask],
               wres: list[WriteResult]) -> None:

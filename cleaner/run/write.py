@@ -15,7 +15,7 @@ from .. import reasons as R
 from ..document import Document, Drop, ItemError
 from ..document_cleaner import Decision, DocumentCleaner
 from ..pool import beat
-from ..writers import atomic_writer, json_line
+from ..writers import atomic_writer, audit_line
 from .tasks import WriteResult, WriteTask, WriteUnit, load_documents
 
 
@@ -118,7 +118,7 @@ def write_task(task: WriteTask) -> list[WriteResult]:
         s = where[u.index]
         results.append(_write_unit(u, docs_of[s], feats_of[s], task, dc, audit, records))
     t0 = time.process_time()
-    pieces = [(task.audit_path, [json_line(rec) for rec in audit], "the audit")]
+    pieces = [(task.audit_path, [audit_line(rec) for rec in audit], "the audit")]
     if task.cfg.output_format not in ("same", "txt"):
         pieces.append((task.records_path, [pickle.dumps(records, protocol=pickle.HIGHEST_PROTOCOL)], "records"))
     for path, chunks, what in pieces:
