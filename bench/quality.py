@@ -14,12 +14,16 @@ the tests never need them), and bench/out/multilingual (make bench-multilingual)
 Rows per set and input:
 
   as given           the input itself (for HTML: trafilatura extract() defaults)
-  jusText            jusText 3.0.2 (whole page text, each line a paragraph, the page's language
-                     stoplist when jusText has it, else English) and on the HTML
+  jusText            jusText on the whole page text (each line a paragraph), English stoplist
+                     (both dev sets are English)
   cleaner            held out; P/R/F1 with the set's metric (wcxb word F1, dragnet 4-gram shingle
                      F1), MB/s = input bytes / wall time of `clean --workers 1` (the per-core figure)
+  cleaner --no-dedup the same, stripping only: dedup also removes the paragraphs that an
+                     extractor's output (or a gold text) repeats inside a document
   harm rows          clean gold in: the share of its words removed, the worst document, and
-                     documents losing more than 5 % (script-aware units for the multilingual set)
+                     documents losing more than 5 % (script-aware units for the multilingual set),
+                     with the defaults and with --no-dedup
+  speed row          all the text inputs as 8 JSONL shards, one run with the shipped model
 
 HTML timing: the whole `clean` run on the pages against trafilatura extract() alone on them,
 one process each.
@@ -83,8 +87,10 @@ class Runner:
         self.html_folds = json.loads((MODELS / "html-folds.json").read_text()) \
             if (MODELS / "html-folds.json").exists() else None
 
-    def run(self, name: str, files: list[tuple[str, bytes, int | None]], html_models: bool) -> tuple[dict[str, str], float, int]:
-        """files: (output stem, content, fold or None). Returns texts by stem, wall seconds, input bytes."""
+    def run(self, name: str, files: list[tuple[str, bytes, int | None]], html_models: bool,
+            **extra: object) -> tuple[dict[str, str], float, int]:
+        """files: (output stem, content, fold or None); extra: clean_corpus options.
+        Returns texts by stem, wall seconds, input bytes."""
         by_fold: dict[int | None, list[tuple[str, bytes]]] = collections.defaultdict(list)
         for stem, data, fold in files:
             by_fold[fold].append((stem, data))
@@ -99,7 +105,7 @@ class Runner:
             for stem, data in items:
                 (src / (stem + (".html.gz" if html_models else ".txt"))).write_bytes(data)
                 total += len(gzip.decompress(data)) if html_models else len(data)
-            opts: dict[str, object] = {"workers": 1}
+            opts: dict[str, object] = {"workers": 1, **extra}
             if fold is not None:
                 opts["model"] = str(MODELS / f"text-fold-{fold}.json")
                 if html_models:
@@ -174,12 +180,22 @@ def main(argv: list[str] | None = None) -> int:
         if inp == "gold":
             h, worst, over = harm_units(ds, outs, s == "multilingual")
             add(s, "clean gold", "cleaner", f"{h:.2%} removed; worst doc {worst:.0%}; {over}/{len(ds)} docs > 5 %", speed)
+            # the same without dedup: what stripping removes (a gold text that repeats its own
+            # paragraphs — a comment thread quoting itself — loses the repeats by design)
+            nd_by, _, _ = runner.run(f"{s}-{inp}-nodedup", files, html_models=False, dedup=False)
+            h, worst, over = harm_units(ds, [nd_by.get(d.id, "") for d in ds], s == "multilingual")
+            add(s, "clean gold", "cleaner --no-dedup",
+                f"{h:.2%} removed; worst doc {worst:.0%}; {over}/{len(ds)} docs > 5 %")
             continue
         add(s, inp, "as given", prf(ds, ["\n".join(d.paragraphs) for d in ds]))
         if inp == "fulltext" and not a.no_references:
             langs = ["English"] * len(ds)
             add(s, inp, "jusText", prf(ds, justext_lines(["\n".join(d.paragraphs) for d in ds], langs)))
         add(s, inp, "cleaner (held out)", prf(ds, outs), speed)
+        # stripping alone: dedup also removes the repeats that an extractor's output (or the
+        # gold) has inside a document, which a word-multiset F1 counts against recall
+        nd_by, _, _ = runner.run(f"{s}-{inp}-nodedup", files, html_models=False, dedup=False)
+        add(s, inp, "cleaner --no-dedup", prf(ds, [nd_by.get(d.id, "") for d in ds]))
         if s == "wcxb":
             per = collections.defaultdict(list)
             for d, o in zip(ds, outs):
@@ -190,12 +206,38 @@ def main(argv: list[str] | None = None) -> int:
             add(s, inp, "per page type", "; ".join(parts))
     if "html" in inputs:
         html_rows(runner, sets, add, prf, a.no_references)
+    speed_rows(work, [d for d in docs_all if d.input in inputs and d.input != "html"], add)
     print("\n| set | input | tool | P / R / F1 (or harm) | speed |\n|---|---|---|---|---|")
     for r in rows:
         print("| " + " | ".join(r) + " |")
     if not a.keep:
         shutil.rmtree(work, ignore_errors=True)
     return 0
+
+
+def speed_rows(work: Path, docs: list[T.Doc], add) -> None:  # type: ignore[no-untyped-def]
+    """Plain-text speed in the layout of the issue's figure: all the text inputs above as 8
+    JSONL shards, one `clean` run with the defaults and the shipped model, `--workers 1`."""
+    if not docs:
+        return
+    src, dst = work / "speed-in", work / "speed-out"
+    shutil.rmtree(src, ignore_errors=True)
+    src.mkdir(parents=True)
+    shards = [open(src / f"part-{k}.jsonl", "w", encoding="utf-8") for k in range(8)]
+    nbytes = 0
+    for i, d in enumerate(docs):
+        text = "\n".join(d.paragraphs)
+        nbytes += len(text.encode("utf-8"))
+        shards[i % 8].write(json.dumps({"id": f"{d.set}/{d.input}/{d.id}", "text": text}) + "\n")
+    for fh in shards:
+        fh.close()
+    t = time.perf_counter()
+    rep = clean_corpus(src, dst, overwrite=True, workers=1)
+    wall = time.perf_counter() - t
+    strip = rep.timings["stages_cpu"].get("strip", 0.0)  # features, rules and the model, CPU seconds
+    add("all text", "8 JSONL shards", "cleaner, defaults",
+        f"{len(docs)} documents, {nbytes / 1e6:.1f} MB, {nbytes / len(docs) / 1e3:.1f} KB each",
+        f"{nbytes / 1e6 / wall:.2f} MB/s whole run; strip stage {nbytes / 1e6 / max(strip, 1e-9):.2f} MB/CPU-s")
 
 
 def html_rows(runner: Runner, sets: list[str], add, prf, no_refs: bool) -> None:  # type: ignore[no-untyped-def]

@@ -48,6 +48,7 @@ from . import textfeat as TF
 from .document import Drop
 from .gbdt import Stage
 from .gbdt import sigmoid as _sigmoid
+from .ragged import ranges, sorted_unique
 from .rules import Hit, RuleSet, RuleTimeout
 from .rules import decide as decide_hits
 
@@ -190,7 +191,7 @@ class Features:
         rows = np.asarray(rows, dtype=np.int64)
         ts = self.tok_start()
         tc = self.tok_counts[rows]
-        tidx = TF._ranges(ts[rows], tc)
+        tidx = ranges(ts[rows], tc)
         sizes = np.asarray(doc_sizes, dtype=np.int64)
         f = Features(np.concatenate(([0], np.cumsum(sizes))).astype(np.int64), self.own[rows].copy(),
                      self.units[rows], self.words[rows], self.list_item[rows], self.heading_start[rows],
@@ -560,7 +561,7 @@ class Classifier:
         # block cut: a block marker after the start of the article cuts what follows it,
         # unless article text comes back after it (long, and on the topic of what came before)
         markers = f.marker
-        marked_docs = np.unique(doc[markers]) if n else np.zeros(0, dtype=np.int64)
+        marked_docs = sorted_unique(doc[markers]) if n else np.zeros(0, dtype=np.int64)
         if len(marked_docs):
             cw_hashes, cw_counts = f.content()
             ts = np.concatenate(([0], np.cumsum(cw_counts))).astype(np.int64)

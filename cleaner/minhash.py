@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from .ragged import ranges
+from .ragged import ranges, sorted_unique
 
 try:  # compiled kernels (cleaner/_speedups.c), bit-identical to the numpy code below
     from . import _speedups
@@ -351,17 +351,6 @@ def signatures(texts: Sequence[str], k: int = 5, num_perm: int = 128, seed: int 
     """MinHash signatures of word k-gram shingles, one uint32 row per text."""
     h, c = shingle_hashes(encode(texts), k)
     return signatures_from_hashes(h, c, num_perm, seed)
-
-
-def sorted_unique(a: np.ndarray) -> np.ndarray:
-    """np.unique by sorting (numpy 2's hash-based unique is much slower on uint64)."""
-    a = np.sort(a)
-    if len(a) < 2:
-        return a
-    keep = np.empty(len(a), dtype=bool)
-    keep[0] = True
-    np.not_equal(a[1:], a[:-1], out=keep[1:])
-    return a[keep]
 
 
 def shingle_sets(texts: Sequence[str], k: int = 5) -> list[np.ndarray]:

@@ -24,6 +24,18 @@ def ranges(starts: np.ndarray, counts: np.ndarray) -> np.ndarray:
     return np.repeat(starts - first, counts) + np.arange(total)
 
 
+def sorted_unique(x: np.ndarray) -> np.ndarray:
+    """np.unique(x) by sorting: numpy 2.4's hash-table path for plain np.unique is ~100x
+    slower than a sort on 200k uint64 hashes (0.17 s against 0.002 s, measured here)."""
+    s = np.sort(x)
+    if len(s) < 2:
+        return s
+    keep = np.empty(len(s), dtype=bool)
+    keep[0] = True
+    np.not_equal(s[1:], s[:-1], out=keep[1:])
+    return s[keep]
+
+
 @dataclass(frozen=True, slots=True)
 class Ragged:
     """Row i is values[offsets[i]:offsets[i + 1]]."""

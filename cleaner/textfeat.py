@@ -30,6 +30,8 @@ from functools import lru_cache
 
 import numpy as np
 
+from .ragged import ranges, sorted_unique
+
 # character classes
 C_OTHER, C_SPACE, C_UPPER, C_LETTER, C_MARK, C_DIGIT, C_NUMBER, C_PUNCT, C_SYMBOL = range(9)
 _CAT_CLASS = {"Zs": C_SPACE, "Lu": C_UPPER, "Lt": C_UPPER, "Ll": C_LETTER, "Lm": C_LETTER, "Lo": C_LETTER,
@@ -387,8 +389,8 @@ def stoplists() -> Stoplists:
     h, kept = _hash_words(words)
     lg = np.asarray(lang_of, dtype=np.int64)[kept]
     tp = np.asarray(top, dtype=bool)[kept]
-    uniq = np.unique(h)
-    pairs = np.unique(np.searchsorted(uniq, h) * 128 + lg)
+    uniq = sorted_unique(h)
+    pairs = sorted_unique(np.searchsorted(uniq, h) * 128 + lg)
     dh, dl = h[tp], lg[tp]
     order = np.lexsort((dl, dh))
     dh, dl = dh[order], dl[order]
@@ -396,15 +398,6 @@ def stoplists() -> Stoplists:
     bloom = np.zeros(1 << BLOOM_BITS, dtype=bool)
     bloom[(uniq & np.uint64((1 << BLOOM_BITS) - 1)).astype(np.int64)] = True
     return Stoplists(names, det, np.append(start, len(dh)).astype(np.int64), dl, uniq, pairs, bloom)
-
-
-def _ranges(starts: np.ndarray, sizes: np.ndarray) -> np.ndarray:
-    """Concatenated aranges [starts[i], starts[i] + sizes[i])."""
-    total = int(sizes.sum())
-    if total == 0:
-        return np.zeros(0, dtype=np.int64)
-    rep = np.repeat(starts - np.concatenate(([0], np.cumsum(sizes)[:-1])), sizes)
-    return np.arange(total, dtype=np.int64) + rep
 
 
 def _lookup(sorted_arr: np.ndarray, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -449,7 +442,7 @@ def function_words(token_hashes: np.ndarray, token_para: np.ndarray, para_doc: n
     pos, hit = _lookup(sl.det_hashes, token_hashes[sample])
     u = pos[hit]
     sizes = sl.det_offsets[u + 1] - sl.det_offsets[u]
-    langs = sl.det_langs[_ranges(sl.det_offsets[u], sizes)]
+    langs = sl.det_langs[ranges(sl.det_offsets[u], sizes)]
     hit_doc = np.repeat(tdoc[sample][hit], sizes)
     totals = np.bincount(hit_doc * nl + langs, minlength=ndocs * nl).reshape(ndocs, nl)
     best = totals.argmax(axis=1)

@@ -85,6 +85,18 @@ def test_recurring_labels_are_not_duplicates(cleaner):
     assert r.kept == ARTICLE and {x.reason for x in r.removed} == {"duplicate-paragraph"}
 
 
+def test_repeated_runs_of_short_lines_are_content(cleaner):
+    """Rows of a table shown twice (a weekly plan, code lines) repeat as a run of short lines:
+    content. The same run with a paragraph long enough to go alone is a repeated block."""
+    plan = ["Monday. Upper body", "Tuesday. Intervals", "Wednesday. Rest Day"]
+    doc = ["Our training plan", ARTICLE[1], *plan, ARTICLE[2], "The plan for beginners", *plan, ARTICLE[3]]
+    r = cleaner.clean_text("\n".join(doc))
+    assert r.kept == doc, [(x.text, x.reason) for x in r.removed]
+    block = [plan[0], ARTICLE[1], plan[1]]
+    r = cleaner.clean_text("\n".join([ARTICLE[0], *block, ARTICLE[2], *block]))
+    assert r.kept == [ARTICLE[0], *block, ARTICLE[2]], [(x.text, x.reason) for x in r.removed]
+
+
 def test_seed_junk_classes_still_go(cleaner):
     doc = ARTICLE + ["Advertisement", "Subscribe now for unlimited digital access for just $1 a week.",
                      "Leave a comment", "More from The Riverside Gazette", "Council delays vote on bus lanes",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import ARTICLE, read_audit, write
+from conftest import ARTICLE, prose, read_audit, write
 
 from cleaner import reasons as R
 from cleaner.boilerplate import Classifier
@@ -114,6 +114,25 @@ def test_template_paragraphs_repeated_across_the_corpus(cli, tmp_path):
     tmpl = [a for a in audit if a["reason"] == R.TEMPLATE]
     assert sorted(a["file"] for a in tmpl) == [f"d{i}.txt" for i in range(6)]
     assert all(a["text"] == footer for a in tmpl)
+
+
+def test_short_template_lines_go_as_a_recurring_block_not_one_by_one(cli, tmp_path):
+    """Short lines that recur in one order across the site (a byline box): template. Short
+    lines that recur in many documents in other orders (labels, lines of code) are content."""
+    src = tmp_path / "in"
+    box = ["By the Riverside desk", "Print edition, page 4"]
+    labels = ["Serves 4 people", "Prep time: 10 minutes", "Cook time: 25 minutes", "Difficulty: easy"]
+    for i in range(6):
+        rot = labels[i % 4:] + labels[:i % 4]  # the same short lines, in a new order each time
+        body = [prose(10 * i, 4), *box, prose(10 * i + 1, 4), rot[0], rot[1], prose(10 * i + 2, 4),
+                rot[2], rot[3], prose(10 * i + 3, 4)]
+        write(src, f"d{i}.txt", "\n".join(body))
+    assert cli(src, tmp_path / "out", "-q", "--template-min-docs", "5").code == 0
+    audit = read_audit(tmp_path / "out.report")
+    tmpl = [a for a in audit if a["reason"] == R.TEMPLATE]
+    assert sorted({a["text"] for a in tmpl}) == sorted(box), audit
+    assert len(tmpl) == 6 * len(box)
+    assert not [a for a in audit if a["text"] in labels], audit
 
 
 def test_duplicate_and_near_duplicate_paragraphs_inside_a_document(cli, tmp_path):

@@ -145,7 +145,7 @@ def near_duplicate_documents(c: Corpus, cfg: Config) -> None:
 
 
 # Words from which a paragraph found in --template-min-docs documents is a template on its
-# own; a shorter one only next to another such paragraph. On wcxb-dev gold/ (1,476 sites),
+# own; a shorter one only in a pair of such lines that recurs as a pair. On wcxb-dev gold/ (1,476 sites),
 # recurring labels made 0.08 % of the words before this rule.
 TEMPLATE_WORDS = 6
 
@@ -168,11 +168,25 @@ def templates(c: Corpus, cfg: Config) -> np.ndarray:
         cand[live] = count >= cfg.template_min_docs
         # A site's template comes in blocks (a menu, a footer) or says something (a pitch,
         # a notice); a short line that recurs alone in many documents is a label ("Pros:",
-        # "Conclusion", "Key Features") of many sites' texts, not a template.
+        # "Conclusion", "Key Features") of many sites' texts, not a template. So a short one
+        # goes when it and its neighbour recur together, as a pair, in template_min_docs
+        # documents: lines of code ("}", "return") recur everywhere, but not in one order.
         gid = c.p_gid
-        next_cand = np.append(cand[1:] & (gid[1:] == gid[:-1]), False)
-        prev_cand = np.concatenate(([False], cand[:-1] & (gid[1:] == gid[:-1])))
-        take = cand & ((c.p_words >= TEMPLATE_WORDS) | next_cand | prev_cand)
+        pair = np.zeros(len(gid), dtype=bool)  # rows r and r + 1: candidates of one document
+        pair[:-1] = cand[:-1] & cand[1:] & (gid[1:] == gid[:-1])
+        at = np.flatnonzero(pair)
+        block = np.zeros(len(gid), dtype=bool)
+        if len(at):
+            pk = c.p_key[at] * np.uint64(0x9E3779B97F4A7C15) ^ c.p_key[at + 1]
+            order = np.lexsort((gid[at], pk))
+            pks, pgs = pk[order], gid[at][order]
+            first = np.ones(len(pks), dtype=bool)
+            first[1:] = (pks[1:] != pks[:-1]) | (pgs[1:] != pgs[:-1])
+            puniq, pdocs = np.unique(pks[first], return_counts=True)
+            recurs = at[pdocs[np.searchsorted(puniq, pk)] >= cfg.template_min_docs]
+            block[recurs] = True
+            block[recurs + 1] = True
+        take = cand & ((c.p_words >= TEMPLATE_WORDS) | block)
         counts = np.zeros(len(c.p_gid), dtype=np.int64)
         counts[live] = count
         for row in np.flatnonzero(take).tolist():

@@ -71,19 +71,21 @@ def repeats_inside(docs: list[Document], cfg: Config, dedup: bool = True) -> Fil
             same[1:] = (item_doc[c[1:]] == item_doc[c[:-1]]) & (keys[c[1:]] == keys[c[:-1]])
             first = c[np.flatnonzero(~same)][np.cumsum(~same) - 1]
             rep, of = c[same], first[same]
-            # A short repeat goes only inside a repeated block: a neighbour (in the document's
-            # kept order) repeats too, the neighbour of its first occurrence.
+            # A short repeat goes only inside a repeated block: a run of paragraphs (in the
+            # document's kept order) that repeats a run of adjacent earlier ones, and holds a
+            # paragraph long enough to go on its own. Runs of short lines alone recur as
+            # content: a table's rows ("Friday. Rest Day"), the lines of code shown twice.
             twin = np.full(len(item_doc), -1, dtype=np.int64)
             twin[rep] = of
-            nxt = np.append(twin[1:], -1)
-            prv = np.concatenate(([-1], twin[:-1]))
-            same_doc_next = np.append(item_doc[1:] == item_doc[:-1], False)
-            same_doc_prev = np.concatenate(([False], item_doc[1:] == item_doc[:-1]))
-            in_block = ((same_doc_next & (nxt >= 0) & (nxt == twin + 1))
-                        | (same_doc_prev & (prv >= 0) & (prv == twin - 1)))
             long_enough = tok.counts >= cfg.min_inner_dup_words
+            link = np.zeros(len(item_doc), dtype=bool)  # item r and r + 1 are one block
+            link[:-1] = ((item_doc[1:] == item_doc[:-1]) & (twin[:-1] >= 0) & (twin[1:] >= 0)
+                         & (twin[1:] == twin[:-1] + 1))
+            in_block = link | np.concatenate(([False], link[:-1]))
+            block = np.concatenate(([0], np.cumsum(~link[:-1]))) if len(link) else link.astype(np.int64)
+            has_long = np.bincount(block, weights=(long_enough & (twin >= 0)).astype(float)) > 0
             for r, r2 in zip(rep.tolist(), of.tolist()):
-                if long_enough[r] or in_block[r]:
+                if long_enough[r] or (in_block[r] and has_long[block[r]]):
                     drop(r, r2, R.DUP_PARA, "same as line", 1.0)
     long_rows = np.flatnonzero(alive & (tok.counts >= cfg.min_near_words)) if dedup \
         else np.zeros(0, dtype=np.int64)
