@@ -12,6 +12,11 @@
  *       boosted trees (gbdt.Stage): out[r] = base + the leaf value of each tree in
  *       turn (added in tree order, as the numpy code adds them) for each row of the
  *       float64 (rows, features) matrix x; feature/threshold/value are (trees, nodes).
+ *   tree_contributions(x, feature, threshold, value, depth, out)
+ *       what each feature's splits add to each row's logit (gbdt.Stage.contributions):
+ *       out is a zeroed float64 (rows, features) matrix; level by level, each tree's
+ *       change along the row's path is summed per feature in tree order and the
+ *       level's sums added to out, as the numpy code does (the same floats).
  *   find_literals(text, literals, para_starts, out)
  *       for each literal (a list of str, each of 1+ characters) whether each
  *       paragraph of `text` (starting at the sorted int64 para_starts) contains it:
@@ -460,8 +465,88 @@ static PyObject *tree_logits(PyObject *self, PyObject *args) {
     Py_RETURN_NONE;
 }
 
+static PyObject *tree_contributions(PyObject *self, PyObject *args) {
+    (void)self;
+    PyObject *o[5];
+    int depth;
+    if (!PyArg_ParseTuple(args, "OOOOiO", &o[0], &o[1], &o[2], &o[3], &depth, &o[4]))
+        return NULL;
+    static const char kinds[5] = {'f', 'i', 'f', 'f', 'o'};
+    static const char *names[5] = {"x", "feature", "threshold", "value", "out"};
+    Py_buffer v[5];
+    for (int j = 0; j < 5; j++)
+        if (float_or_int_matrix(o[j], &v[j], kinds[j], names[j]) < 0) {
+            for (int q = 0; q < j; q++)
+                PyBuffer_Release(&v[q]);
+            return NULL;
+        }
+    int bad = v[0].ndim != 2 || v[1].ndim != 2 || v[2].ndim != 2 || v[3].ndim != 2 || depth < 0 || depth > 30;
+    Py_ssize_t rows = 0, nf = 0, trees = 0, nodes = 0;
+    if (!bad) {
+        rows = v[0].shape[0];
+        nf = v[0].shape[1];
+        trees = v[1].shape[0];
+        nodes = v[1].shape[1];
+        bad = v[2].shape[0] != trees || v[2].shape[1] != nodes || v[3].shape[0] != trees || v[3].shape[1] != nodes ||
+              v[4].len != rows * nf * 8 || ((Py_ssize_t)1 << (depth + 1)) - 1 > nodes;
+    }
+    const int64_t *feature = (const int64_t *)v[1].buf;
+    for (Py_ssize_t k = 0; !bad && k < trees * nodes; k++)
+        if (feature[k] < 0 || feature[k] >= nf)
+            bad = 1;
+    Py_ssize_t *path = NULL;
+    double *level = NULL;
+    if (!bad) {
+        path = PyMem_Malloc(sizeof(Py_ssize_t) * (size_t)(trees * (depth + 1) + 1));
+        level = PyMem_Malloc(sizeof(double) * (size_t)(nf + 1));
+        if (path == NULL || level == NULL) {
+            PyMem_Free(path);
+            PyMem_Free(level);
+            for (int j = 0; j < 5; j++)
+                PyBuffer_Release(&v[j]);
+            return PyErr_NoMemory();
+        }
+        const double *x = (const double *)v[0].buf, *thr = (const double *)v[2].buf, *val = (const double *)v[3].buf;
+        double *out = (double *)v[4].buf;
+        Py_BEGIN_ALLOW_THREADS
+        for (Py_ssize_t r = 0; r < rows; r++) {
+            const double *row = x + r * nf;
+            double *acc = out + r * nf;
+            for (Py_ssize_t t = 0; t < trees; t++) {
+                Py_ssize_t node = 0, off = t * nodes, *p = path + t * (depth + 1);
+                p[0] = 0;
+                for (int d = 0; d < depth; d++) {
+                    node = 2 * node + 1 + (row[feature[off + node]] > thr[off + node]);
+                    p[d + 1] = node;
+                }
+            }
+            for (int d = 0; d < depth; d++) {
+                memset(level, 0, sizeof(double) * (size_t)nf);
+                for (Py_ssize_t t = 0; t < trees; t++) {
+                    Py_ssize_t off = t * nodes, p0 = path[t * (depth + 1) + d], p1 = path[t * (depth + 1) + d + 1];
+                    level[feature[off + p0]] += val[off + p1] - val[off + p0];
+                }
+                for (Py_ssize_t j = 0; j < nf; j++)
+                    acc[j] += level[j];
+            }
+        }
+        Py_END_ALLOW_THREADS
+    }
+    PyMem_Free(path);
+    PyMem_Free(level);
+    for (int j = 0; j < 5; j++)
+        PyBuffer_Release(&v[j]);
+    if (bad) {
+        PyErr_SetString(PyExc_ValueError, "tree_contributions: inconsistent shapes or feature indices");
+        return NULL;
+    }
+    Py_RETURN_NONE;
+}
+
 static PyMethodDef methods[] = {
     {"tree_logits", tree_logits, METH_VARARGS, "Logits of boosted trees (gbdt.Stage) for the rows of a matrix."},
+    {"tree_contributions", tree_contributions, METH_VARARGS,
+     "What each feature's splits add to the logit of boosted trees, for the rows of a matrix."},
     {"char_stats", char_stats, METH_VARARGS, "Per-paragraph character counts (textfeat.COUNTS) and letters per script."},
     {"find_literals", find_literals, METH_VARARGS, "Which paragraphs of a joined text contain each literal."},
     {NULL, NULL, 0, NULL},

@@ -163,7 +163,7 @@ class Features:
     tok_counts: np.ndarray  # tokens per paragraph (the dedup tokenizer's)
     tok_hashes: np.ndarray  # uint64, every token, paragraph after paragraph
     tok_lengths: np.ndarray  # uint16, bytes of each (capped)
-    tok_stop: np.ndarray  # bool: a function word of some language
+    tok_stop: np.ndarray  # int32: the token's place in textfeat.stoplists().hashes, -1 if no function word
 
     @property
     def ndocs(self) -> int:
@@ -180,7 +180,7 @@ class Features:
 
     def content(self) -> tuple[np.ndarray, np.ndarray]:
         """The content words (textfeat.content_words): their hashes, and how many per paragraph."""
-        cw = (self.tok_lengths >= 3) & ~self.tok_stop
+        cw = (self.tok_lengths >= 3) & (self.tok_stop < 0)
         tpara = np.repeat(np.arange(len(self.tok_counts), dtype=np.int64), self.tok_counts)
         return self.tok_hashes[cw], np.bincount(tpara[cw], minlength=len(self.tok_counts)).astype(np.int64)
 
@@ -206,7 +206,9 @@ class Features:
         """Recognise each document's language from its tokens, and set the own features that
         depend on it (textfeat.build_batch computes the same on a fresh batch)."""
         tpara = np.repeat(np.arange(len(self.tok_counts), dtype=np.int64), self.tok_counts)
-        lang, stops, _ = TF.function_words(self.tok_hashes, tpara, self.para_doc(), self.ndocs, min_density)
+        # the tokens' stoplist lookup is kept from the batch: no second search
+        found = (np.maximum(self.tok_stop, 0).astype(np.int64), self.tok_stop >= 0)
+        lang, stops, _ = TF.function_words(self.tok_hashes, tpara, self.para_doc(), self.ndocs, min_density, found)
         self.lang = lang
         TF.set_language_columns(self.own, stops, self.tok_counts, lang[self.para_doc()] >= 0)
 
@@ -248,7 +250,7 @@ class Features:
         z = np.zeros(0, dtype=np.int64)
         return Features(np.zeros(1, dtype=np.int64), np.zeros((0, len(OWN_FEATURES))), np.zeros(0), z,
                         z.astype(bool), z.astype(bool), z, z, z, [], z.astype(bool), z.astype(bool),
-                        z.astype(bool), z, z.astype(np.uint64), z.astype(np.uint16), z.astype(bool))
+                        z.astype(bool), z, z.astype(np.uint64), z.astype(np.uint16), z.astype(np.int32))
 
 
 def features_of(docs: Sequence[Sequence[str]], rules: RuleSet, min_density: float = 0.05
@@ -262,7 +264,7 @@ def features_of(docs: Sequence[Sequence[str]], rules: RuleSet, min_density: floa
     marker = np.array([h is not None and h.block for h in decided], dtype=bool)
     f = Features(b.doc_start, b.own, st.units, st.words, st.list_item, st.heading_start, b.urls,
                  (st.emoji + st.handles + st.hashtags).astype(np.int64), b.lang, b.hits, chrome, marker,
-                 (b.urls > 0) & (st.words - b.link_words <= b.urls + 3), b.tokens, b.token_hashes, np.minimum(b.token_lengths, 65535).astype(np.uint16), b.token_is_stop)
+                 (b.urls > 0) & (st.words - b.link_words <= b.urls + 3), b.tokens, b.token_hashes, np.minimum(b.token_lengths, 65535).astype(np.uint16), b.token_stop)
     pd = b.para_doc
     timeouts = [(int(pd[i]), int(i - b.doc_start[pd[i]]), t) for i, t in b.timeouts]
     return f, timeouts

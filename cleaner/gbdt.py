@@ -84,10 +84,21 @@ class Stage:
             out[a:a + self.CHUNK] = acc
         return out
 
-    def contributions(self, x: np.ndarray) -> np.ndarray:
-        """(rows, features): what each feature's splits added to the logit."""
+    def contributions(self, x: np.ndarray, compiled: bool = True) -> np.ndarray:
+        """(rows, features): what each feature's splits added to the logit (the compiled
+        kernel sums in the same order: the same floats)."""
         n, nf = len(x), len(self.features)
         out = np.zeros((n, nf))
+        if compiled and n:
+            from .textfeat import _kernels
+
+            kern = _kernels()
+            if kern is not None:
+                kern.tree_contributions(np.ascontiguousarray(x, dtype=np.float64).reshape(n, -1),
+                                        np.ascontiguousarray(self.feature, dtype=np.int64),
+                                        np.ascontiguousarray(self.threshold, dtype=np.float64),
+                                        np.ascontiguousarray(self.value, dtype=np.float64), self.depth, out)
+                return out
         trees = np.arange(self.feature.shape[0])[None, :]
         for a in range(0, n, self.CHUNK):
             path = self._paths(x[a:a + self.CHUNK])

@@ -499,7 +499,7 @@ class Batch:
     stops: np.ndarray  # per paragraph: function words of its document's language
     urls: np.ndarray  # per paragraph
     link_words: np.ndarray  # words inside links
-    token_is_stop: np.ndarray  # bool per token: a function word of some language
+    token_stop: np.ndarray  # int32 per token: its place in stoplists().hashes, -1 if no function word
     hits: list[tuple]  # per paragraph: the pattern hits (rules.Hit)
     timeouts: list  # (paragraph, RuleTimeout)
     own: np.ndarray  # (paragraphs, len(OWN_FEATURES))
@@ -554,7 +554,7 @@ def build_batch(docs: list[list[str]], rules, min_density: float = 0.05) -> Batc
     ]) if n else np.zeros((0, len(OWN_FEATURES)))
     set_language_columns(own, stops, tokens, has_lang)
     return Batch(paragraphs, doc_start, para_doc, st, tokens, tok.hashes, tok.lengths, lang, stops, urls,
-                 link_words, stop_lookup[1], hits, timeouts, own)
+                 link_words, np.where(stop_lookup[1], stop_lookup[0], -1).astype(np.int32), hits, timeouts, own)
 
 
 def content_words(token_hashes: np.ndarray, token_lengths: np.ndarray, is_stop: np.ndarray | None = None

@@ -129,3 +129,16 @@ def test_compiled_tree_logits_equal_numpy_bit_for_bit():
     for stage in (m.own, m.doc, m.context):
         x = np.random.default_rng(3).normal(size=(3000, len(stage.features))) * 3
         assert np.array_equal(stage.logits(x, compiled=True), stage.logits(x, compiled=False))
+
+
+@pytest.mark.skipif(TF._kernels() is None, reason="compiled kernels not built")
+def test_compiled_tree_contributions_equal_numpy_bit_for_bit():
+    from cleaner.boilerplate import default_model
+
+    m = default_model()
+    for stage in (m.own, m.context):
+        x = np.random.default_rng(4).normal(size=(3000, len(stage.features))) * 3
+        c = stage.contributions(x, compiled=True)
+        assert np.array_equal(c, stage.contributions(x, compiled=False))
+        # the terms add up to the score, from the trees' roots
+        assert np.allclose(c.sum(axis=1) + stage.base + stage.value[:, 0].sum(), stage.logits(x))
