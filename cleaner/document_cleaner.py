@@ -113,10 +113,33 @@ class DocumentCleaner:
         feats, verdicts, errors = self.strip_many([doc])
         return feats, verdicts[0], errors[0]
 
-    def repeats(self, docs: list[Document]) -> FileKeys:
+    def repeats(self, docs: list[Document], feats: Any = None) -> FileKeys:
         """Repeats inside each document (marked in doc.drops, with --dedup), and the
-        keys and signatures of the kept text for the corpus-wide steps."""
-        return repeats_inside(docs, self.cfg, self.cfg.dedup)
+        keys and signatures of the kept text for the corpus-wide steps. With `feats`
+        (strip_many's features of these documents), a document that lost repeats is
+        decided again first, so the keys are those of the text it keeps: a run on the
+        output must find the same duplicates (idempotence)."""
+        fk = repeats_inside(docs, self.cfg, self.cfg.dedup)
+        if feats is not None and self.cfg.strip and self.cfg.dedup and self._settle_repeats(docs, feats):
+            fk = repeats_inside(docs, self.cfg, self.cfg.dedup)
+        return fk
+
+    def _settle_repeats(self, docs: list[Document], feats: Any) -> bool:
+        """Decide again, with their repeats gone, the documents that lost some; marks what
+        else goes in doc.drops and says whether anything did."""
+        redo = [k for k, d in enumerate(docs)
+                if not d.decided and any(x.twin is not None for x in d.drops.values())]
+        if not redo:
+            return False
+        verdicts = self.classifier.settle_many(feats.subset(redo), [dict(docs[k].drops) for k in redo],
+                                               [docs[k].lines for k in redo])
+        changed = False
+        for k, v in zip(redo, verdicts):
+            new = {i: d for i, d in v.drops.items() if i not in docs[k].drops}
+            if new:
+                docs[k].drops.update(new)
+                changed = True
+        return changed
 
     def settle_many(self, docs: Sequence[Document], feats: Any, corpus_drops: Sequence[Mapping[int, Drop]]
                     ) -> list[Decision]:
@@ -154,7 +177,7 @@ class DocumentCleaner:
         self.extract(doc)
         feats, verdict, errors = self.strip(doc)
         if self.cfg.dedup:
-            self.repeats([doc])
+            self.repeats([doc], feats)
         dec = self.settle(doc, feats, {})
         if feats is not None and (dec.verdict or verdict) is not None:
             from .boilerplate import infos_of

@@ -248,6 +248,49 @@ def near_paragraphs(c: Corpus, cfg: Config) -> None:
                                     "exact_checks": asg.exact_checks}
 
 
+def documents_made_equal(c: Corpus) -> None:
+    """After the paragraph steps: a document that now keeps the same paragraphs as an earlier
+    one is its duplicate, as a run on the output would find (cleaning again changes nothing)."""
+    live = c.live_rows()
+    lost = live[c.dropped[live]]
+    found = 0
+    if len(lost):
+        rows = live[~c.dropped[live]]
+        g, k = c.p_gid[rows], c.p_key[rows]
+        n = c.ndocs
+        cnt = np.bincount(g, minlength=n)
+        total = np.zeros(n, dtype=np.uint64)
+        np.add.at(total, g, k)
+        start = np.searchsorted(g, np.arange(n))
+        first = np.zeros(n, dtype=np.uint64)
+        has = cnt > 0
+        first[has] = k[start[has]]
+        changed = np.zeros(n, dtype=bool)
+        changed[c.p_gid[lost]] = True
+        docs = np.flatnonzero(c.alive & has)
+        # groups of (paragraphs, sum and first of their keys), documents in corpus order
+        order = docs[np.lexsort((docs, first[docs], total[docs], cnt[docs]))]
+        new = np.ones(len(order), dtype=bool)
+        new[1:] = ((cnt[order[1:]] != cnt[order[:-1]]) | (total[order[1:]] != total[order[:-1]])
+                   | (first[order[1:]] != first[order[:-1]]))
+        bounds = np.append(np.flatnonzero(new), len(order))
+        for a, b in zip(bounds[:-1].tolist(), bounds[1:].tolist()):
+            group = order[a:b].tolist()
+            if len(group) < 2 or not changed[group].any():
+                continue
+            kept: dict[tuple[int, ...], int] = {}
+            for d in group:
+                seq = tuple(k[start[d]:start[d] + cnt[d]].tolist())
+                if seq in kept:
+                    twin, twin_file = c.twin(kept[seq])
+                    c.drop_document(d, Drop(R.DUP_DOC, f"the same as {twin} once repeated paragraphs were removed",
+                                            twin=twin, twin_file=twin_file, similarity=1.0))
+                    found += 1
+                else:
+                    kept[seq] = d
+    c.dec.clusters["documents_equal_after_paragraphs"] = found
+
+
 def reduce(units: Sequence[Unit], cfg: Config, store: SetStore, find_buckets: BucketFinder | None = None
            ) -> Decisions:
     """Corpus-wide decisions over the map units (in corpus order)."""
@@ -260,4 +303,5 @@ def reduce(units: Sequence[Unit], cfg: Config, store: SetStore, find_buckets: Bu
     if cfg.dedup:
         repeated_paragraphs(c, cfg, is_template)
         near_paragraphs(c, cfg)
+        documents_made_equal(c)
     return c.dec

@@ -220,7 +220,13 @@ def map_task(task: MapTask) -> TaskResult:
         docs_of.append(docs)
     feats_of = _strip_task(cfg, dc, results, docs_of)
     t3 = time.process_time()
-    fk = dc.repeats([d for docs in docs_of for d in docs])  # each step is per document: all at once
+    every = [d for docs in docs_of for d in docs]  # each step is per document: all at once
+    joined = None
+    if cfg.strip and feats_of and all(f is not None for f in feats_of):
+        from ..boilerplate import Features
+
+        joined = Features.concat(feats_of)
+    fk = dc.repeats(every, joined)
     packed = _summarise(results, docs_of, fk)
     t4 = time.process_time()
     first = results[0].seconds if results else {}
@@ -228,7 +234,7 @@ def map_task(task: MapTask) -> TaskResult:
     try:
         if cfg.dedup:  # before the spill: a spill on disk means its stores are complete (--resume)
             write_set_store(task.spill, fk)
-        save_spill(task.spill, packed, docs_of, feats_of)
+        save_spill(task.spill, packed, docs_of, feats_of, joined)
     except OSError as e:
         for res in results:
             res.fatal = ItemError(res.rel, f"cannot write the work file {task.spill}: {e.strerror or e}")
