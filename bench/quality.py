@@ -51,18 +51,12 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 import textdata as T  # noqa: E402
+from multilingual.harm import count_words  # noqa: E402  (the do-no-harm check's script-aware units)
 
 from cleaner import clean_corpus  # noqa: E402
 
 MODELS = ROOT / "bench" / "out" / "models"
 TEXT_INPUTS = ("gold", "fulltext", "trafilatura", "readability", "boilerpipe")
-
-
-def _units(text: str) -> int:
-    import re
-
-    sl = re.compile(r"[\u0e00-\u0eff\u1000-\u109f\u1780-\u17ff\u0f00-\u0fff\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff]")
-    return len(sl.findall(text)) + len(re.findall(r"\w+", sl.sub(" ", text)))
 
 
 def harm_units(docs: list[T.Doc], outs: list[str], script_aware: bool) -> tuple[float, float, int]:
@@ -71,7 +65,7 @@ def harm_units(docs: list[T.Doc], outs: list[str], script_aware: bool) -> tuple[
     tin = tkept = over = 0
     worst = 0.0
     for d, o in zip(docs, outs):
-        a, b = _units("\n".join(d.paragraphs)), _units(o)
+        a, b = count_words("\n".join(d.paragraphs)), count_words(o)
         k = min(a, b)
         tin, tkept = tin + a, tkept + k
         if a:

@@ -409,59 +409,83 @@ static int float_or_int_matrix(PyObject *o, Py_buffer *v, char kind, const char 
     return 0;
 }
 
+/* The arrays of a call on boilerplate trees (gbdt.Stage): x (rows, nf), feature, threshold,
+ * value (trees, nodes) and out (rows * out_cols floats), checked for shape, depth and
+ * feature indices. On failure the buffers are released and a ValueError naming `fn` is set. */
+typedef struct {
+    Py_buffer v[5];
+    Py_ssize_t rows, nf, trees, nodes;
+    const double *x, *thr, *val;
+    const int64_t *feature;
+    double *out;
+} Trees;
+
+static void close_trees(Trees *t) {
+    for (int j = 0; j < 5; j++)
+        PyBuffer_Release(&t->v[j]);
+}
+
+static int open_trees(PyObject *o[5], int depth, int per_feature, const char *fn, Trees *t) {
+    static const char kinds[5] = {'f', 'i', 'f', 'f', 'o'};
+    static const char *names[5] = {"x", "feature", "threshold", "value", "out"};
+    Py_buffer *v = t->v;
+    for (int j = 0; j < 5; j++)
+        if (float_or_int_matrix(o[j], &v[j], kinds[j], names[j]) < 0) {
+            for (int q = 0; q < j; q++)
+                PyBuffer_Release(&v[q]);
+            return -1;
+        }
+    int bad = v[0].ndim != 2 || v[1].ndim != 2 || v[2].ndim != 2 || v[3].ndim != 2 || depth < 0 || depth > 30;
+    if (!bad) {
+        t->rows = v[0].shape[0];
+        t->nf = v[0].shape[1];
+        t->trees = v[1].shape[0];
+        t->nodes = v[1].shape[1];
+        bad = v[2].shape[0] != t->trees || v[2].shape[1] != t->nodes || v[3].shape[0] != t->trees ||
+              v[3].shape[1] != t->nodes || v[4].len != t->rows * (per_feature ? t->nf : 1) * 8 ||
+              ((Py_ssize_t)1 << (depth + 1)) - 1 > t->nodes;
+    }
+    t->feature = (const int64_t *)v[1].buf;
+    for (Py_ssize_t k = 0; !bad && k < t->trees * t->nodes; k++)
+        if (t->feature[k] < 0 || t->feature[k] >= t->nf)
+            bad = 1;
+    if (bad) {
+        close_trees(t);
+        PyErr_Format(PyExc_ValueError, "%s: inconsistent shapes or feature indices", fn);
+        return -1;
+    }
+    t->x = (const double *)v[0].buf;
+    t->thr = (const double *)v[2].buf;
+    t->val = (const double *)v[3].buf;
+    t->out = (double *)v[4].buf;
+    return 0;
+}
+
 static PyObject *tree_logits(PyObject *self, PyObject *args) {
     (void)self;
     PyObject *o[5];
     int depth;
     double base;
-    if (!PyArg_ParseTuple(args, "OOOOidO", &o[0], &o[1], &o[2], &o[3], &depth, &base, &o[4]))
+    Trees t;
+    if (!PyArg_ParseTuple(args, "OOOOidO", &o[0], &o[1], &o[2], &o[3], &depth, &base, &o[4]) ||
+        open_trees(o, depth, 0, "tree_logits", &t) < 0)
         return NULL;
-    static const char kinds[5] = {'f', 'i', 'f', 'f', 'o'};
-    static const char *names[5] = {"x", "feature", "threshold", "value", "out"};
-    Py_buffer v[5];
-    for (int j = 0; j < 5; j++)
-        if (float_or_int_matrix(o[j], &v[j], kinds[j], names[j]) < 0) {
-            for (int q = 0; q < j; q++)
-                PyBuffer_Release(&v[q]);
-            return NULL;
+    const int64_t *feature = t.feature;
+    const double *thr = t.thr, *val = t.val;
+    Py_BEGIN_ALLOW_THREADS
+    for (Py_ssize_t r = 0; r < t.rows; r++) {
+        const double *row = t.x + r * t.nf;
+        double s = base;
+        for (Py_ssize_t k = 0; k < t.trees; k++) {
+            Py_ssize_t node = 0, off = k * t.nodes;
+            for (int d = 0; d < depth; d++)
+                node = 2 * node + 1 + (row[feature[off + node]] > thr[off + node]);
+            s += val[off + node];
         }
-    int bad = v[0].ndim != 2 || v[1].ndim != 2 || v[2].ndim != 2 || v[3].ndim != 2 || depth < 0 || depth > 30;
-    Py_ssize_t rows = 0, nf = 0, trees = 0, nodes = 0;
-    if (!bad) {
-        rows = v[0].shape[0];
-        nf = v[0].shape[1];
-        trees = v[1].shape[0];
-        nodes = v[1].shape[1];
-        bad = v[2].shape[0] != trees || v[2].shape[1] != nodes || v[3].shape[0] != trees || v[3].shape[1] != nodes ||
-              v[4].len != rows * 8 || ((Py_ssize_t)1 << (depth + 1)) - 1 > nodes;
+        t.out[r] = s;
     }
-    const int64_t *feature = (const int64_t *)v[1].buf;
-    for (Py_ssize_t k = 0; !bad && k < trees * nodes; k++)
-        if (feature[k] < 0 || feature[k] >= nf)
-            bad = 1;
-    if (!bad) {
-        const double *x = (const double *)v[0].buf, *thr = (const double *)v[2].buf, *val = (const double *)v[3].buf;
-        double *out = (double *)v[4].buf;
-        Py_BEGIN_ALLOW_THREADS
-        for (Py_ssize_t r = 0; r < rows; r++) {
-            const double *row = x + r * nf;
-            double s = base;
-            for (Py_ssize_t t = 0; t < trees; t++) {
-                Py_ssize_t node = 0, off = t * nodes;
-                for (int d = 0; d < depth; d++)
-                    node = 2 * node + 1 + (row[feature[off + node]] > thr[off + node]);
-                s += val[off + node];
-            }
-            out[r] = s;
-        }
-        Py_END_ALLOW_THREADS
-    }
-    for (int j = 0; j < 5; j++)
-        PyBuffer_Release(&v[j]);
-    if (bad) {
-        PyErr_SetString(PyExc_ValueError, "tree_logits: inconsistent shapes or feature indices");
-        return NULL;
-    }
+    Py_END_ALLOW_THREADS
+    close_trees(&t);
     Py_RETURN_NONE;
 }
 
@@ -469,77 +493,47 @@ static PyObject *tree_contributions(PyObject *self, PyObject *args) {
     (void)self;
     PyObject *o[5];
     int depth;
-    if (!PyArg_ParseTuple(args, "OOOOiO", &o[0], &o[1], &o[2], &o[3], &depth, &o[4]))
+    Trees t;
+    if (!PyArg_ParseTuple(args, "OOOOiO", &o[0], &o[1], &o[2], &o[3], &depth, &o[4]) ||
+        open_trees(o, depth, 1, "tree_contributions", &t) < 0)
         return NULL;
-    static const char kinds[5] = {'f', 'i', 'f', 'f', 'o'};
-    static const char *names[5] = {"x", "feature", "threshold", "value", "out"};
-    Py_buffer v[5];
-    for (int j = 0; j < 5; j++)
-        if (float_or_int_matrix(o[j], &v[j], kinds[j], names[j]) < 0) {
-            for (int q = 0; q < j; q++)
-                PyBuffer_Release(&v[q]);
-            return NULL;
-        }
-    int bad = v[0].ndim != 2 || v[1].ndim != 2 || v[2].ndim != 2 || v[3].ndim != 2 || depth < 0 || depth > 30;
-    Py_ssize_t rows = 0, nf = 0, trees = 0, nodes = 0;
-    if (!bad) {
-        rows = v[0].shape[0];
-        nf = v[0].shape[1];
-        trees = v[1].shape[0];
-        nodes = v[1].shape[1];
-        bad = v[2].shape[0] != trees || v[2].shape[1] != nodes || v[3].shape[0] != trees || v[3].shape[1] != nodes ||
-              v[4].len != rows * nf * 8 || ((Py_ssize_t)1 << (depth + 1)) - 1 > nodes;
+    Py_ssize_t *path = PyMem_Malloc(sizeof(Py_ssize_t) * (size_t)(t.trees * (depth + 1) + 1));
+    double *level = PyMem_Malloc(sizeof(double) * (size_t)(t.nf + 1));
+    if (path == NULL || level == NULL) {
+        PyMem_Free(path);
+        PyMem_Free(level);
+        close_trees(&t);
+        return PyErr_NoMemory();
     }
-    const int64_t *feature = (const int64_t *)v[1].buf;
-    for (Py_ssize_t k = 0; !bad && k < trees * nodes; k++)
-        if (feature[k] < 0 || feature[k] >= nf)
-            bad = 1;
-    Py_ssize_t *path = NULL;
-    double *level = NULL;
-    if (!bad) {
-        path = PyMem_Malloc(sizeof(Py_ssize_t) * (size_t)(trees * (depth + 1) + 1));
-        level = PyMem_Malloc(sizeof(double) * (size_t)(nf + 1));
-        if (path == NULL || level == NULL) {
-            PyMem_Free(path);
-            PyMem_Free(level);
-            for (int j = 0; j < 5; j++)
-                PyBuffer_Release(&v[j]);
-            return PyErr_NoMemory();
-        }
-        const double *x = (const double *)v[0].buf, *thr = (const double *)v[2].buf, *val = (const double *)v[3].buf;
-        double *out = (double *)v[4].buf;
-        Py_BEGIN_ALLOW_THREADS
-        for (Py_ssize_t r = 0; r < rows; r++) {
-            const double *row = x + r * nf;
-            double *acc = out + r * nf;
-            for (Py_ssize_t t = 0; t < trees; t++) {
-                Py_ssize_t node = 0, off = t * nodes, *p = path + t * (depth + 1);
-                p[0] = 0;
-                for (int d = 0; d < depth; d++) {
-                    node = 2 * node + 1 + (row[feature[off + node]] > thr[off + node]);
-                    p[d + 1] = node;
-                }
-            }
+    const int64_t *feature = t.feature;
+    const double *thr = t.thr, *val = t.val;
+    Py_ssize_t nf = t.nf;
+    Py_BEGIN_ALLOW_THREADS
+    for (Py_ssize_t r = 0; r < t.rows; r++) {
+        const double *row = t.x + r * nf;
+        double *acc = t.out + r * nf;
+        for (Py_ssize_t k = 0; k < t.trees; k++) {
+            Py_ssize_t node = 0, off = k * t.nodes, *p = path + k * (depth + 1);
+            p[0] = 0;
             for (int d = 0; d < depth; d++) {
-                memset(level, 0, sizeof(double) * (size_t)nf);
-                for (Py_ssize_t t = 0; t < trees; t++) {
-                    Py_ssize_t off = t * nodes, p0 = path[t * (depth + 1) + d], p1 = path[t * (depth + 1) + d + 1];
-                    level[feature[off + p0]] += val[off + p1] - val[off + p0];
-                }
-                for (Py_ssize_t j = 0; j < nf; j++)
-                    acc[j] += level[j];
+                node = 2 * node + 1 + (row[feature[off + node]] > thr[off + node]);
+                p[d + 1] = node;
             }
         }
-        Py_END_ALLOW_THREADS
+        for (int d = 0; d < depth; d++) {
+            memset(level, 0, sizeof(double) * (size_t)nf);
+            for (Py_ssize_t k = 0; k < t.trees; k++) {
+                Py_ssize_t off = k * t.nodes, p0 = path[k * (depth + 1) + d], p1 = path[k * (depth + 1) + d + 1];
+                level[feature[off + p0]] += val[off + p1] - val[off + p0];
+            }
+            for (Py_ssize_t j = 0; j < nf; j++)
+                acc[j] += level[j];
+        }
     }
+    Py_END_ALLOW_THREADS
     PyMem_Free(path);
     PyMem_Free(level);
-    for (int j = 0; j < 5; j++)
-        PyBuffer_Release(&v[j]);
-    if (bad) {
-        PyErr_SetString(PyExc_ValueError, "tree_contributions: inconsistent shapes or feature indices");
-        return NULL;
-    }
+    close_trees(&t);
     Py_RETURN_NONE;
 }
 

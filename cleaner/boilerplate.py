@@ -179,7 +179,8 @@ class Features:
         return np.concatenate(([0], np.cumsum(self.tok_counts))).astype(np.int64)
 
     def content(self) -> tuple[np.ndarray, np.ndarray]:
-        """The content words (textfeat.content_words): their hashes, and how many per paragraph."""
+        """The content words (3+ bytes, a function word of no language): their hashes, and how
+        many per paragraph (textfeat.content_overlap compares them)."""
         cw = (self.tok_lengths >= 3) & (self.tok_stop < 0)
         tpara = np.repeat(np.arange(len(self.tok_counts), dtype=np.int64), self.tok_counts)
         return self.tok_hashes[cw], np.bincount(tpara[cw], minlength=len(self.tok_counts)).astype(np.int64)

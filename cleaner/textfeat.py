@@ -557,17 +557,9 @@ def build_batch(docs: list[list[str]], rules, min_density: float = 0.05) -> Batc
                  link_words, np.where(stop_lookup[1], stop_lookup[0], -1).astype(np.int32), hits, timeouts, own)
 
 
-def content_words(token_hashes: np.ndarray, token_lengths: np.ndarray, is_stop: np.ndarray | None = None
-                  ) -> np.ndarray:
-    """Which tokens are content words: 3+ bytes and a function word of no language."""
-    if is_stop is None:
-        is_stop = lookup_stopwords(token_hashes)[1]
-    return (token_lengths >= 3) & ~is_stop
-
-
 def content_overlap(word_hashes: np.ndarray, words_per_para: np.ndarray, para_doc: np.ndarray,
                     core: np.ndarray) -> np.ndarray:
-    """Per paragraph: the share of its distinct content words (content_words) found in
+    """Per paragraph: the share of its distinct content words (3+ bytes, a function word of no language) found in
     another *core* paragraph of its document (core: bool per paragraph). Teasers, menus
     and sidebars rarely share words with the text they sit beside."""
     n = len(words_per_para)

@@ -259,11 +259,11 @@ def documents_made_equal(c: Corpus) -> None:
         g, k = c.p_gid[rows], c.p_key[rows]
         n = c.ndocs
         cnt = np.bincount(g, minlength=n)
-        total = np.zeros(n, dtype=np.uint64)
-        np.add.at(total, g, k)
-        start = np.searchsorted(g, np.arange(n))
-        first = np.zeros(n, dtype=np.uint64)
+        start = np.searchsorted(g, np.arange(n))  # rows are in corpus order
         has = cnt > 0
+        total = np.zeros(n, dtype=np.uint64)
+        total[has] = np.add.reduceat(k, start[has])  # wraps around: a checksum, verified below
+        first = np.zeros(n, dtype=np.uint64)
         first[has] = k[start[has]]
         changed = np.zeros(n, dtype=bool)
         changed[c.p_gid[lost]] = True

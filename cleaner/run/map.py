@@ -139,15 +139,16 @@ def _batches(docs: list[Document]) -> list[tuple[int, int]]:
 
 
 def _strip_task(cfg: Config, dc: DocumentCleaner, results: list[MapResult], docs_of: list[list[Document]]
-                ) -> list[Any]:
+                ) -> Any:
     """Boilerplate of all the task's documents (small files strip together), a batch at a
     time, each batch under --doc-timeout; a batch that runs out of time is stripped again a
     document at a time, and a document that still does is reported and left out (removed
-    from docs_of). Returns each unit's features."""
+    from docs_of). Returns the features of the documents left, in order (None without
+    stripping)."""
     from ..boilerplate import Features
 
     if not cfg.strip:
-        return [None] * len(docs_of)
+        return None
     t0 = time.process_time()
     every = [(k, d) for k, docs in enumerate(docs_of) for d in docs]
     ok = [True] * len(every)
@@ -188,20 +189,18 @@ def _strip_task(cfg: Config, dc: DocumentCleaner, results: list[MapResult], docs
                                                    doc.record))
     feats = Features.concat(parts)
     pos = {i: j for j, i in enumerate(where)}  # stripped document -> its place in feats
-    out: list[Any] = []
+    at: list[int] = []
     start = 0
     for k, docs in enumerate(docs_of):
         mine = [i for i in range(start, start + len(docs)) if ok[i]]
         docs_of[k] = [every[i][1] for i in mine]
-        at = [pos[i] for i in mine]
-        if at and at[-1] - at[0] == len(at) - 1:  # the usual case: in order, one slice
-            out.append(feats.docs(at[0], at[-1] + 1))
-        else:
-            out.append(feats.subset(at) if at else Features.empty())
+        at += [pos[i] for i in mine]
         start += len(docs)
+    if at != list(range(len(feats))):  # a batch was redone a document at a time, or one left out
+        feats = feats.subset(at) if at else Features.empty()
     if results:
         results[0].seconds["strip"] = time.process_time() - t0  # task-wide stages are counted on the first unit
-    return out
+    return feats
 
 
 def map_task(task: MapTask) -> TaskResult:
@@ -218,15 +217,9 @@ def map_task(task: MapTask) -> TaskResult:
         _read_unit(u, k, cfg, dc, res, docs)
         results.append(res)
         docs_of.append(docs)
-    feats_of = _strip_task(cfg, dc, results, docs_of)
+    feats = _strip_task(cfg, dc, results, docs_of)
     t3 = time.process_time()
-    every = [d for docs in docs_of for d in docs]  # each step is per document: all at once
-    joined = None
-    if cfg.strip and feats_of and all(f is not None for f in feats_of):
-        from ..boilerplate import Features
-
-        joined = Features.concat(feats_of)
-    fk = dc.repeats(every, joined)
+    fk = dc.repeats([d for docs in docs_of for d in docs], feats)  # each step is per document: all at once
     packed = _summarise(results, docs_of, fk)
     t4 = time.process_time()
     first = results[0].seconds if results else {}
@@ -234,7 +227,7 @@ def map_task(task: MapTask) -> TaskResult:
     try:
         if cfg.dedup:  # before the spill: a spill on disk means its stores are complete (--resume)
             write_set_store(task.spill, fk)
-        save_spill(task.spill, packed, docs_of, feats_of, joined)
+        save_spill(task.spill, packed, docs_of, feats)
     except OSError as e:
         for res in results:
             res.fatal = ItemError(res.rel, f"cannot write the work file {task.spill}: {e.strerror or e}")

@@ -157,33 +157,22 @@ def load_result(path: str) -> TaskResult:
 
 
 def load_documents(path: str) -> tuple[list[list[Document]], list[Any]]:
-    """Per unit of the task: its documents and their paragraph features."""
+    """Per unit of the task: its documents and their paragraph features (None without stripping)."""
     with open(path + ".docs", "rb") as fh:
-        docs, (joined, per_unit) = pickle.load(fh)
-    if joined is None:
-        return docs, per_unit
-    start = np.concatenate(([0], np.cumsum(per_unit))).astype(np.int64)
-    return docs, [joined.docs(int(start[k]), int(start[k + 1])) for k in range(len(per_unit))]
+        docs, feats = pickle.load(fh)
+    if feats is None:
+        return docs, [None] * len(docs)
+    start = np.concatenate(([0], np.cumsum([len(d) for d in docs]))).astype(np.int64)
+    return docs, [feats.docs(int(start[k]), int(start[k + 1])) for k in range(len(docs))]
 
 
-def _join_features(feats: list[Any]) -> tuple[Any, list[Any]]:
-    """The units' features as one batch and each unit's number of documents: a task of
-    many small files pickles a score of arrays, not a score of arrays per file (20,000
-    files of 2.3 KB, defaults, one worker: spill 2.8 -> 0.8 CPU-s, the run 26.7 -> 21.1 s)."""
-    if not feats or any(f is None for f in feats):
-        return None, feats
-    from ..boilerplate import Features
-
-    return Features.concat(feats), [f.ndocs for f in feats]
-
-
-def save_spill(path: str, result: TaskResult, docs: list[list[Document]], feats: list[Any],
-               joined: Any = None) -> None:
+def save_spill(path: str, result: TaskResult, docs: list[list[Document]], feats: Any) -> None:
     """The documents first: a result on disk means the task's spill is complete (--resume).
-    `joined`: the units' features already joined (Features.concat(feats)), if at hand."""
-    packed = (joined, [f.ndocs for f in feats]) if joined is not None else _join_features(feats)
+    `feats`: the features of all the units' documents as one batch (a task of many small
+    files pickles a score of arrays, not a score per file: 20,000 files of 2.3 KB, defaults,
+    one worker: spill 2.8 -> 0.8 CPU-s, the run 26.7 -> 21.1 s)."""
     with atomic_writer(path + ".docs") as fh:
-        pickle.dump((docs, packed), fh, protocol=pickle.HIGHEST_PROTOCOL)
+        pickle.dump((docs, feats), fh, protocol=pickle.HIGHEST_PROTOCOL)
     with atomic_writer(path) as fh:
         pickle.dump((SPILL_VERSION, result), fh, protocol=pickle.HIGHEST_PROTOCOL)
 
