@@ -119,32 +119,35 @@ class DocumentCleaner:
         (strip_many's features of these documents), a document that lost repeats is
         decided again first, so the keys are those of the text it keeps: a run on the
         output must find the same duplicates (idempotence)."""
-        fk = repeats_inside(docs, self.cfg, self.cfg.dedup)
-        if feats is not None and self.cfg.strip and self.cfg.dedup and self._settle_repeats(docs, feats):
-            fk = repeats_inside(docs, self.cfg, self.cfg.dedup)
-        return fk
+        settle = None
+        if feats is not None and self.cfg.strip and self.cfg.dedup:
+            def settle(ds: list[Document]) -> set[int]:
+                return self._settle_repeats(ds, feats)
+        return repeats_inside(docs, self.cfg, self.cfg.dedup, settle)
 
-    def _settle_repeats(self, docs: list[Document], feats: Any) -> bool:
+    def _settle_repeats(self, docs: list[Document], feats: Any) -> set[int]:
         """Decide again, with their repeats gone, the documents that lost some; marks what
-        else goes in doc.drops and says whether anything did."""
+        else goes in doc.drops and returns the documents that lost more."""
         redo = [k for k, d in enumerate(docs)
                 if not d.decided and any(x.twin is not None for x in d.drops.values())]
         if not redo:
-            return False
+            return set()
         verdicts = self.classifier.settle_many(feats.subset(redo), [dict(docs[k].drops) for k in redo],
                                                [docs[k].lines for k in redo])
-        changed = False
+        changed = set()
         for k, v in zip(redo, verdicts):
             new = {i: d for i, d in v.drops.items() if i not in docs[k].drops}
             if new:
                 docs[k].drops.update(new)
-                changed = True
+                changed.add(k)
         return changed
 
-    def settle_many(self, docs: Sequence[Document], feats: Any, corpus_drops: Sequence[Mapping[int, Drop]]
-                    ) -> list[Decision]:
+    def settle_many(self, docs: Sequence[Document], feats: Any, corpus_drops: Sequence[Mapping[int, Drop]],
+                    scores: bool = False) -> list[Decision]:
         """The final decisions, once repeats (and, in a run, corpus-wide drops) are known;
-        `feats` are strip_many's features of these documents (None without stripping)."""
+        `feats` are strip_many's features of these documents (None without stripping).
+        `scores`: decide again also the documents that lost repeats (`repeats` settled them
+        already), for the verdict's final scores (--explain, the API's infos)."""
         out: list[Decision] = []
         redo: list[int] = []
         forced_of: list[dict[int, Drop]] = []
@@ -156,10 +159,10 @@ class DocumentCleaner:
             forced.update(corpus_drops[k])
             forced_of.append(forced)
             out.append(Decision(forced, [i for i in range(len(doc.paragraphs)) if i not in forced]))
-            # nothing new since strip settled this document: its decision stands (and the
-            # HTML extractor's decision on a page stands whatever dedup takes from it)
+            # nothing new since strip and `repeats` settled this document: its decision stands
+            # (and the HTML extractor's decision on a page stands whatever dedup takes from it)
             if self.cfg.strip and feats is not None and not doc.decided and (
-                    corpus_drops[k] or any(d.twin is not None for d in doc.drops.values())):
+                    corpus_drops[k] or (scores and any(d.twin is not None for d in doc.drops.values()))):
                 redo.append(k)
         if redo:
             sub = feats.subset(redo)
@@ -169,8 +172,8 @@ class DocumentCleaner:
                 out[k] = Decision(drops, [i for i in range(len(docs[k].paragraphs)) if i not in drops], verdict=v)
         return out
 
-    def settle(self, doc: Document, feats: Any, corpus_drops: Mapping[int, Drop]) -> Decision:
-        return self.settle_many([doc], feats, [corpus_drops])[0]
+    def settle(self, doc: Document, feats: Any, corpus_drops: Mapping[int, Drop], scores: bool = False) -> Decision:
+        return self.settle_many([doc], feats, [corpus_drops], scores)[0]
 
     def clean(self, doc: Document) -> Decision:
         """All the per-document steps for a document on its own (no corpus around it)."""
@@ -178,7 +181,7 @@ class DocumentCleaner:
         feats, verdict, errors = self.strip(doc)
         if self.cfg.dedup:
             self.repeats([doc], feats)
-        dec = self.settle(doc, feats, {})
+        dec = self.settle(doc, feats, {}, scores=True)
         if feats is not None and (dec.verdict or verdict) is not None:
             from .boilerplate import infos_of
 

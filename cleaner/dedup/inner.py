@@ -7,6 +7,7 @@ MinHash signatures, shingle sets), so the text is tokenised once.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from itertools import chain
 
@@ -39,11 +40,14 @@ class FileKeys:
         return cls(z.astype(np.uint64), z, z, None, [], None)
 
 
-def repeats_inside(docs: list[Document], cfg: Config, dedup: bool = True) -> FileKeys:
+def repeats_inside(docs: list[Document], cfg: Config, dedup: bool = True,
+                   settle: Callable[[list[Document]], set[int]] | None = None) -> FileKeys:
     """Drop exact and near repeats among the kept paragraphs of each document
     (the first occurrence stays), for all documents of a file at once, and
     compute the keys and signatures the corpus-wide steps need. The text is
     tokenised once for paragraph keys, paragraph shingles and document shingles.
+    `settle(docs)`, once the repeats are marked, may drop more paragraphs (in doc.drops)
+    and returns the documents it changed: the keys are those of what each one keeps.
     """
     from .. import minhash as mh
 
@@ -133,6 +137,11 @@ def repeats_inside(docs: list[Document], cfg: Config, dedup: bool = True) -> Fil
                 for a in range(len(rows)):
                     if int(asg.survivor[a]) != a:
                         near(a, int(asg.survivor[a]), float(asg.similarity[a]))
+    changed = settle(docs) if settle is not None else set()
+    if changed:
+        for r in np.flatnonzero(alive & np.isin(item_doc, sorted(changed))).tolist():
+            if int(item_idx[r]) in docs[int(item_doc[r])].drops:
+                alive[r] = False
     final_arr = np.flatnonzero(alive)
     p_key = keys[final_arr]
     p_words = tok.counts[final_arr]
