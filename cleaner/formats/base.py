@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -20,10 +21,8 @@ def kept_text(doc: Document, kept: list[int]) -> str:
 
 def write_lines(path: str | Path, docs: Kept) -> None:
     """Kept paragraphs, one per line, as plain text (never compressed)."""
-    with writers.atomic_writer(path) as fh:
-        for doc, kept in docs:
-            for i in kept:
-                fh.write(writers.utf8(doc.paragraphs[i]) + b"\n")
+    text = "\n".join([doc.paragraphs[i] for doc, kept in docs for i in kept])
+    writers.write_bytes(os.fspath(path), writers.utf8(text + "\n") if text else b"")
 
 
 class Format:
