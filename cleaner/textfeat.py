@@ -334,6 +334,8 @@ class Stoplists:
     # a bit per value of a hash's low BLOOM_BITS bits: a token whose bit is clear is no
     # function word (most content words), so only the rest is looked up in `hashes`
     bloom: np.ndarray
+    # with the compiled kernels: a hash table of `hashes` (find_sorted), in place of the two
+    slots: np.ndarray | None = None
 
 
 BLOOM_BITS = 22
@@ -405,7 +407,13 @@ def stoplists() -> Stoplists:
     det_of[rows] = np.arange(len(rows))
     bloom = np.zeros(1 << BLOOM_BITS, dtype=bool)
     bloom[(uniq & np.uint64((1 << BLOOM_BITS) - 1)).astype(np.int64)] = True
-    return Stoplists(names, det_of, np.append(start, len(da)).astype(np.int64), dl, uniq, langs, bloom)
+    slots = None
+    k = _kernels()
+    if k is not None:
+        slots = np.full(max(2, 1 << (2 * len(uniq) - 1).bit_length()), -1, dtype=np.int64)
+        none = np.zeros(0, np.uint64)
+        k.find_sorted(uniq, slots, none, none.view(np.int64), none.view(np.uint8))  # fills the table
+    return Stoplists(names, det_of, np.append(start, len(da)).astype(np.int64), dl, uniq, langs, bloom, slots)
 
 
 def _lookup(sorted_arr: np.ndarray, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -417,14 +425,22 @@ def _lookup(sorted_arr: np.ndarray, x: np.ndarray) -> tuple[np.ndarray, np.ndarr
 
 
 def lookup_stopwords(token_hashes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """_lookup in stoplists().hashes, past the bloom filter: positions (0 where absent) and hits."""
+    """Positions of the tokens in stoplists().hashes (0 where absent) and hits: by its hash
+    table (compiled), else a binary search past the bloom filter."""
     sl = stoplists()
-    pos = np.zeros(len(token_hashes), dtype=np.int64)
-    hit = np.zeros(len(token_hashes), dtype=bool)
+    n = len(token_hashes)
+    k = _kernels() if sl.slots is not None else None
+    if k is not None:
+        pos = np.empty(n, dtype=np.int64)
+        hit = np.empty(n, dtype=bool)
+        k.find_sorted(sl.hashes, sl.slots, np.ascontiguousarray(token_hashes, dtype=np.uint64), pos, hit.view(np.uint8))
+        return pos, hit
+    pos = np.zeros(n, dtype=np.int64)
+    hit = np.zeros(n, dtype=bool)
     maybe = np.flatnonzero(sl.bloom[(token_hashes & np.uint64((1 << BLOOM_BITS) - 1)).astype(np.int64)])
     if len(maybe):
         p, h = _lookup(sl.hashes, token_hashes[maybe])
-        pos[maybe], hit[maybe] = p, h
+        pos[maybe], hit[maybe] = np.where(h, p, 0), h
     return pos, hit
 
 
