@@ -169,3 +169,18 @@ def test_compiled_stopword_lookup_equals_the_binary_search(monkeypatch):
         k.find_sorted(keys[::-1].copy(), np.full(2048, -1, dtype=np.int64), q, pos, hit)
     with pytest.raises(ValueError, match="uint64"):
         k.find_sorted(keys.astype(np.int64), slots, q, pos, hit)
+
+
+def test_a_subset_of_features_is_its_documents_joined():
+    from dataclasses import fields
+
+    from cleaner.boilerplate import Features, features_of
+    from cleaner.rules import RuleSet
+
+    docs = [ARTICLE[:3], ["Advertisement", "Subscribe now"], ARTICLE[2:6], ["Le chat est sur la table, et il dort."]]
+    feats, _ = features_of(docs, RuleSet.build())
+    for which in ([2, 0], [3], [1, 2, 3, 0], [0, 0]):
+        got, want = feats.subset(which), Features.concat([feats.docs(d, d + 1) for d in which])
+        for f in fields(Features):
+            a, b = getattr(got, f.name), getattr(want, f.name)
+            assert (a == b if isinstance(a, list) else np.array_equal(a, b) and a.dtype == b.dtype), f.name
