@@ -538,7 +538,7 @@ class Batch:
 def build_batch(docs: list[list[str]], rules, min_density: float = 0.05) -> Batch:
     """Features of every paragraph of `docs` (lists of paragraphs)."""
     from .minhash import tokenize
-    from .textutil import URL_RE, WORD_RE
+    from .textutil import URL_HINT, URL_RE, WORD_RE
 
     sizes = np.array([len(d) for d in docs], dtype=np.int64)
     doc_start = np.concatenate(([0], np.cumsum(sizes))).astype(np.int64)
@@ -556,7 +556,7 @@ def build_batch(docs: list[list[str]], rules, min_density: float = 0.05) -> Batc
         if urls[i]:
             continue
         p = paragraphs[i]
-        found = URL_RE.findall(p)
+        found = URL_RE.findall(p) if URL_HINT.search(p) else None
         if found:
             urls[i] = len(found)
             link_words[i] = max(len(WORD_RE.findall(p)) - len(WORD_RE.findall(URL_RE.sub(" ", p))), 0)

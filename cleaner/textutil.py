@@ -10,9 +10,11 @@ import xxhash
 
 WORD_RE = regex.compile(r"[\p{L}\p{N}][\p{L}\p{N}\p{M}'’_-]*")
 _PUNCT_SPACE = regex.compile(r"[\p{P}\p{S}\p{Z}\s\p{Cc}\p{Cf}]+")
-URL_RE = regex.compile(
-    r"(?i)\bhttps?://\S+|\bwww\.\S+|\b[\w-]+(?:\.[\w-]+)*\.(?:com|org|net|edu|gov|io|co|uk|de|fr|ly|me|tv|info|biz)/\S*"
-)
+_TLDS = "com|org|net|edu|gov|io|co|uk|de|fr|ly|me|tv|info|biz"
+URL_RE = regex.compile(r"(?i)\bhttps?://\S+|\bwww\.\S+|\b[\w-]+(?:\.[\w-]+)*\.(?:" + _TLDS + r")/\S*")
+# What each alternative of URL_RE contains: a text without it has no URL. A scan for these
+# literals is ~30x cheaper than URL_RE, whose last alternative retries at every word.
+URL_HINT = regex.compile(r"(?i)://|www\.|\.(?:" + _TLDS + r")/")
 HANDLE_RE = regex.compile(r"(?<![\w.])@\w{2,}")
 HASHTAG_RE = regex.compile(r"(?<![\w&])#\p{L}[\p{L}\p{N}_]*")
 EMOJI_RE = regex.compile(r"[\p{Extended_Pictographic}\p{Regional_Indicator}]")
