@@ -281,6 +281,12 @@ static inline int match_at(int hk, const void *hd, Py_ssize_t i, int nk, const v
     return 1;
 }
 
+typedef struct {
+    const void *data;
+    Py_ssize_t n;
+    int kind;
+} Lit;
+
 static PyObject *find_literals(PyObject *self, PyObject *args) {
     (void)self;
     PyObject *text, *lits, *ostarts, *oout;
@@ -334,14 +340,19 @@ static PyObject *find_literals(PyObject *self, PyObject *args) {
         return NULL;
     }
     memset(out, 0, (size_t)(nl * np_));
-    Py_ssize_t *head;
-    /* literals bucketed by their first two characters (one-character literals by the first):
-     * at each position of the text only the literals of its bucket are compared */
-    enum { NB2 = 1 << 16, NB1 = 1 << 12 };
+    /* literals bucketed by their first three characters (shorter ones by their first two, or
+     * one): at each position of the text only the literals of its buckets are compared. Two
+     * characters were too few: the 71 literals that start with "co" were tried at every "co". */
+    enum { NB3 = 1 << 16, NB2 = 1 << 16, NB1 = 1 << 12 };
+    Py_ssize_t *head3 = PyMem_Calloc(NB3, sizeof(Py_ssize_t));
     Py_ssize_t *head2 = PyMem_Calloc(NB2, sizeof(Py_ssize_t));
     Py_ssize_t *head1 = PyMem_Calloc(NB1, sizeof(Py_ssize_t));
     Py_ssize_t *link = PyMem_Malloc((size_t)(nl ? nl : 1) * sizeof(Py_ssize_t));
-    if (!head2 || !head1 || !link) {
+    /* each literal's kind, data and length, read once: not through its object at each try */
+    Lit *lit = PyMem_Malloc((size_t)(nl ? nl : 1) * sizeof(Lit));
+    if (!head3 || !head2 || !head1 || !link || !lit) {
+        PyMem_Free(lit);
+        PyMem_Free(head3);
         PyMem_Free(head2);
         PyMem_Free(head1);
         PyMem_Free(link);
@@ -350,50 +361,50 @@ static PyObject *find_literals(PyObject *self, PyObject *args) {
         return PyErr_NoMemory();
     }
 #define KEY2(a, b) ((((uint32_t)(a) * 40503u) ^ (uint32_t)(b)) & (NB2 - 1))
+#define KEY3(a, b, c) (((((uint32_t)(a) * 40503u) ^ (uint32_t)(b)) * 2654435761u ^ (uint32_t)(c)) & (NB3 - 1))
     for (Py_ssize_t j = nl - 1; j >= 0; j--) {
         PyObject *x = PyList_GET_ITEM(lits, j);
         int xk = PyUnicode_KIND(x);
         const void *xd = PyUnicode_DATA(x);
+        Py_ssize_t xn = PyUnicode_GET_LENGTH(x);
         uint32_t c0 = PyUnicode_READ(xk, xd, 0);
-        if (PyUnicode_GET_LENGTH(x) >= 2) {
-            uint32_t key = KEY2(c0, PyUnicode_READ(xk, xd, 1));
-            link[j] = head2[key] - 1;
-            head2[key] = j + 1;
-        } else {
-            link[j] = head1[c0 & (NB1 - 1)] - 1;
-            head1[c0 & (NB1 - 1)] = j + 1;
-        }
+        lit[j] = (Lit){xd, xn, xk};
+        Py_ssize_t *h = xn >= 3   ? &head3[KEY3(c0, PyUnicode_READ(xk, xd, 1), PyUnicode_READ(xk, xd, 2))]
+                        : xn == 2 ? &head2[KEY2(c0, PyUnicode_READ(xk, xd, 1))]
+                                  : &head1[c0 & (NB1 - 1)];
+        link[j] = *h - 1;
+        *h = j + 1;
     }
     Py_ssize_t para = -1, next_start = np_ ? starts[0] : hn + 1;
-    uint32_t c = hn ? PyUnicode_READ(hk, hd, 0) : 0;
+    uint32_t c = hn ? PyUnicode_READ(hk, hd, 0) : 0, c1 = hn > 1 ? PyUnicode_READ(hk, hd, 1) : 0;
     for (Py_ssize_t i = 0; i < hn; i++) {
         while (i >= next_start) {
             para++;
             next_start = para + 1 < np_ ? starts[para + 1] : hn + 1;
         }
-        uint32_t c_next = i + 1 < hn ? PyUnicode_READ(hk, hd, i + 1) : 0;
+        uint32_t c2 = i + 2 < hn ? PyUnicode_READ(hk, hd, i + 2) : 0;
         if (para >= 0) {
-            for (int pass = 0; pass < 2; pass++) {
-                Py_ssize_t j = pass == 0 ? (i + 1 < hn ? head2[KEY2(c, c_next)] - 1 : -1) : head1[c & (NB1 - 1)] - 1;
+            for (int pass = 0; pass < 3; pass++) {
+                Py_ssize_t j = pass == 0   ? (i + 2 < hn ? head3[KEY3(c, c1, c2)] - 1 : -1)
+                               : pass == 1 ? (i + 1 < hn ? head2[KEY2(c, c1)] - 1 : -1)
+                                           : head1[c & (NB1 - 1)] - 1;
                 for (; j >= 0; j = link[j]) {
-                    uint8_t *cell = out + j * np_ + para;
-                    if (*cell)
-                        continue;
-                    PyObject *x = PyList_GET_ITEM(lits, j);
-                    Py_ssize_t ln = PyUnicode_GET_LENGTH(x);
                     /* a literal is found in the paragraph where it starts, whole inside the text */
-                    if (i + ln <= hn && match_at(hk, hd, i, PyUnicode_KIND(x), PyUnicode_DATA(x), ln))
-                        *cell = 1;
+                    if (i + lit[j].n <= hn && match_at(hk, hd, i, lit[j].kind, lit[j].data, lit[j].n))
+                        out[j * np_ + para] = 1;
                 }
             }
         }
-        c = c_next;
+        c = c1;
+        c1 = c2;
     }
 #undef KEY2
+#undef KEY3
     PyMem_Free(head1);
-    head = head2;
-    PyMem_Free(head);
+    PyMem_Free(head2);
+    PyMem_Free(head3);
     PyMem_Free(link);
+    PyMem_Free(lit);
     PyBuffer_Release(&vs);
     PyBuffer_Release(&vo);
     Py_RETURN_NONE;
