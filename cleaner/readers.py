@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import IO
 
-from . import compression
+from . import compression, storage
 
 # Uncompressed JSONL files larger than this are read in parts, in parallel.
 PART_BYTES = 32 * 1024 * 1024
@@ -58,6 +58,11 @@ def _open_file(path: str) -> IO[bytes]:
     """The file, for reading. What discovery found may be gone or replaced by the time a
     worker reads it: a FIFO in its place would block open() for ever (hence O_NONBLOCK,
     cleared once the file is known to be a regular one)."""
+    if storage.is_url(path):
+        try:
+            return storage.open_input(path)
+        except FileNotFoundError:
+            raise ReadError("cannot read: the object is gone (deleted or renamed since the run found it)") from None
     nonblock = getattr(os, "O_NONBLOCK", 0)
     try:
         fd = os.open(path, os.O_RDONLY | nonblock | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0))
@@ -76,7 +81,10 @@ def _open_file(path: str) -> IO[bytes]:
 
 def stamp_of(fh: IO[bytes]) -> tuple[int, int]:
     """(size, mtime) of an open file: what tells that it changed while it was read."""
-    st = os.fstat(fh.fileno())
+    try:
+        st = os.fstat(fh.fileno())
+    except (OSError, ValueError):  # an object of remote storage has no descriptor
+        return storage.handle_stamp(fh)
     return st.st_size, st.st_mtime_ns
 
 
@@ -105,7 +113,7 @@ def open_binary(f: InputFile, max_ratio: int = 200, offset: int = 0) -> IO[bytes
         raw.seek(offset)
     if f.compression is None:
         return raw
-    return compression.decompressing(raw, f.compression, os.fstat(raw.fileno()).st_size, max_ratio, ReadError)
+    return compression.decompressing(raw, f.compression, stamp_of(raw)[0], max_ratio, ReadError)
 
 
 def decompress_error(f: InputFile, e: BaseException) -> ReadError:

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from . import storage
 from .escape import deep, name_bytes, one_line, printable
 from .minhash import _speedups
 from .writers import atomic_writer
@@ -169,7 +170,7 @@ class Report:
         }
 
     def save(self, directory: str | Path) -> None:
-        d = Path(directory)
+        d = storage.path(directory)
         data = self.as_dict()
         try:
             text = json.dumps(data, indent=2, ensure_ascii=False).encode("utf-8")

@@ -13,7 +13,7 @@ from typing import IO, Any
 
 import orjson
 
-from . import compression, escape
+from . import compression, escape, storage
 
 TEMP_MARK = ".cleaner-tmp"
 
@@ -39,6 +39,10 @@ def _open_temp(path: str) -> tuple[int, str]:
 def atomic_writer(path: str | Path) -> Iterator[IO[bytes]]:
     """A binary file handle whose content appears at `path` only if the block
     completes; on any error the temp file is removed and `path` is untouched."""
+    if storage.is_url(path):  # an object of remote storage: sent whole once complete
+        with storage.upload(path) as fh:
+            yield fh
+        return
     path = os.fspath(path)
     fd, tmp = _open_temp(path)
     try:
@@ -55,6 +59,8 @@ def atomic_writer(path: str | Path) -> Iterator[IO[bytes]]:
 
 def remove_stale_temp(root: str | Path) -> int:
     """Delete temp files an interrupted run left behind; returns how many."""
+    if storage.is_url(root):
+        return storage.remove_stale_temp(root)
     n = 0
     for dirpath, _, names in os.walk(root):
         for name in names:

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
-from .. import compression, writers
+from .. import compression, storage, writers
 from ..document import Document, ItemError
 from ..readers import InputFile, Part
 
@@ -93,7 +93,7 @@ class Format:
         parts are complete gzip members / zstd frames: they concatenate."""
         with writers.atomic_writer(final) as out:
             for p in parts:
-                with open(p, "rb") as fh:
+                with storage.open_read(p) as fh:
                     shutil.copyfileobj(fh, out, 1 << 20)
 
     def given_up(self, message: str, attempt: int) -> str:

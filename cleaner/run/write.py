@@ -7,10 +7,9 @@ from __future__ import annotations
 import os
 import pickle
 import time
-from pathlib import Path
 from typing import Any
 
-from .. import formats
+from .. import formats, storage
 from .. import reasons as R
 from ..document import Document, Drop, ItemError
 from ..document_cleaner import Decision, DocumentCleaner
@@ -81,7 +80,7 @@ def _write_unit(u: WriteUnit, docs: list[Document], feats: Any, task: WriteTask,
         kept = _final(doc, decisions.get(pos), u.doc_drops.get(pos), res, audit)
         if kept is not None:
             out_docs.append((doc, kept))
-    root = Path(task.out_root)
+    root = storage.path(task.out_root)
     out_fmt = cfg.output_format
     fmt = formats.of(u.file)
     final = os.path.join(task.out_root, u.file.out_rel)
@@ -106,6 +105,7 @@ def _write_unit(u: WriteUnit, docs: list[Document], feats: Any, task: WriteTask,
 def write_task(task: WriteTask) -> list[WriteResult]:
     """The units of one map task: final decisions, outputs, one audit piece and one
     records file for all of them (runs in a worker)."""
+    storage.use(task.cfg.storage)
     dc = DocumentCleaner.get(task.cfg)
     beat(0, None)
     docs_of, feats_of = load_documents(task.spill)
