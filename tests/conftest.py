@@ -53,6 +53,23 @@ def fault_env(fault: str) -> dict[str, str]:
     return {"CLEANER_FAULT": fault, "PYTHONPATH": os.pathsep.join(path)}
 
 
+def kill_9_after(args: list[str], seconds: float, env: dict[str, str] | None = None) -> None:
+    """Start `clean ARGS` and kill -9 it (with its workers) after `seconds`, or when it has ended."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    p = subprocess.Popen([sys.executable, "-m", "cleaner", *args], start_new_session=True,
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+    time.sleep(seconds)
+    try:
+        os.killpg(p.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    p.wait()
+
+
 def write(root: Path, rel: str, content: str | bytes) -> Path:
     p = root / rel
     p.parent.mkdir(parents=True, exist_ok=True)
