@@ -20,6 +20,7 @@ and from the config file's [storage] table, which overrides it; they travel with
 from __future__ import annotations
 
 import atexit
+import io
 import json
 import os
 import re
@@ -161,10 +162,6 @@ def _calls(url: str, missing_ok: bool = False) -> Iterator[None]:
         raise _failure(url, e) from None
 
 
-def _url_of(fs: Any, p: str) -> str:
-    return cast(str, fs.unstrip_protocol(p))
-
-
 # --- a location -------------------------------------------------------------------------------
 
 class RemotePath:
@@ -241,9 +238,10 @@ class RemotePath:
                 names = fs.ls(p, detail=False)
             except FileNotFoundError:
                 names = []
+        base = p.rstrip("/") + "/"
         for n in sorted(names):
-            if n.rstrip("/") != p.rstrip("/"):
-                yield RemotePath(_url_of(fs, n))
+            if n.startswith(base) and n.rstrip("/") != p.rstrip("/"):
+                yield self / n[len(base):].rstrip("/")
 
     def mkdir(self, parents: bool = False, exist_ok: bool = False) -> None:
         if _protocol(self.url) in OBJECT_STORES:
@@ -377,7 +375,7 @@ def listing(root: str) -> Iterator[tuple[str, str, tuple[int, int]]]:
     for name, info in found.items():
         if info.get("type") == "directory" or name.endswith("/") or not name.startswith(base):
             continue
-        url = _url_of(fs, name)
+        url = f"{root.rstrip('/')}/{name[len(base):]}"  # the root's spelling (fsspec may give file:// for local://)
         stamp = _stamp_of_info(info)
         _listed[url] = stamp
         yield name[len(base):], url, stamp
@@ -403,7 +401,8 @@ def open_input(url: str) -> IO[bytes]:
     with _calls(url):
         fh = fs.open(fp, "rb")
     fh.cleaner_url = url  # for handle_stamp
-    return cast(IO[bytes], fh)
+    # the io interface in full (fsspec's files have no readline(size), which JSONL reading needs)
+    return io.BufferedReader(fh, 1 << 20)
 
 
 def handle_stamp(fh: Any) -> tuple[int, int]:
@@ -465,6 +464,8 @@ def upload(target: object) -> Iterator[IO[bytes]]:
             _count += 1
             parent, name = fp.rsplit("/", 1) if "/" in fp else ("", fp)
             tmp = f"{parent}/.{name[:80]}.{os.getpid()}-{_count}{TEMP_MARK}"
+            with _calls(url):
+                fs.makedirs(parent, exist_ok=True)
             _send(fs, url, tmp, spool, size)
             with _calls(url):
                 fs.mv(tmp, fp)

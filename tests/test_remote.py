@@ -98,6 +98,8 @@ def corpus(root: Path) -> None:
         recs.append({"id": f"{f}-dup", "text": recs[0]["text"]})
         data = "".join(json.dumps(r) + "\n" for r in recs).encode()
         write(root, f"shards/part-{f}.jsonl.gz", gzip.compress(data, mtime=0))
+    write(root, "shards/plain.jsonl", "".join(json.dumps({"id": f"p{i}", "text": prose(900 + i, 3)}) + "\n"
+                                              for i in range(5)))
     rows = [{"id": i, "text": "\n".join(prose(5000 + 10 * i + k, 2) for k in range(3)), "n": i} for i in range(12)]
     rows.append({"id": 99, "text": rows[3]["text"], "n": 99})
     (root / "table").mkdir(parents=True)
@@ -146,7 +148,7 @@ def test_bucket_to_bucket_matches_the_run_on_local_folders(cli, s3, reference):
     rep = json.loads(s3.tree(f"s3://{dst}/clean.report")["report.json"])
     assert rep["input"] == f"s3://{src}/corpus" and rep["output"] == f"s3://{dst}/clean"
     assert {"file": ".hidden", "reason": "hidden"} in rep["skipped"]
-    assert rep["files"]["found"] == 10 and rep["documents"]["removed"]
+    assert rep["files"]["found"] == 11 and rep["documents"]["removed"]
     # the storage options (credentials) appear nowhere in the report
     everything = b"".join(s3.tree(f"s3://{dst}/clean.report").values())
     assert SECRET.encode() not in everything and KEY.encode() not in everything
@@ -337,3 +339,47 @@ def test_memory_urls_in_one_process(cli, reference):
         assert not mem.exists(f"{base}/out.report/.work")
     finally:
         mem.rm(base, recursive=True)
+
+
+def test_a_file_system_with_folders_goes_through_temp_names(cli, reference, tmp_path):
+    """local:// is fsspec's local file system reached as a URL: the path of file systems that are
+    not object stores (an upload under a temp name, then moved over the final one)."""
+    out = tmp_path / "out"
+    r = cli(f"local://{reference / 'in'}", f"local://{out}", "-q", "--workers", "2")
+    assert r.code == 0, r.err
+    assert tree_bytes(out) == tree_bytes(reference / "out")
+    assert (tmp_path / "out.report/removed.jsonl").read_bytes() == (reference / "out.report/removed.jsonl").read_bytes()
+    assert not [p for p in tmp_path.rglob("*") if ".cleaner-tmp" in p.name]
+
+
+def test_large_files_read_and_joined_in_parts_from_a_bucket(cli, s3, tmp_path, monkeypatch):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    import cleaner.readers
+
+    local = tmp_path / "in"
+    recs = [{"id": f"r{i}", "text": "\n".join(prose(10 * (i % 30) + k, 2) for k in range(3)), "n": i}
+            for i in range(120)]
+    write(local, "big.jsonl", "".join(json.dumps(r) + "\n" for r in recs))
+    rows = [{**r, "text": "\n".join(prose(7000 + 10 * (i % 30) + k, 2) for k in range(3))} for i, r in enumerate(recs)]
+    pq.write_table(pa.Table.from_pylist(rows), local / "big.parquet", row_group_size=10)
+    assert cli(local, tmp_path / "whole", "-q", "--workers", "0").code == 0
+    src, dst = s3.bucket(), s3.bucket()
+    s3.upload(local, f"s3://{src}/c")
+    monkeypatch.setattr(cleaner.readers, "PART_BYTES", 8_000)
+    monkeypatch.setattr(cleaner.readers, "PARQUET_PART_ROWS", 30)
+    from cleaner import formats, storage
+
+    storage.use({"endpoint_url": s3.endpoint, "key": KEY, "secret": SECRET})
+    for name in ("big.jsonl", "big.parquet"):  # the objects are read in parts
+        f = formats.input_file(name, f"s3://{src}/c/{name}")
+        assert f is not None and len(formats.of(f).plan(f)) >= 3, name
+    r = cli(f"s3://{src}/c", f"s3://{dst}/o", "--config", s3.config, "-q", "--workers", "2")
+    assert r.code == 0, r.err
+    rep = json.loads(s3.tree(f"s3://{dst}/o.report")["report.json"])
+    assert rep["documents"]["read"] == 240 and rep["documents"]["removed"]
+    got = s3.tree(f"s3://{dst}/o")
+    assert got["big.jsonl"] == (tmp_path / "whole/big.jsonl").read_bytes()
+    assert pq.read_table(pa.BufferReader(got["big.parquet"])).equals(pq.read_table(tmp_path / "whole/big.parquet"))
+    assert s3.tree(f"s3://{dst}/o.report")["removed.jsonl"] == (tmp_path / "whole.report/removed.jsonl").read_bytes()

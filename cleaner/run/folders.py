@@ -70,7 +70,9 @@ def claim(output: Path, report_dir: Path) -> Claim:
     folders = ((report_dir, "report folder"), (output, "output folder"))
     try:
         for d, what in folders:
-            if not storage.is_url(d):
+            if storage.is_url(d):
+                _make_remote(d, what)
+            else:
                 _make(c, d, what)
         if not storage.is_url(report_dir):
             _lock_report(c)
@@ -95,6 +97,14 @@ def _make(c: Claim, d: Path, what: str) -> None:
     except OSError as e:
         raise Refused(f"cannot create the {what} {d}: {e.strerror or e}") from None
     c.created.extend(missing)
+
+
+def _make_remote(d: Path, what: str) -> None:
+    """A folder of a remote file system that has folders (an object store has none to make)."""
+    try:
+        d.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise Refused(f"cannot create the {what} {d}: {e.strerror or e}") from None
 
 
 def _flock(fd: int) -> bool:
