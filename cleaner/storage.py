@@ -43,7 +43,8 @@ _TYPO = re.compile(r"(s3|s3a|gs|gcs|az|abfs|abfss|memory|file):/(?!/)", re.IGNOR
 OBJECT_STORES = frozenset({"s3", "s3a", "gs", "gcs", "az", "abfs", "abfss", "adl", "memory", "oss", "r2"})
 # The package each protocol needs, for the message when it is missing.
 _PACKAGES = {"s3": "s3fs (pip install 'cleaner[s3]')", "s3a": "s3fs (pip install 'cleaner[s3]')",
-             "gs": "gcsfs", "gcs": "gcsfs", "az": "adlfs", "abfs": "adlfs", "abfss": "adlfs"}
+             "gs": "gcsfs (pip install gcsfs)", "gcs": "gcsfs (pip install gcsfs)", "az": "adlfs (pip install adlfs)",
+             "abfs": "adlfs (pip install adlfs)", "abfss": "adlfs (pip install adlfs)"}
 # Objects up to this size go in one request from memory; larger ones are uploaded from the spool file.
 _PIPE_BYTES = 16 * 1024 * 1024
 

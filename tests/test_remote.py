@@ -283,6 +283,8 @@ def test_missing_input_or_output_bucket_is_refused(cli, s3, reference, tmp_path)
     assert "bucket does not exist" in r.err
     r = cli(f"s3://{src}/c", tmp_path / "out", "--report", "s3://no-such-bucket-here/rep", "--config", s3.config)
     assert r.code == 2 and "cannot write to the report folder" in r.err, r.err
+    r = cli(f"s3://{src}/c", f"s3://{dst}", "--config", s3.config)
+    assert r.code == 2 and "is a whole bucket: pass --report" in r.err, r.err
     _nothing_written(s3, dst)
     assert not (tmp_path / "out").exists()
 

@@ -59,6 +59,8 @@ class Interrupted(Exception):
 
 def default_report_dir(output: str | Path) -> Path:
     out = storage.path(output)
+    if storage.is_url(out) and out.parent == out:  # a bucket: no folder beside it
+        raise RunError(f"output {out} is a whole bucket: pass --report with a place for the report outside it")
     return out.parent / (out.name + ".report")
 
 
