@@ -118,7 +118,7 @@ def _discover_remote(root: str, exclude: tuple[str, ...]) -> tuple[list[InputFil
     skipped: list[Skipped] = []
     excluded = tuple(e.rstrip("/") + "/" for e in exclude if storage.is_url(e))
     hidden: set[str] = set()
-    # in the order a walk of folders gives (by name, folder by folder), as for local files
+    # what is passed over in the order a walk of folders gives (by name, folder by folder), as on disk
     for rel, url, _ in sorted(storage.listing(root), key=lambda t: t[0].split("/")):
         if url.startswith(excluded):
             continue
@@ -131,6 +131,7 @@ def _discover_remote(root: str, exclude: tuple[str, ...]) -> tuple[list[InputFil
                 skipped.append(Skipped(top, "hidden"))
             continue
         _take(rel, url, files, skipped)
+    files.sort(key=lambda f: f.rel)  # the corpus order, as for local files (which copy comes first)
     _resolve_collisions(files)
     return files, skipped
 

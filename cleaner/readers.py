@@ -83,8 +83,11 @@ def stamp_of(fh: IO[bytes]) -> tuple[int, int]:
     """(size, mtime) of an open file: what tells that it changed while it was read."""
     try:
         st = os.fstat(fh.fileno())
-    except (OSError, ValueError):  # an object of remote storage has no descriptor
-        return storage.handle_stamp(fh)
+    except (OSError, ValueError):
+        remote = storage.handle_stamp(fh)  # an object of remote storage has no descriptor
+        if remote is None:
+            raise
+        return remote
     return st.st_size, st.st_mtime_ns
 
 

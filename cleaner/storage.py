@@ -40,7 +40,7 @@ _URL = re.compile(r"[a-zA-Z][a-zA-Z0-9+.-]*://")
 _TYPO = re.compile(r"(s3|s3a|gs|gcs|az|abfs|abfss|memory|file):/(?!/)", re.IGNORECASE)
 # Protocols whose uploads become visible only when complete (no temp name needed) and that
 # have no folders of their own (a "folder" is a key prefix: nothing to create or remove).
-OBJECT_STORES = frozenset({"s3", "s3a", "gs", "gcs", "az", "abfs", "abfss", "adl", "memory", "oss", "r2"})
+OBJECT_STORES = frozenset({"s3", "s3a", "gs", "gcs", "az", "abfs", "abfss", "adl", "memory", "oss"})
 # The package each protocol needs, for the message when it is missing.
 _PACKAGES = {"s3": "s3fs (pip install 'cleaner[s3]')", "s3a": "s3fs (pip install 'cleaner[s3]')",
              "gs": "gcsfs (pip install gcsfs)", "gcs": "gcsfs (pip install gcsfs)", "az": "adlfs (pip install adlfs)",
@@ -149,15 +149,13 @@ def _failure(url: str, e: BaseException) -> StorageError:
 
 
 @contextmanager
-def _calls(url: str, missing_ok: bool = False) -> Iterator[None]:
-    """File system calls on `url`: OSErrors pass (FileNotFoundError, PermissionError: what
-    s3fs makes of the service's answers); anything else (no credentials, an endpoint that
-    does not answer) becomes a StorageError that names the URL."""
+def _calls(url: str) -> Iterator[None]:
+    """File system calls on `url`: FileNotFoundError passes (the callers tell what is missing);
+    anything else (access denied, no credentials, an endpoint that does not answer) becomes a
+    StorageError that names the URL."""
     try:
         yield
-    except StorageError:
-        raise
-    except OSError:
+    except (StorageError, FileNotFoundError):
         raise
     except Exception as e:
         raise _failure(url, e) from None
@@ -406,13 +404,14 @@ def open_input(url: str) -> IO[bytes]:
     return io.BufferedReader(fh, 1 << 20)
 
 
-def handle_stamp(fh: Any) -> tuple[int, int]:
-    """The stamp of the object an open_input handle (or a reader around it) reads, asked again."""
+def handle_stamp(fh: Any) -> tuple[int, int] | None:
+    """The stamp of the object an open_input handle (or a reader around it) reads, asked
+    again; None for a handle that is not of remote storage."""
     inner = fh
     while not hasattr(inner, "cleaner_url"):
         inner = getattr(inner, "raw", None)
         if inner is None:
-            raise StorageError("cannot tell the size of a file that is not open for reading")
+            return None
     return stamp(inner.cleaner_url, fresh=True)
 
 

@@ -104,6 +104,11 @@ def corpus(root: Path) -> None:
     rows.append({"id": 99, "text": rows[3]["text"], "n": 99})
     (root / "table").mkdir(parents=True)
     pq.write_table(pa.Table.from_pylist(rows), root / "table/t.parquet", row_group_size=7)
+    # the same text twice, in names that sort one way as strings and the other way folder by
+    # folder: which copy is the first (and stays) follows the order of the corpus
+    twice = "\n".join(prose(8000 + k, 3) for k in range(3)) + "\n"
+    write(root, "dup.txt", twice)
+    write(root, "dup/x.txt", twice)
     write(root, ".hidden/x.txt", "hidden\n")
     write(root, "notes.pdf", b"%PDF-1.4")
 
@@ -148,7 +153,7 @@ def test_bucket_to_bucket_matches_the_run_on_local_folders(cli, s3, reference):
     rep = json.loads(s3.tree(f"s3://{dst}/clean.report")["report.json"])
     assert rep["input"] == f"s3://{src}/corpus" and rep["output"] == f"s3://{dst}/clean"
     assert {"file": ".hidden", "reason": "hidden"} in rep["skipped"]
-    assert rep["files"]["found"] == 11 and rep["documents"]["removed"]
+    assert rep["files"]["found"] == 13 and rep["documents"]["removed"]
     # the storage options (credentials) appear nowhere in the report
     everything = b"".join(s3.tree(f"s3://{dst}/clean.report").values())
     assert SECRET.encode() not in everything and KEY.encode() not in everything
