@@ -6,6 +6,7 @@ what cannot work is refused in one line, with exit 2, before anything is written
 from __future__ import annotations
 
 import gzip
+import importlib.util
 import json
 import logging
 import os
@@ -234,18 +235,22 @@ def test_kill_9_mid_run_then_the_same_command_gives_the_same_objects(s3, referen
     # killed once while reading (some map tasks done), once while writing (some outputs there)
     moments = {"map": lambda out: len([k for k in s3.keys(out + ".report/.work") if k.endswith(".pkl")]) >= 3,
                "write": lambda out: len(s3.keys(out)) >= 3}
-    for moment, reached in moments.items():
+    runs = [("map", []), ("write", [])]
+    if importlib.util.find_spec("distributed") is not None:
+        runs.append(("map", ["--engine", "dask"]))  # the client and its LocalCluster killed together
+    for moment, engine in runs:
+        reached = moments[moment]
         out = f"s3://{s3.bucket()}/o"
-        args = [f"s3://{src}/c", out, "--config", str(s3.config), "-q", "--workers", "2"]
+        args = [f"s3://{src}/c", out, "--config", str(s3.config), "-q", "--workers", "2", *engine]
         code = kill_9_after(args, 120, MANY_TASKS, until=lambda: reached(out))  # noqa: B023 - called here
-        assert code == -signal.SIGKILL, f"the run ended before the kill ({moment})"
+        assert code == -signal.SIGKILL, f"the run ended before the kill ({moment}, {engine})"
         # whatever is there is whole: no object under a final name holds part of its content
         for key, data in s3.tree(out).items():
-            assert key in expected and data == expected[key], (moment, key)
+            assert key in expected and data == expected[key], (moment, engine, key)
         r = run_clean(*args)
-        assert r.returncode == 0, (moment, r.stderr)
-        assert s3.tree(out) == expected, moment
-        assert s3.tree(out + ".report")["removed.jsonl"] == audit, moment
+        assert r.returncode == 0, (moment, engine, r.stderr)
+        assert s3.tree(out) == expected, (moment, engine)
+        assert s3.tree(out + ".report")["removed.jsonl"] == audit, (moment, engine)
 
 
 def test_dask_local_cluster_reads_and_writes_the_buckets(s3, reference):
