@@ -142,10 +142,11 @@ def _explain(path: Path, cfg: Config) -> None:
 _command(app, _run_command, [
     _param("input_dir", Optional[str], typer.Argument(
         None, metavar="INPUT_DIR", show_default=False,
-        help="Folder of .txt/.md, .html, .jsonl, .parquet, .warc files (.gz/.zst too), or - for JSONL on stdin.")),
+        help="Folder (or URL: s3://bucket/prefix) of .txt/.md, .html, .jsonl, .parquet, .warc files (.gz/.zst "
+             "too), or - for JSONL on stdin.")),
     _param("output_dir", Optional[str], typer.Argument(
         None, metavar="OUTPUT_DIR", show_default=False,
-        help="Where the cleaned corpus goes (corpus files only), or - for JSONL on stdout.")),
+        help="Where the cleaned corpus goes (corpus files only; a folder or a URL), or - for JSONL on stdout.")),
     _CONFIG,
     _param("print_config", bool, typer.Option(False, "--print-config", help="The same as `clean config`.")),
     _param("explain", Optional[Path], typer.Option(None, "--explain", metavar="FILE",

@@ -207,7 +207,7 @@ class Option:
 
 # Options of a run that are not part of Config (they do not change what is kept).
 RUN_OPTIONS = (
-    Option("report", str, None, "io", "Report folder", "--report", "DIR",
+    Option("report", str, None, "io", "Report folder (or URL)", "--report", "DIR",
            default_text="OUTPUT_DIR.report next to OUTPUT_DIR"),
     Option("overwrite", bool, False, "io", "Allow a non-empty OUTPUT_DIR; replace its files.", "--overwrite"),
     Option("quiet", bool, False, "run", "No progress bar and no summary.", "--quiet", short="-q"),

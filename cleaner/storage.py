@@ -196,15 +196,8 @@ class RemotePath:
         protocol, rest = _split(self.url)
         return RemotePath(f"{protocol}://{rest.rsplit('/', 1)[0]}") if "/" in rest else self
 
-    @property
-    def parts(self) -> tuple[str, ...]:
-        protocol, rest = _split(self.url)
-        return (f"{protocol}://", *[p for p in rest.split("/") if p])
-
     def resolve(self) -> RemotePath:
         return self
-
-    absolute = resolve
 
     def relative_to(self, other: object) -> str:
         base = str(other).rstrip("/") + "/"
