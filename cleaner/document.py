@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from typing import Any
 
+from .slots import pickled_by_fields
 
+
+@pickled_by_fields
 @dataclass(slots=True)
 class Drop:
     """Why one paragraph (or document) was removed."""
@@ -17,10 +20,8 @@ class Drop:
     twin_file: str | None = None
     similarity: float | None = None
 
-    def __reduce__(self) -> tuple[Any, ...]:
-        return _reduce(self)
 
-
+@pickled_by_fields
 @dataclass(slots=True)
 class Document:
     """One document: a text file, an HTML page, or one JSONL record."""
@@ -39,9 +40,6 @@ class Document:
     decided: bool = False
     strict_json: bool = True  # False: the record needed the standard library's JSON (NaN, big ints)
 
-    def __reduce__(self) -> tuple[Any, ...]:
-        return _reduce(self)
-
     def kept(self) -> list[int]:
         if not self.drops:
             return list(range(len(self.paragraphs)))
@@ -56,15 +54,7 @@ class Document:
         return f"{self.source}:{self.lines[i]}"
 
 
-_FIELDS = {cls: tuple(f.name for f in fields(cls)) for cls in (Drop, Document)}
-
-
-def _reduce(obj: Any) -> tuple[Any, ...]:
-    # Pickle as the class and a tuple of its fields: that pickles in C, where the slots
-    # dataclass default runs Python per object (documents go to the spill between phases).
-    return type(obj), tuple(getattr(obj, name) for name in _FIELDS[type(obj)])
-
-
+@pickled_by_fields
 @dataclass(slots=True)
 class ItemError:
     """An input item that could not be processed; the run goes on without it."""

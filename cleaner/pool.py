@@ -11,6 +11,7 @@ reported. So one bad document costs one document, never the run.
 
 from __future__ import annotations
 
+import gc
 import multiprocessing as mp
 import os
 import signal
@@ -118,8 +119,26 @@ def _send(conn: Connection, msg: Any) -> bool:
         return False
 
 
+# A run holds tens of thousands of small objects through a phase (documents, per-file
+# results) and makes few cycles; at the default threshold (700 new objects) the cyclic
+# collector walked them over and over: ~1 CPU-s of the ~6.5 of a run on 20,000 small .txt
+# files (--no-strip, measured on tmpfs). 100x fewer young collections cost little memory.
+GC_THRESHOLD = 100_000
+
+
+@contextmanager
+def fewer_collections() -> Iterator[None]:
+    old = gc.get_threshold()
+    gc.set_threshold(GC_THRESHOLD, *old[1:])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*old)
+
+
 def _worker(conn: Connection, current: Any, max_memory: int | None, alive: Connection | None = None) -> None:
     global _current, _in_worker
+    gc.set_threshold(GC_THRESHOLD, *gc.get_threshold()[1:])
     if alive is not None:
         _die_with_parent(alive)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides about Ctrl-C

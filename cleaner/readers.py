@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import IO
 
 from . import compression, storage
+from .slots import pickled_by_fields
 
 # Uncompressed JSONL files larger than this are read in parts, in parallel.
 PART_BYTES = 32 * 1024 * 1024
@@ -22,6 +23,7 @@ PART_BYTES = 32 * 1024 * 1024
 PARQUET_PART_ROWS = 50_000
 
 
+@pickled_by_fields
 @dataclass(frozen=True, slots=True)
 class InputFile:
     rel: str  # path relative to the input root, '/'-separated
@@ -31,6 +33,7 @@ class InputFile:
     out_rel: str  # where the cleaned file goes, relative to the output root
 
 
+@pickled_by_fields
 @dataclass(frozen=True, slots=True)
 class Part:
     """The share of a file one task reads: a byte range of an uncompressed JSONL file
@@ -54,28 +57,37 @@ class ReadError(Exception):
 CHANGED = "changed while it was being read (its size or modification time); run again to clean it as it is now"
 
 
+_NONBLOCK = getattr(os, "O_NONBLOCK", 0)
+_OPEN_FLAGS = os.O_RDONLY | _NONBLOCK | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
+
+
+def _open_fd(path: str) -> tuple[int, os.stat_result]:
+    """The file's descriptor, for reading, and its stat. What discovery found may be gone
+    or replaced by the time a worker reads it: a FIFO in its place would block open() for
+    ever (hence O_NONBLOCK; reads of a regular file ignore it)."""
+    try:
+        fd = os.open(path, _OPEN_FLAGS)
+    except FileNotFoundError:
+        raise ReadError("cannot read: the file is gone (deleted or renamed since the run found it)") from None
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise ReadError("cannot read: no longer a regular file (replaced since the run found it)")
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd, st
+
+
 def _open_file(path: str) -> IO[bytes]:
-    """The file, for reading. What discovery found may be gone or replaced by the time a
-    worker reads it: a FIFO in its place would block open() for ever (hence O_NONBLOCK,
-    cleared once the file is known to be a regular one)."""
     if storage.is_url(path):
         try:
             return storage.open_input(path)
         except FileNotFoundError:
             raise ReadError("cannot read: the object is gone (deleted or renamed since the run found it)") from None
-    nonblock = getattr(os, "O_NONBLOCK", 0)
-    try:
-        fd = os.open(path, os.O_RDONLY | nonblock | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0))
-    except FileNotFoundError:
-        raise ReadError("cannot read: the file is gone (deleted or renamed since the run found it)") from None
-    try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            raise ReadError("cannot read: no longer a regular file (replaced since the run found it)")
-        if nonblock:
-            os.set_blocking(fd, True)
-    except BaseException:
-        os.close(fd)
-        raise
+    fd = _open_fd(path)[0]
+    if _NONBLOCK:  # for the readers that get a file object (and may hand it on)
+        os.set_blocking(fd, True)
     return open(fd, "rb")  # noqa: SIM115 - closed by the caller through the wrapper
 
 
@@ -127,31 +139,53 @@ def decompress_error(f: InputFile, e: BaseException) -> ReadError:
 def read_bytes(f: InputFile, max_bytes: int, max_ratio: int = 200) -> bytes:
     """The whole (decompressed) file, refusing more than max_bytes. A compressed file that
     breaks off is refused with the line (and byte) where it broke."""
-    with open_binary(f, max_ratio) as fh, unchanged(fh):
-        if f.compression is None:
-            data = fh.read(max_bytes + 1)
-        else:
-            chunks: list[bytes] = []
-            size = 0
-            try:
-                while size <= max_bytes:
-                    # read1: one decompressed piece at a time, so that the position of a break is known
-                    chunk = fh.read1(min(1 << 20, max_bytes + 1 - size))  # type: ignore[attr-defined]
-                    if not chunk:
-                        break
-                    chunks.append(chunk)
-                    size += len(chunk)
-            except ReadError:
-                raise
-            except Exception as e:  # zlib, gzip and zstandard errors
-                if compression.is_error(e):
-                    line = sum(c.count(b"\n") for c in chunks) + 1
-                    raise ReadError(f"{decompress_error(f, e)} after {size:,} bytes", line) from None
-                raise
-            data = b"".join(chunks)
+    if f.compression is None and not storage.is_url(f.path):
+        data = _read_plain(f.path, max_bytes)
+    else:  # compressed, or an object of remote storage (read as a stream, in pieces)
+        with open_binary(f, max_ratio) as fh, unchanged(fh):
+                chunks: list[bytes] = []
+                size = 0
+                try:
+                    while size <= max_bytes:
+                        # read1: one decompressed piece at a time, so that the position of a break is known
+                        chunk = fh.read1(min(1 << 20, max_bytes + 1 - size))  # type: ignore[attr-defined]
+                        if not chunk:
+                            break
+                        chunks.append(chunk)
+                        size += len(chunk)
+                except ReadError:
+                    raise
+                except Exception as e:  # zlib, gzip and zstandard errors
+                    if compression.is_error(e):
+                        line = sum(c.count(b"\n") for c in chunks) + 1
+                        raise ReadError(f"{decompress_error(f, e)} after {size:,} bytes", line) from None
+                    raise
+                data = b"".join(chunks)
     if len(data) > max_bytes:
         raise ReadError(f"larger than --max-bytes ({max_bytes:,} bytes{' decompressed' if f.compression else ''})")
     return data
+
+
+def _read_plain(path: str, max_bytes: int) -> bytes:
+    """An uncompressed file whole (up to max_bytes + 1 bytes), refused if it changes while
+    read. It asks for the size fstat gives rather than for max_bytes + 1: a read of n bytes
+    allocates n first, and a folder of small files paid 27 us a file for a 256 MiB buffer."""
+    fd, st = _open_fd(path)
+    try:
+        want = min(st.st_size, max_bytes) + 1
+        chunks = [os.read(fd, want)]
+        size = len(chunks[0])
+        # the whole file came (a short read of a regular file is its end); else it grew, or a
+        # read came short before the end: the rest, bounded
+        while chunks[-1] and size <= max_bytes and (size >= want or size < st.st_size):
+            chunks.append(os.read(fd, min(1 << 20, max_bytes + 1 - size)))
+            size += len(chunks[-1])
+        after = os.fstat(fd)
+    finally:
+        os.close(fd)
+    if (after.st_size, after.st_mtime_ns) != (st.st_size, st.st_mtime_ns):
+        raise ReadError(CHANGED)
+    return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
 
 _BOMS = (

@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import orjson
+
 from . import storage
 from .escape import deep, name_bytes, one_line, printable
 from .minhash import _speedups
@@ -89,7 +91,11 @@ class Report:
         para_reasons: Counter[str] = Counter()
         doc_reasons: Counter[str] = Counter()
         by_file: dict[int, WriteResult] = {}
+        parts: Counter[int] = Counter(w.file_index for w in wres)
         for w in wres:
+            if parts[w.file_index] == 1:  # most files: one unit, nothing to add up
+                by_file[w.file_index] = w
+                continue
             agg = by_file.get(w.file_index)
             if agg is None:
                 agg = by_file[w.file_index] = type(w)(w.file_index, w.file_index)
@@ -125,9 +131,10 @@ class Report:
             if wr is not None:
                 para_reasons.update(wr.para_reasons)
                 doc_reasons.update(wr.doc_reasons)
+                removed = wr.para_reasons + wr.doc_reasons if wr.doc_reasons else +wr.para_reasons
                 row.update(documents=wr.docs_in, documents_kept=wr.docs_out, paragraphs=wr.paras_in,
                            paragraphs_kept=wr.paras_out, chars=wr.chars_in, chars_kept=wr.chars_out,
-                           removed=dict(sorted((wr.para_reasons + wr.doc_reasons).items())))
+                           removed=dict(sorted(removed.items())))
                 stage["write"] = stage.get("write", 0.0) + wr.seconds
             if fi in not_docs:
                 row["records_not_documents"] = dict(sorted(not_docs[fi].items()))
@@ -172,10 +179,13 @@ class Report:
     def save(self, directory: str | Path) -> None:
         d = storage.path(directory)
         data = self.as_dict()
-        try:
-            text = json.dumps(data, indent=2, ensure_ascii=False).encode("utf-8")
-        except UnicodeEncodeError:  # a lone surrogate not escaped in build (a record id in the config...)
-            text = json.dumps(deep(data), indent=2, ensure_ascii=False).encode("utf-8")
+        try:  # orjson: the per-file rows of 20,000 small files took the standard library ~0.5 s
+            text = orjson.dumps(data, option=orjson.OPT_INDENT_2)
+        except (TypeError, orjson.JSONEncodeError):  # what orjson refuses: the standard library's text
+            try:
+                text = json.dumps(data, indent=2, ensure_ascii=False).encode("utf-8")
+            except UnicodeEncodeError:  # a lone surrogate not escaped in build (a record id in the config...)
+                text = json.dumps(deep(data), indent=2, ensure_ascii=False).encode("utf-8")
         with atomic_writer(d / "report.json") as fh:
             fh.write(text + b"\n")
         with atomic_writer(d / "summary.txt") as fh:

@@ -318,24 +318,28 @@ def _char_stats_numpy(paragraphs: list[str], cls_t: np.ndarray, scr_t: np.ndarra
 class Stoplists:
     """Function words of many languages as token hashes (the dedup tokenizer's).
 
+    `hashes`: every word of every list, sorted unique; a token is looked up there once
+    (lookup_stopwords) and its position serves the rest. `langs`: per hash, a bit per
+    language whose list has the word ((len(hashes), LANG_WORDS) uint64).
     `det_*`: the DETECT_TOP most frequent words of each list (jusText's lists are in
-    order of frequency), which tell the languages apart: det_hashes sorted unique, the
-    languages of det_hashes[k] in det_langs[det_offsets[k]:det_offsets[k + 1]].
-    `hashes` / `pairs`: every word of every list: hashes sorted unique, and the sorted
-    keys index * 128 + language of each (word, language) pair, to test membership."""
+    order of frequency), which tell the languages apart: det_of[k] is hashes[k]'s row
+    (-1: none), whose languages are det_langs[det_offsets[row]:det_offsets[row + 1]]."""
 
     names: tuple[str, ...]
-    det_hashes: np.ndarray
+    det_of: np.ndarray
     det_offsets: np.ndarray
     det_langs: np.ndarray
     hashes: np.ndarray
-    pairs: np.ndarray
+    langs: np.ndarray
     # a bit per value of a hash's low BLOOM_BITS bits: a token whose bit is clear is no
     # function word (most content words), so only the rest is looked up in `hashes`
     bloom: np.ndarray
+    # with the compiled kernels: a hash table of `hashes` (find_sorted), in place of the two
+    slots: np.ndarray | None = None
 
 
 BLOOM_BITS = 22
+LANG_WORDS = 2  # uint64 words of language bits per hash: up to 128 lists
 # Words per language used to recognise it; the density uses the whole list.
 DETECT_TOP = 64
 # Tokens of a document looked at to recognise its language (a sample is enough).
@@ -386,18 +390,30 @@ def stoplists() -> Stoplists:
             words.append(w)
             lang_of.append(i)
             top.append(rank < DETECT_TOP)
+    if len(names) > 64 * LANG_WORDS:
+        raise ValueError(f"{len(names)} stoplists: at most {64 * LANG_WORDS} fit the language bits")
     h, kept = _hash_words(words)
     lg = np.asarray(lang_of, dtype=np.int64)[kept]
     tp = np.asarray(top, dtype=bool)[kept]
     uniq = sorted_unique(h)
-    pairs = sorted_unique(np.searchsorted(uniq, h) * 128 + lg)
-    dh, dl = h[tp], lg[tp]
-    order = np.lexsort((dl, dh))
-    dh, dl = dh[order], dl[order]
-    det, start = np.unique(dh, return_index=True)
+    at = np.searchsorted(uniq, h)
+    langs = np.zeros((len(uniq), LANG_WORDS), dtype=np.uint64)
+    np.bitwise_or.at(langs, (at, lg >> 6), np.left_shift(np.uint64(1), (lg & 63).astype(np.uint64)))
+    da, dl = at[tp], lg[tp]
+    order = np.lexsort((dl, da))
+    da, dl = da[order], dl[order]
+    rows, start = np.unique(da, return_index=True)
+    det_of = np.full(len(uniq), -1, dtype=np.int64)
+    det_of[rows] = np.arange(len(rows))
     bloom = np.zeros(1 << BLOOM_BITS, dtype=bool)
     bloom[(uniq & np.uint64((1 << BLOOM_BITS) - 1)).astype(np.int64)] = True
-    return Stoplists(names, det, np.append(start, len(dh)).astype(np.int64), dl, uniq, pairs, bloom)
+    slots = None
+    k = _kernels()
+    if k is not None:
+        slots = np.full(max(2, 1 << (2 * len(uniq) - 1).bit_length()), -1, dtype=np.int64)
+        none = np.zeros(0, np.uint64)
+        k.find_sorted(uniq, slots, none, none.view(np.int64), none.view(np.uint8))  # fills the table
+    return Stoplists(names, det_of, np.append(start, len(da)).astype(np.int64), dl, uniq, langs, bloom, slots)
 
 
 def _lookup(sorted_arr: np.ndarray, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -409,14 +425,22 @@ def _lookup(sorted_arr: np.ndarray, x: np.ndarray) -> tuple[np.ndarray, np.ndarr
 
 
 def lookup_stopwords(token_hashes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """_lookup in stoplists().hashes, past the bloom filter: positions (0 where absent) and hits."""
+    """Positions of the tokens in stoplists().hashes (0 where absent) and hits: by its hash
+    table (compiled), else a binary search past the bloom filter."""
     sl = stoplists()
-    pos = np.zeros(len(token_hashes), dtype=np.int64)
-    hit = np.zeros(len(token_hashes), dtype=bool)
+    n = len(token_hashes)
+    k = _kernels() if sl.slots is not None else None
+    if k is not None:
+        pos = np.empty(n, dtype=np.int64)
+        hit = np.empty(n, dtype=bool)
+        k.find_sorted(sl.hashes, sl.slots, np.ascontiguousarray(token_hashes, dtype=np.uint64), pos, hit.view(np.uint8))
+        return pos, hit
+    pos = np.zeros(n, dtype=np.int64)
+    hit = np.zeros(n, dtype=bool)
     maybe = np.flatnonzero(sl.bloom[(token_hashes & np.uint64((1 << BLOOM_BITS) - 1)).astype(np.int64)])
     if len(maybe):
         p, h = _lookup(sl.hashes, token_hashes[maybe])
-        pos[maybe], hit[maybe] = p, h
+        pos[maybe], hit[maybe] = np.where(h, p, 0), h
     return pos, hit
 
 
@@ -429,31 +453,33 @@ def function_words(token_hashes: np.ndarray, token_para: np.ndarray, para_doc: n
 
     The language is the one whose most frequent words occur most often in the first
     DETECT_TOKENS tokens of the document (ties: the first name). `found`: the tokens'
-    lookup in stoplists().hashes, when already made (_lookup)."""
+    lookup in stoplists().hashes, when already made (lookup_stopwords)."""
     sl = stoplists()
     npara = len(para_doc)
     nl = len(sl.names)
     none = (np.full(ndocs, -1, dtype=np.int64), np.zeros(npara, dtype=np.int64), np.zeros(ndocs))
     if nl == 0 or len(token_hashes) == 0:
         return none
+    pos, hit = found if found is not None else lookup_stopwords(token_hashes)
     tdoc = para_doc[token_para]
     first_tok = np.searchsorted(tdoc, np.arange(ndocs))
-    sample = (np.arange(len(tdoc)) - first_tok[tdoc]) < DETECT_TOKENS
-    pos, hit = _lookup(sl.det_hashes, token_hashes[sample])
-    u = pos[hit]
+    sample = hit & ((np.arange(len(tdoc)) - first_tok[tdoc]) < DETECT_TOKENS)
+    row = sl.det_of[pos[sample]]
+    u = row[row >= 0]
     sizes = sl.det_offsets[u + 1] - sl.det_offsets[u]
     langs = sl.det_langs[ranges(sl.det_offsets[u], sizes)]
-    hit_doc = np.repeat(tdoc[sample][hit], sizes)
+    hit_doc = np.repeat(tdoc[sample][row >= 0], sizes)
     totals = np.bincount(hit_doc * nl + langs, minlength=ndocs * nl).reshape(ndocs, nl)
     best = totals.argmax(axis=1)
     best = np.where(totals.max(axis=1) > 0, best, -1)
     # function words of the document's language, over all its tokens
-    pos, hit = found if found is not None else lookup_stopwords(token_hashes)
     tl = best[tdoc]
-    cand = hit & (tl >= 0)
+    cand = np.flatnonzero(hit & (tl >= 0))
     member = np.zeros(len(token_hashes), dtype=bool)
-    if cand.any():
-        member[cand] = _lookup(sl.pairs, pos[cand] * 128 + tl[cand])[1]
+    if len(cand):
+        lc = tl[cand]
+        bits = sl.langs[pos[cand], lc >> 6] >> (lc & 63).astype(np.uint64)
+        member[cand] = (bits & np.uint64(1)).astype(bool)
     per_doc = np.bincount(tdoc[member], minlength=ndocs)
     share = per_doc / np.maximum(np.bincount(tdoc, minlength=ndocs), 1)
     lang = np.where((best >= 0) & (share >= min_density), best, -1)

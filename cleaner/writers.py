@@ -6,6 +6,7 @@ from __future__ import annotations
 import itertools
 import json
 import os
+import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -35,6 +36,26 @@ def _open_temp(path: str) -> tuple[int, str]:
             os.makedirs(parent or ".", exist_ok=True)
 
 
+def _is_temp(name: str) -> bool:
+    return name.startswith(".") and name.endswith(TEMP_MARK)
+
+
+def _open_new(path: str) -> tuple[int, str | None]:
+    """A new file for `path`, and the temp name to rename to `path` when it is complete
+    (None in a staging folder, whose files nobody sees until it is renamed: a rename less
+    per file)."""
+    if _is_temp(os.path.basename(os.path.dirname(path))):
+        return os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), 0o666), None
+    return _open_temp(path)
+
+
+def _discard(path: str) -> None:
+    try:
+        os.unlink(path)
+    except OSError:
+        pass
+
+
 @contextmanager
 def atomic_writer(path: str | Path) -> Iterator[IO[bytes]]:
     """A binary file handle whose content appears at `path` only if the block
@@ -44,32 +65,123 @@ def atomic_writer(path: str | Path) -> Iterator[IO[bytes]]:
             yield fh
         return
     path = os.fspath(path)
-    fd, tmp = _open_temp(path)
+    fd, tmp = _open_new(path)
     try:
         with os.fdopen(fd, "wb") as fh:
             yield fh
-        os.replace(tmp, path)
+        if tmp is not None:
+            os.replace(tmp, path)
     except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
+        _discard(tmp or path)
         raise
 
 
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
+
+
+def write_bytes(path: str, data: bytes) -> None:
+    """atomic_writer for a file whose content is all in memory (a small text file), with
+    plain os calls: a folder of 20,000 small files paid ~25 us a file for the file object."""
+    if storage.is_url(path):
+        with storage.upload(path) as fh:
+            fh.write(data)
+        return
+    fd, tmp = _open_new(path)
+    try:
+        try:
+            _write_all(fd, data)
+        finally:
+            os.close(fd)
+        if tmp is not None:
+            os.replace(tmp, path)
+    except BaseException:
+        _discard(tmp or path)
+        raise
+
+
+class Staging:
+    """Where a write task puts files whose folder does not exist yet: into a hidden staging
+    folder beside it, renamed into place once the task's files are written (one rename per
+    folder, not one per file: on ext4 a rename costs about what creating the file does, the
+    larger part of writing a folder of small .txt files). A folder that exists, or that
+    another task made meanwhile, gets its files by one atomic rename each, as before."""
+
+    def __init__(self) -> None:
+        self.dirs: dict[str, str | None] = {}  # final folder -> its staging folder (None: write in place)
+
+    def place(self, path: str) -> str:
+        """Where to write the file that goes to `path` (atomic_writer then does the rest)."""
+        if storage.is_url(path):  # an object is uploaded whole: nothing to stage
+            return path
+        parent, name = os.path.split(path)
+        stage = self.dirs.get(parent, "")
+        if stage == "":
+            stage = None
+            if parent and not os.path.isdir(parent):
+                up, base = os.path.split(parent)
+                try:
+                    os.makedirs(up or ".", exist_ok=True)
+                    while True:
+                        stage = os.path.join(up, f".{base[:80]}.{os.getpid()}-{next(_counter)}{TEMP_MARK}")
+                        try:
+                            os.mkdir(stage)
+                            break
+                        except FileExistsError:  # left by an earlier process with the same id
+                            continue
+                except OSError:  # written in place, where the error shows with the file's name
+                    stage = None
+            self.dirs[parent] = stage
+        return path if stage is None else os.path.join(stage, name)
+
+    def commit(self) -> dict[str, OSError]:
+        """Every staging folder into place; returns the files that could not be placed
+        (final path -> error; they are gone)."""
+        failed: dict[str, OSError] = {}
+        for final, stage in self.dirs.items():
+            if stage is None:
+                continue
+            try:
+                os.rename(stage, final)  # fails if the folder exists (and is not empty) now
+                continue
+            except OSError:
+                pass
+            for name in sorted(os.listdir(stage)):
+                try:
+                    os.makedirs(final, exist_ok=True)
+                    os.replace(os.path.join(stage, name), os.path.join(final, name))
+                except OSError as e:
+                    failed[os.path.join(final, name)] = e
+            shutil.rmtree(stage, ignore_errors=True)
+        self.dirs.clear()
+        return failed
+
+    def abort(self) -> None:
+        for stage in self.dirs.values():
+            if stage is not None:
+                shutil.rmtree(stage, ignore_errors=True)
+        self.dirs.clear()
+
+
 def remove_stale_temp(root: str | Path) -> int:
-    """Delete temp files an interrupted run left behind; returns how many."""
+    """Delete temp files (and staging folders) an interrupted run left behind; returns how many."""
     if storage.is_url(root):
         return storage.remove_stale_temp(root)
     n = 0
-    for dirpath, _, names in os.walk(root):
+    for dirpath, dirs, names in os.walk(root):
         for name in names:
-            if name.startswith(".") and name.endswith(TEMP_MARK):
+            if _is_temp(name):
                 try:
                     os.unlink(os.path.join(dirpath, name))
                     n += 1
                 except OSError:
                     pass
+        for name in [d for d in dirs if _is_temp(d)]:
+            dirs.remove(name)
+            shutil.rmtree(os.path.join(dirpath, name), ignore_errors=True)
+            n += 1
     return n
 
 

@@ -342,14 +342,14 @@ def test_unreadable_file_simulated(tmp_path, monkeypatch):
     src = tmp_path / "in"
     good_corpus(src)
     write(src, "locked.txt", GOOD.replace("harbour", "lake"))
-    real = cleaner.readers._open_file
+    real = cleaner.readers._open_fd  # under every reader (_open_file too)
 
     def deny(path):
         if path.endswith("locked.txt"):
             raise PermissionError(13, "Permission denied", path)
         return real(path)
 
-    monkeypatch.setattr(cleaner.readers, "_open_file", deny)
+    monkeypatch.setattr(cleaner.readers, "_open_fd", deny)
     rep = clean_corpus(src, tmp_path / "out", workers=0)
     assert rep.errors == ["locked.txt: cannot read: Permission denied (file skipped)"]
     assert_good_files_cleaned(tmp_path / "out")
@@ -433,7 +433,7 @@ def test_ctrl_c_stops_cleanly_and_says_what_was_finished(tmp_path):
 
 
 def test_disk_full_while_writing_an_output_file(tmp_path, monkeypatch):
-    from contextlib import contextmanager
+    import os
 
     import cleaner.writers
     from cleaner.pipeline import clean_corpus
@@ -441,24 +441,15 @@ def test_disk_full_while_writing_an_output_file(tmp_path, monkeypatch):
     src = tmp_path / "in"
     good_corpus(src)
     write(src, "big.txt", "\n".join(prose(i, 4) for i in range(400)) + "\n")
-    real = cleaner.writers.atomic_writer
+    real = cleaner.writers._write_all
 
-    class Full:
-        def __init__(self, fh):
-            self.fh, self.n = fh, 0
+    def filling(fd, data):  # the disk fills up 50 KB into the one large file
+        if len(data) > 50_000:
+            os.write(fd, data[:50_000])
+            raise OSError(28, "No space left on device")
+        real(fd, data)
 
-        def write(self, b):
-            self.n += len(b)
-            if self.n > 50_000:
-                raise OSError(28, "No space left on device")
-            return self.fh.write(b)
-
-    @contextmanager
-    def filling(path):
-        with real(path) as fh:
-            yield Full(fh) if str(path).endswith("big.txt") else fh
-
-    monkeypatch.setattr(cleaner.writers, "atomic_writer", filling)
+    monkeypatch.setattr(cleaner.writers, "_write_all", filling)
     rep = clean_corpus(src, tmp_path / "out", workers=0)
     assert len(rep.errors) == 1 and rep.errors[0].startswith("big.txt: cannot write")
     assert "No space left on device" in rep.errors[0] and "no partial file" in rep.errors[0]

@@ -33,3 +33,42 @@ def test_a_batch_gives_the_bytes_of_one_task_per_file(cli, tmp_path, monkeypatch
     assert (tmp_path / "batched.report/removed.jsonl").read_bytes() == \
         (tmp_path / "alone.report/removed.jsonl").read_bytes()
     assert read_report(tmp_path / "batched.report")["per_file"] == read_report(tmp_path / "alone.report")["per_file"]
+
+
+def test_files_of_a_new_folder_are_staged_and_appear_with_one_rename(tmp_path):
+    import os
+
+    from cleaner.writers import Staging, atomic_writer, remove_stale_temp
+
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "old").mkdir()
+    st = Staging()
+    for name in ("new/a.txt", "new/b.txt", "old/c.txt", "deep/er/d.txt"):
+        with atomic_writer(st.place(str(out / name))) as fh:
+            fh.write(name.encode())
+    # nothing under a final name before the commit, except what went into a folder that exists
+    assert sorted(p.relative_to(out).as_posix() for p in out.rglob("*.txt") if ".cleaner-tmp" not in str(p)) \
+        == ["old/c.txt"]
+    assert st.commit() == {}
+    assert {p.relative_to(out).as_posix(): p.read_text() for p in out.rglob("*.txt")} == \
+        {n: n for n in ("new/a.txt", "new/b.txt", "old/c.txt", "deep/er/d.txt")}
+    assert not [p for p in out.rglob("*") if ".cleaner-tmp" in p.name]
+    # a folder another task made meanwhile: the files go in one by one; one that cannot is reported
+    st = Staging()
+    for name in ("late/x.txt", "late/y.txt"):
+        with atomic_writer(st.place(str(out / name))) as fh:
+            fh.write(b"new")
+    (out / "late").mkdir()
+    (out / "late/x.txt").write_text("other")
+    (out / "late/y.txt").mkdir()  # in the way
+    failed = st.commit()
+    assert list(failed) == [os.path.join(str(out), "late", "y.txt")]
+    assert (out / "late/x.txt").read_text() == "new"
+    assert not [p for p in out.rglob("*") if ".cleaner-tmp" in p.name]
+    # staged files left by a killed run are not outputs: the next run removes them
+    st = Staging()
+    with atomic_writer(st.place(str(out / "killed/z.txt"))) as fh:
+        fh.write(b"z")
+    assert remove_stale_temp(out) == 1
+    assert not (out / "killed").exists() and not [p for p in out.rglob("*") if ".cleaner-tmp" in p.name]

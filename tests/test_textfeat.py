@@ -142,3 +142,45 @@ def test_compiled_tree_contributions_equal_numpy_bit_for_bit():
         assert np.array_equal(c, stage.contributions(x, compiled=False))
         # the terms add up to the score, from the trees' roots
         assert np.allclose(c.sum(axis=1) + stage.base + stage.value[:, 0].sum(), stage.logits(x))
+
+
+@pytest.mark.skipif(TF._kernels() is None, reason="compiled kernels not built")
+def test_compiled_stopword_lookup_equals_the_binary_search(monkeypatch):
+    from cleaner.minhash import tokenize
+
+    sl = TF.stoplists()
+    words = "the of und der la les и в 的 是 in and zzqx banana का है que des".split() * 50
+    hashes = np.concatenate([tokenize(words).hashes, sl.hashes[::7], sl.hashes[::11] + np.uint64(1)])
+    compiled = TF.lookup_stopwords(hashes)
+    k = TF._kernels()
+    monkeypatch.setattr(TF, "_kernels", lambda: None)
+    numpy_ = TF.lookup_stopwords(hashes)
+    assert compiled[1].any() and not compiled[1].all()
+    assert np.array_equal(compiled[0], numpy_[0]) and np.array_equal(compiled[1], numpy_[1])
+    # small keys collide in the table's low bits unless mixed; absent keys probe to an empty slot
+    keys = np.arange(0, 3000, 3, dtype=np.uint64)
+    slots = np.full(2048, -1, dtype=np.int64)
+    q = np.arange(3000, dtype=np.uint64)
+    pos, hit = np.empty(3000, np.int64), np.empty(3000, np.uint8)
+    k.find_sorted(keys, slots, q, pos, hit)
+    assert np.array_equal(hit.astype(bool), q % 3 == 0) and np.array_equal(pos[q % 3 == 0], np.arange(1000))
+    assert not pos[q % 3 != 0].any()
+    with pytest.raises(ValueError, match="sorted unique"):
+        k.find_sorted(keys[::-1].copy(), np.full(2048, -1, dtype=np.int64), q, pos, hit)
+    with pytest.raises(ValueError, match="uint64"):
+        k.find_sorted(keys.astype(np.int64), slots, q, pos, hit)
+
+
+def test_a_subset_of_features_is_its_documents_joined():
+    from dataclasses import fields
+
+    from cleaner.boilerplate import Features, features_of
+    from cleaner.rules import RuleSet
+
+    docs = [ARTICLE[:3], ["Advertisement", "Subscribe now"], ARTICLE[2:6], ["Le chat est sur la table, et il dort."]]
+    feats, _ = features_of(docs, RuleSet.build())
+    for which in ([2, 0], [3], [1, 2, 3, 0], [0, 0]):
+        got, want = feats.subset(which), Features.concat([feats.docs(d, d + 1) for d in which])
+        for f in fields(Features):
+            a, b = getattr(got, f.name), getattr(want, f.name)
+            assert (a == b if isinstance(a, list) else np.array_equal(a, b) and a.dtype == b.dtype), f.name

@@ -75,14 +75,15 @@ class Corpus:
         n = int(self.doc_base[-1])
         # per document (gid)
         self.unit = np.repeat(np.array([u.index for u in us], dtype=np.int64), n_of)
-        self.pos = _cat([np.arange(k) for k in n_of], np.int64)
+        self.pos = np.arange(n, dtype=np.int64) - np.repeat(self.doc_base[:-1], n_of)
         self.ids = [i for u in us for i in u.ids]
         self.doc_key = _cat([u.doc_key for u in us], np.uint64)
         self.alive = _cat([u.doc_kept for u in us], _I32) > 0
         self.rel_of = {u.index: u.rel for u in us}
         # per kept paragraph (row), in corpus order
         self.row_base = offsets_of([len(u.p_doc) for u in us])  # row of each unit's first paragraph
-        self.p_gid = _cat([u.p_doc.astype(np.int64) + self.doc_base[k] for k, u in enumerate(us)], np.int64) \
+        rows_of = np.diff(self.row_base)
+        self.p_gid = _cat([u.p_doc for u in us], _I32).astype(np.int64) + np.repeat(self.doc_base[:-1], rows_of) \
             if n else np.zeros(0, np.int64)
         self.p_idx = _cat([u.p_idx for u in us], _I32)
         self.p_key = _cat([u.p_key for u in us], np.uint64)
@@ -218,23 +219,24 @@ def near_paragraphs(c: Corpus, cfg: Config) -> None:
     """Near-duplicate paragraphs across documents (MinHash on word 3-grams)."""
     from .lsh import cluster
 
-    row_parts, unit_parts, index_parts, sig_parts = [], [], [], []
-    for k, u in enumerate(c.units):
-        if u.para_sigs is None or not len(u.para_rows):
-            continue
-        rows = u.para_rows.astype(np.int64) + c.row_base[k]
-        ok = c.alive[c.p_gid[rows]] & ~c.dropped[rows]
-        row_parts.append(rows[ok])  # global paragraph rows
-        index_parts.append(np.flatnonzero(ok))  # their index in the unit's para_rows
-        unit_parts.append(np.full(int(ok.sum()), u.index, dtype=np.int64))
-        sig_parts.append(u.para_sigs if ok.all() else u.para_sigs[ok])  # most units: no copy
-    items = _cat(row_parts, np.int64)
+    with_sigs = [(k, u) for k, u in enumerate(c.units) if u.para_sigs is not None and len(u.para_rows)]
+    if not with_sigs:
+        return
+    n_of = np.array([len(u.para_rows) for _, u in with_sigs], dtype=np.int64)
+    rows = np.concatenate([u.para_rows for _, u in with_sigs]).astype(np.int64) + \
+        np.repeat(c.row_base[[k for k, _ in with_sigs]], n_of)  # global paragraph rows
+    ok = c.alive[c.p_gid[rows]] & ~c.dropped[rows]
+    items = rows[ok]
     if len(items) < 2:
         return
-    sigs = np.concatenate(sig_parts)
-    del sig_parts
+    # each one's unit and its index in the unit's para_rows (where its word set is stored)
+    units = np.repeat(np.array([u.index for _, u in with_sigs], dtype=np.int64), n_of)[ok]
+    index = (np.arange(len(rows)) - np.repeat(offsets_of(n_of)[:-1], n_of))[ok]
+    sigs = np.concatenate([u.para_sigs for _, u in with_sigs])
+    if not ok.all():
+        sigs = sigs[ok]
     asg = cluster(sigs, cfg.paragraph_threshold, np.arange(len(items)), find_buckets=c.find_buckets,
-                  exact_many=ParagraphJaccard(c.store, np.concatenate(unit_parts), np.concatenate(index_parts)))
+                  exact_many=ParagraphJaccard(c.store, units, index))
     removed = 0
     for x in np.flatnonzero(asg.survivor != np.arange(len(items))).tolist():
         row, tw = int(items[x]), int(items[int(asg.survivor[x])])

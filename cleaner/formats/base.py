@@ -20,10 +20,8 @@ def kept_text(doc: Document, kept: list[int]) -> str:
 
 def write_lines(path: str | Path, docs: Kept) -> None:
     """Kept paragraphs, one per line, as plain text (never compressed)."""
-    with writers.atomic_writer(path) as fh:
-        for doc, kept in docs:
-            for i in kept:
-                fh.write(writers.utf8(doc.paragraphs[i]) + b"\n")
+    text = "\n".join([doc.paragraphs[i] for doc, kept in docs for i in kept])
+    writers.write_bytes(str(path), writers.utf8(text + "\n") if text else b"")  # str: a Path or a RemotePath
 
 
 class Format:

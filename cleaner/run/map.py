@@ -75,18 +75,15 @@ def _read_unit(u: Unit, k: int, cfg: Config, dc: DocumentCleaner, res: MapResult
         res.stamp = storage.stamp(f.path)
     except OSError:
         pass
-    t_read = t_extract = 0.0
+    t_extract = 0.0
+    t0 = time.process_time()
     beat(k, None)
+    # a page's extraction runs under the limit; so does a text document's turn here when
+    # stripping (its stripping goes in batches, each under the limit too); plain text
+    # without stripping has no per-document work to time
+    limit = cfg.doc_timeout if cfg.strip else None
     try:
-        it = iter(formats.of(f).read(f, cfg, u.part, u.skip, res.not_documents))
-        while True:
-            t1 = time.process_time()
-            try:
-                item = next(it)
-            except StopIteration:
-                break
-            finally:
-                t_read += time.process_time() - t1
+        for item in formats.of(f).read(f, cfg, u.part, u.skip, res.not_documents):
             if isinstance(item, ItemError):
                 res.errors.append(item)
                 continue
@@ -94,11 +91,11 @@ def _read_unit(u: Unit, k: int, cfg: Config, dc: DocumentCleaner, res: MapResult
             beat(k, doc.record)
             t2 = time.process_time()
             try:
-                # a page's extraction runs under the limit; so does a text document's turn here
-                # when stripping (its stripping goes in batches, each under the limit too);
-                # plain text without stripping has no per-document work to time
-                with time_limit(cfg.doc_timeout if doc.html is not None or cfg.strip else None):
+                if doc.html is None and limit is None:
                     dc.extract(doc)
+                else:
+                    with time_limit(cfg.doc_timeout):
+                        dc.extract(doc)
             except DocTimeout:
                 res.errors.append(ItemError(f.rel, f"took longer than --doc-timeout ({cfg.doc_timeout:g}s) "
                                                    "to clean; left out", doc.record))
@@ -120,7 +117,7 @@ def _read_unit(u: Unit, k: int, cfg: Config, dc: DocumentCleaner, res: MapResult
         res.fatal = ItemError(f.rel, f"cannot read: {e.strerror or e}")
     except (MemoryError, RecursionError) as e:
         res.fatal = ItemError(f.rel, f"cannot read: {type(e).__name__}")
-    res.seconds = {"read": t_read, "extract": t_extract, "strip": 0.0}
+    res.seconds = {"read": time.process_time() - t0 - t_extract, "extract": t_extract, "strip": 0.0}
 
 
 def _batches(docs: list[Document]) -> list[tuple[int, int]]:

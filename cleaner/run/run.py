@@ -26,7 +26,7 @@ from ..dedup.sets import SetStore
 from ..discover import Skipped, discover
 from ..document import ItemError
 from ..escape import printable
-from ..pool import Failure, unit_and_record
+from ..pool import Failure, fewer_collections, unit_and_record
 from ..readers import InputFile
 from ..report import Report, RunOutcome
 from ..writers import TEMP_MARK, ShardWriter, atomic_writer, remove_stale_temp
@@ -103,6 +103,10 @@ class Run:
             raise RunError(f"report directory {self.report_dir} is inside input {self.input}")
 
     def execute(self) -> Report:
+        with fewer_collections():
+            return self._execute_once()
+
+    def _execute_once(self) -> Report:
         self.executor: Executor | None = None
         self.claim: folders.Claim | None = None
         try:
@@ -338,10 +342,12 @@ class Run:
         if self.cfg.output_format != "same":
             return
         by_unit = {w.index: w for w in wres}
-        targets = {u.index: storage.path(u.target) for t in wtasks for u in t.units}
+        targets: dict[int, Path] = {}
         for fi, rs in per_file.items():
             if len(rs) < 2:
                 continue
+            if not targets:
+                targets = {u.index: storage.path(u.target) for t in wtasks for u in t.units}
             results = [by_unit.get(r.index) for r in rs]
             if any(w is None or w.error is not None for w in results):
                 continue  # reported already; a file with a failed part is not written

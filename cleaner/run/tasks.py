@@ -18,6 +18,7 @@ from .. import storage
 from ..config import Config
 from ..document import Document, Drop, ItemError
 from ..readers import InputFile, Part
+from ..slots import pickled_by_fields
 from ..writers import atomic_writer
 
 SPILL_VERSION = 4
@@ -31,6 +32,7 @@ TASK_BYTES = 4 * 1024 * 1024
 TASK_FILES = 1000
 
 
+@pickled_by_fields
 @dataclass(frozen=True, slots=True)
 class Unit:
     """One file or part of a file, in a task."""
@@ -43,6 +45,7 @@ class Unit:
     attempt: int = 0  # how often a worker died on this unit before
 
 
+@pickled_by_fields
 @dataclass(slots=True)
 class MapResult:
     """What the corpus-wide steps need of one map task, in compact arrays
@@ -80,6 +83,7 @@ class MapResult:
         return len(self.ids)
 
 
+@pickled_by_fields
 @dataclass(frozen=True, slots=True)
 class MapTask:
     index: int
@@ -178,6 +182,7 @@ def save_spill(path: str, result: TaskResult, docs: list[list[Document]], feats:
         pickle.dump((SPILL_VERSION, result), fh, protocol=pickle.HIGHEST_PROTOCOL)
 
 
+@pickled_by_fields
 @dataclass(frozen=True, slots=True)
 class WriteUnit:
     index: int  # the unit
@@ -189,6 +194,7 @@ class WriteUnit:
     para_drops: dict[tuple[int, int], Drop]  # (doc pos, paragraph) -> drop
 
 
+@pickled_by_fields
 @dataclass(frozen=True, slots=True)
 class WriteTask:
     """The units of one map task that are written (their documents are in its spill)."""
@@ -203,6 +209,7 @@ class WriteTask:
     records_path: str  # --output-format jsonl*/parquet: records for the shard writer
 
 
+@pickled_by_fields
 @dataclass(slots=True)
 class WriteResult:
     index: int  # unit

@@ -14,7 +14,7 @@ from .. import reasons as R
 from ..document import Document, Drop, ItemError
 from ..document_cleaner import Decision, DocumentCleaner
 from ..pool import beat
-from ..writers import atomic_writer, audit_line
+from ..writers import TEMP_MARK, Staging, atomic_writer, audit_line
 from .tasks import WriteResult, WriteTask, WriteUnit, load_documents
 
 
@@ -61,7 +61,8 @@ def _final(doc: Document, dec: Decision | None, doc_drop: Drop | None, res: Writ
 
 
 def _write_unit(u: WriteUnit, docs: list[Document], feats: Any, task: WriteTask, dc: DocumentCleaner,
-                audit: list[dict[str, Any]], records: list[tuple[int, list[dict[str, Any]]]]) -> WriteResult:
+                audit: list[dict[str, Any]], records: list[tuple[int, list[dict[str, Any]]]],
+                staging: Staging) -> WriteResult:
     """Final decisions for one unit (a file, or a part of a large one), then its cleaned
     output (or its records for the shards); its audit goes to `audit`."""
     t0 = time.process_time()
@@ -80,23 +81,24 @@ def _write_unit(u: WriteUnit, docs: list[Document], feats: Any, task: WriteTask,
         kept = _final(doc, decisions.get(pos), u.doc_drops.get(pos), res, audit)
         if kept is not None:
             out_docs.append((doc, kept))
-    root = storage.path(task.out_root)
     out_fmt = cfg.output_format
     fmt = formats.of(u.file)
     final = os.path.join(task.out_root, u.file.out_rel)
     try:
         if out_docs and out_fmt == "same":
-            fmt.write(u.target, u.file, out_docs, cfg.text_field, u.part)
+            whole = u.target == final
+            fmt.write(staging.place(final) if whole else u.target, u.file, out_docs, cfg.text_field, u.part)
             res.target_written = True
-            if u.target == final:
+            if whole:
                 res.outputs = [u.file.out_rel]
         elif out_docs and out_fmt == "txt":
-            res.outputs = fmt.write_txt(root, u.file, out_docs)
+            res.outputs = fmt.write_txt(storage.path(task.out_root), u.file, out_docs)
         elif out_fmt not in ("same", "txt"):
             records.append((u.index, [fmt.record(d, k, cfg.text_field) for d, k in out_docs]))
     except OSError as e:
+        # the file that failed if it is not the output itself (or its temp or staged name)
         where = e.filename if e.filename and not str(e.filename).startswith(os.path.dirname(u.target)) \
-            else final
+            and TEMP_MARK not in str(e.filename) else final
         res.error = ItemError(u.file.rel, f"cannot write {where}: {e.strerror or e}; no partial file was left")
     res.seconds = time.process_time() - t0
     return res
@@ -113,11 +115,24 @@ def write_task(task: WriteTask) -> list[WriteResult]:
     audit: list[dict[str, Any]] = []
     records: list[tuple[int, list[dict[str, Any]]]] = []
     results = []
-    for k, u in enumerate(task.units):
-        beat(k, None)
-        s = where[u.index]
-        results.append(_write_unit(u, docs_of[s], feats_of[s], task, dc, audit, records))
+    staging = Staging()
+    try:
+        for k, u in enumerate(task.units):
+            beat(k, None)
+            s = where[u.index]
+            results.append(_write_unit(u, docs_of[s], feats_of[s], task, dc, audit, records, staging))
+    except BaseException:
+        staging.abort()
+        raise
     t0 = time.process_time()
+    failed = staging.commit()
+    if failed:
+        for u, res in zip(task.units, results):
+            e = failed.get(os.path.join(task.out_root, u.file.out_rel))
+            if e is not None and res.error is None:
+                res.error = ItemError(u.file.rel, f"cannot write {os.path.join(task.out_root, u.file.out_rel)}: "
+                                                  f"{e.strerror or e}; no partial file was left")
+                res.outputs, res.target_written = [], False
     pieces = [(task.audit_path, [audit_line(rec) for rec in audit], "the audit")]
     if task.cfg.output_format not in ("same", "txt"):
         pieces.append((task.records_path, [pickle.dumps(records, protocol=pickle.HIGHEST_PROTOCOL)], "records"))
