@@ -55,7 +55,7 @@ def _option_params(which: set[str] | None = None) -> list[inspect.Parameter]:
         if o.name == "rules":
             annotation: Any = Optional[list[Path]]
         elif o.name == "report":
-            annotation = Optional[Path]
+            annotation = Optional[str]  # a folder or a URL (a Path would fold s3:// into s3:/)
         else:
             base = next((t for t in typing.get_args(o.type) if t is not type(None)), o.type)
             annotation = Optional[base]
@@ -114,11 +114,17 @@ def _run_command(**values: Any) -> None:
     input_dir, output_dir = values["input_dir"], values["output_dir"]
     if input_dir is None or output_dir is None:
         raise UsageFailure("INPUT_DIR and OUTPUT_DIR are required (see clean --help)")
-    rep_dir = Path(run_opts["report"]) if run_opts["report"] else None
-    if input_dir == "-" or output_dir == "-":
-        raise typer.Exit(_run_streams(input_dir, output_dir, cfg, rep_dir, bool(run_opts["quiet"]),
-                                      bool(run_opts["overwrite"])))
-    raise typer.Exit(_run(Path(input_dir), Path(output_dir), cfg, rep_dir, bool(run_opts["overwrite"]),
+    from .storage import StorageError, path
+
+    try:
+        rep_dir = path(run_opts["report"]) if run_opts["report"] else None
+        if input_dir == "-" or output_dir == "-":
+            raise typer.Exit(_run_streams(input_dir, output_dir, cfg, rep_dir, bool(run_opts["quiet"]),
+                                          bool(run_opts["overwrite"])))
+        input_path, output_path = path(input_dir), path(output_dir)
+    except StorageError as e:
+        raise UsageFailure(str(e)) from None
+    raise typer.Exit(_run(input_path, output_path, cfg, rep_dir, bool(run_opts["overwrite"]),
                           bool(run_opts["quiet"])))
 
 
@@ -136,10 +142,11 @@ def _explain(path: Path, cfg: Config) -> None:
 _command(app, _run_command, [
     _param("input_dir", Optional[str], typer.Argument(
         None, metavar="INPUT_DIR", show_default=False,
-        help="Folder of .txt/.md, .html, .jsonl, .parquet, .warc files (.gz/.zst too), or - for JSONL on stdin.")),
+        help="Folder (or URL: s3://bucket/prefix) of .txt/.md, .html, .jsonl, .parquet, .warc files (.gz/.zst "
+             "too), or - for JSONL on stdin.")),
     _param("output_dir", Optional[str], typer.Argument(
         None, metavar="OUTPUT_DIR", show_default=False,
-        help="Where the cleaned corpus goes (corpus files only), or - for JSONL on stdout.")),
+        help="Where the cleaned corpus goes (corpus files only; a folder or a URL), or - for JSONL on stdout.")),
     _CONFIG,
     _param("print_config", bool, typer.Option(False, "--print-config", help="The same as `clean config`.")),
     _param("explain", Optional[Path], typer.Option(None, "--explain", metavar="FILE",
@@ -213,6 +220,8 @@ def _run_streams(input_arg: str, output_arg: str, cfg: Config, report_dir: Optio
     Without --report the audit goes away with the temp folder; the summary
     (stderr) still says how much was removed and why.
     """
+    from . import storage
+
     with tempfile.TemporaryDirectory(prefix="cleaner-") as tmp:
         t = Path(tmp)
         if input_arg == "-":
@@ -221,9 +230,9 @@ def _run_streams(input_arg: str, output_arg: str, cfg: Config, report_dir: Optio
             with open(src / "stdin.jsonl", "wb") as fh:
                 shutil.copyfileobj(sys.stdin.buffer, fh, 1 << 20)
         else:
-            src = Path(input_arg)
+            src = storage.path(input_arg)
         to_stdout = output_arg == "-"
-        out = t / "out" if to_stdout else Path(output_arg)
+        out = t / "out" if to_stdout else storage.path(output_arg)
         if to_stdout:
             cfg = cfg.replace(output_format="jsonl", shard_size=2**62)
         rep_dir = report_dir or (t / "report" if to_stdout else None)

@@ -12,6 +12,14 @@ from typing import Any
 KEEP_CHOICES = ("first", "longest")
 
 
+class StorageOptions(dict):
+    """Options of the fsspec file systems of remote locations (endpoint_url, anon, key, ...);
+    they may hold credentials, so nothing shows their values."""
+
+    def __repr__(self) -> str:
+        return f"StorageOptions({', '.join(sorted(map(str, self)))}: values not shown)"
+
+
 class ConfigError(ValueError):
     """An option value that cannot work; the message is shown as one line."""
 
@@ -103,6 +111,16 @@ class Config:
     follow_symlinks: bool = _opt(False, "io", "Follow symbolic links, also to outside INPUT_DIR.",
                                  "--follow-symlinks")
     seed: int = _opt(1, "dedup", "Seed of the MinHash permutations.")
+    # The config file's [storage] table (and CLEANER_STORAGE_OPTIONS, see storage.py): no flag,
+    # not shown (not in repr, as_dict, the report or `clean config`), no part of the fingerprint.
+    storage: StorageOptions = field(default_factory=StorageOptions, repr=False, compare=False,
+                                    metadata={"section": "storage"})
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.storage, StorageOptions):
+            if not isinstance(self.storage, dict):
+                raise ConfigError(f"storage options must be a table of options, got {type(self.storage).__name__}")
+            object.__setattr__(self, "storage", StorageOptions(self.storage))
 
     def validate(self) -> Config:
         def need(ok: bool, msg: str) -> None:
@@ -150,6 +168,7 @@ class Config:
 
     def as_dict(self) -> dict[str, object]:
         d = dataclasses.asdict(self)
+        d.pop("storage")
         d["rules"] = list(self.rules)
         return d
 
@@ -188,7 +207,7 @@ class Option:
 
 # Options of a run that are not part of Config (they do not change what is kept).
 RUN_OPTIONS = (
-    Option("report", str, None, "io", "Report folder", "--report", "DIR",
+    Option("report", str, None, "io", "Report folder (or URL)", "--report", "DIR",
            default_text="OUTPUT_DIR.report next to OUTPUT_DIR"),
     Option("overwrite", bool, False, "io", "Allow a non-empty OUTPUT_DIR; replace its files.", "--overwrite"),
     Option("quiet", bool, False, "run", "No progress bar and no summary.", "--quiet", short="-q"),
@@ -201,6 +220,8 @@ def options() -> list[Option]:
     out = []
     for f in dataclasses.fields(Config):
         m = f.metadata
+        if m["section"] not in SECTIONS:  # storage: config file and API only, never shown
+            continue
         default = f.default if f.default is not dataclasses.MISSING else f.default_factory()  # type: ignore[operator]
         out.append(Option(f.name, types[f.name], default, m["section"], m["help"], m["flag"], m["metavar"],
                           m["short"], m["default_text"]))
@@ -262,6 +283,8 @@ def load_config_file(path: str | os.PathLike[str]) -> dict[str, object]:
         import tomli as tomllib
     from pathlib import Path
 
+    from . import storage
+
     p = Path(path)
     try:
         data = tomllib.loads(p.read_text(encoding="utf-8"))
@@ -287,8 +310,13 @@ def load_config_file(path: str | os.PathLike[str]) -> dict[str, object]:
         key = raw_key.replace("-", "_")
         if key in run_types:
             out[key] = _coerce(key, value, run_types[key], str(p))
-            if key == "report":
-                out[key] = str((p.parent / str(value)).resolve()) if not Path(str(value)).is_absolute() else value
+            if key == "report" and not storage.is_url(value) and not Path(str(value)).is_absolute():
+                out[key] = str((p.parent / str(value)).resolve())
+            continue
+        if key == "storage":
+            if not isinstance(value, dict):
+                raise ConfigError(f"{p}: storage must be a table ([storage]) of storage options")
+            out[key] = StorageOptions(value)
             continue
         if key not in types:
             raise ConfigError(f"{p}: unknown option {raw_key!r}")

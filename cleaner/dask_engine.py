@@ -6,7 +6,9 @@ the process pool); band grouping for LSH is a hash shuffle on the cluster
 survivor clustering runs on the client. Workers read the
 input and write spills, outputs and audits to the same paths as the client,
 so on a real cluster INPUT_DIR, OUTPUT_DIR and the report folder must be on
-storage every worker sees. The output is byte-identical to the local engine.
+storage every worker sees: a shared mount, or URLs of object storage
+(storage.py; the storage options travel in the tasks' Config). The output is
+byte-identical to the local engine.
 
 Differences from the local engine: per-document time limits need the main
 thread of a process and Dask runs tasks in worker threads, so --doc-timeout

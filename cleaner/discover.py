@@ -6,7 +6,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import formats
+from . import formats, storage
 from .readers import InputFile
 
 
@@ -33,6 +33,8 @@ def discover(root: str | Path, follow_symlinks: bool = False,
     leave root (unless follow_symlinks) are listed as skipped, never silently.
     `exclude` holds absolute paths (the output and report directories) to leave out.
     """
+    if storage.is_url(root):
+        return _discover_remote(str(root), exclude)
     root = Path(root)
     root_real = os.path.realpath(root)
     excluded = {os.path.realpath(e) for e in exclude}
@@ -101,16 +103,45 @@ def discover(root: str | Path, follow_symlinks: bool = False,
             if not regular:
                 skipped.append(Skipped(rel, "not a regular file (device, pipe or socket)"))
                 continue
-            f = formats.input_file(rel, p)
-            if f is None:
-                skipped.append(Skipped(rel, "unsupported file type"))
-                continue
-            files.append(f)
+            _take(rel, p, files, skipped)
 
     walk(str(root))
     files.sort(key=lambda f: f.rel)
     _resolve_collisions(files)
     return files, skipped
+
+
+def _discover_remote(root: str, exclude: tuple[str, ...]) -> tuple[list[InputFile], list[Skipped]]:
+    """The objects under a URL: keys are names, so there are no links, special files or
+    unreadable folders; a name with a part that starts with "." is hidden, as on disk."""
+    files: list[InputFile] = []
+    skipped: list[Skipped] = []
+    excluded = tuple(e.rstrip("/") + "/" for e in exclude if storage.is_url(e))
+    hidden: set[str] = set()
+    # what is passed over in the order a walk of folders gives (by name, folder by folder), as on disk
+    for rel, url, _ in sorted(storage.listing(root), key=lambda t: t[0].split("/")):
+        if url.startswith(excluded):
+            continue
+        parts = rel.split("/")
+        dot = next((i for i, part in enumerate(parts) if part.startswith(".")), None)
+        if dot is not None:  # a hidden folder is passed over once, as a whole
+            top = "/".join(parts[:dot + 1])
+            if top not in hidden:
+                hidden.add(top)
+                skipped.append(Skipped(top, "hidden"))
+            continue
+        _take(rel, url, files, skipped)
+    files.sort(key=lambda f: f.rel)  # the corpus order, as for local files (which copy comes first)
+    _resolve_collisions(files)
+    return files, skipped
+
+
+def _take(rel: str, path: str, files: list[InputFile], skipped: list[Skipped]) -> None:
+    f = formats.input_file(rel, path)
+    if f is None:
+        skipped.append(Skipped(rel, "unsupported file type"))
+    else:
+        files.append(f)
 
 
 def _resolve_collisions(files: list[InputFile]) -> None:

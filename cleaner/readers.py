@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import IO
 
-from . import compression
+from . import compression, storage
 from .slots import pickled_by_fields
 
 # Uncompressed JSONL files larger than this are read in parts, in parallel.
@@ -80,6 +80,11 @@ def _open_fd(path: str) -> tuple[int, os.stat_result]:
 
 
 def _open_file(path: str) -> IO[bytes]:
+    if storage.is_url(path):
+        try:
+            return storage.open_input(path)
+        except FileNotFoundError:
+            raise ReadError("cannot read: the object is gone (deleted or renamed since the run found it)") from None
     fd = _open_fd(path)[0]
     if _NONBLOCK:  # for the readers that get a file object (and may hand it on)
         os.set_blocking(fd, True)
@@ -88,7 +93,13 @@ def _open_file(path: str) -> IO[bytes]:
 
 def stamp_of(fh: IO[bytes]) -> tuple[int, int]:
     """(size, mtime) of an open file: what tells that it changed while it was read."""
-    st = os.fstat(fh.fileno())
+    try:
+        st = os.fstat(fh.fileno())
+    except (OSError, ValueError):
+        remote = storage.handle_stamp(fh)  # an object of remote storage has no descriptor
+        if remote is None:
+            raise
+        return remote
     return st.st_size, st.st_mtime_ns
 
 
@@ -117,7 +128,7 @@ def open_binary(f: InputFile, max_ratio: int = 200, offset: int = 0) -> IO[bytes
         raw.seek(offset)
     if f.compression is None:
         return raw
-    return compression.decompressing(raw, f.compression, os.fstat(raw.fileno()).st_size, max_ratio, ReadError)
+    return compression.decompressing(raw, f.compression, stamp_of(raw)[0], max_ratio, ReadError)
 
 
 def decompress_error(f: InputFile, e: BaseException) -> ReadError:
@@ -128,9 +139,9 @@ def decompress_error(f: InputFile, e: BaseException) -> ReadError:
 def read_bytes(f: InputFile, max_bytes: int, max_ratio: int = 200) -> bytes:
     """The whole (decompressed) file, refusing more than max_bytes. A compressed file that
     breaks off is refused with the line (and byte) where it broke."""
-    if f.compression is None:
+    if f.compression is None and not storage.is_url(f.path):
         data = _read_plain(f.path, max_bytes)
-    else:
+    else:  # compressed, or an object of remote storage (read as a stream, in pieces)
         with open_binary(f, max_ratio) as fh, unchanged(fh):
                 chunks: list[bytes] = []
                 size = 0

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
+from . import storage
 from .escape import deep, name_bytes, one_line, printable
 from .minhash import _speedups
 from .writers import atomic_writer
@@ -176,7 +177,7 @@ class Report:
         }
 
     def save(self, directory: str | Path) -> None:
-        d = Path(directory)
+        d = storage.path(directory)
         data = self.as_dict()
         try:  # orjson: the per-file rows of 20,000 small files took the standard library ~0.5 s
             text = orjson.dumps(data, option=orjson.OPT_INDENT_2)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -51,6 +52,30 @@ def fault_env(fault: str) -> dict[str, str]:
     """Environment for a `clean` subprocess that fails on purpose (tests/faults/sitecustomize.py)."""
     path = [str(ROOT / "tests" / "faults")] + ([os.environ["PYTHONPATH"]] if os.environ.get("PYTHONPATH") else [])
     return {"CLEANER_FAULT": fault, "PYTHONPATH": os.pathsep.join(path)}
+
+
+def kill_9_after(args: list[str], seconds: float, env: dict[str, str] | None = None,
+                 until: Callable[[], bool] | None = None) -> int:
+    """Start `clean ARGS` and kill -9 it (with its workers) after `seconds`, or as soon as
+    until() holds (looked at every 20 ms, for `seconds` at most); its exit code (-9: killed)."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    p = subprocess.Popen([sys.executable, "-m", "cleaner", *args], start_new_session=True,
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+    if until is None:
+        time.sleep(seconds)
+    else:
+        end = time.monotonic() + seconds
+        while time.monotonic() < end and p.poll() is None and not until():
+            time.sleep(0.02)
+    try:
+        os.killpg(p.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    return p.wait()
 
 
 def write(root: Path, rel: str, content: str | bytes) -> Path:

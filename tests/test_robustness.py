@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import ARTICLE, fault_env, prose, read_audit, read_report, tree_bytes, write
+from conftest import ARTICLE, fault_env, kill_9_after, prose, read_audit, read_report, tree_bytes, write
 
 GOOD = "\n".join(ARTICLE) + "\n"
 
@@ -406,14 +406,7 @@ def test_kill_9_at_any_moment_then_the_same_command_gives_the_same_output(tmp_pa
     expected = tree_bytes(ref)
     for k, frac in enumerate((0.15, 0.35, 0.55, 0.75, 0.95)):
         out = tmp_path / f"out{k}"
-        p = subprocess.Popen([sys.executable, "-m", "cleaner", str(src), str(out), "-q"],
-                             start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        time.sleep(full * frac)
-        try:
-            os.killpg(p.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        p.wait()
+        kill_9_after([str(src), str(out), "-q"], full * frac)
         r = run_clean(src, out, "-q")
         assert r.returncode == 0, (frac, r.stderr)
         assert tree_bytes(out) == expected, frac

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import storage
 from ..ragged import Ragged, offsets_of, ranges
 from ..writers import atomic_writer
 from .inner import FileKeys
@@ -76,7 +77,7 @@ class SetStore:
         a = self.open.get((path, suffix))
         if a is None:
             # a plain view of the mapped file: slicing a np.memmap costs more than the slice
-            a = self.open[(path, suffix)] = np.load(path + suffix, mmap_mode="r").view(np.ndarray)
+            a = self.open[(path, suffix)] = np.load(storage.local_copy(path + suffix), mmap_mode="r").view(np.ndarray)
         return a
 
     def doc(self, unit: int, pos: int) -> np.ndarray:

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
-from .. import compression, writers
+from .. import compression, storage, writers
 from ..document import Document, ItemError
 from ..readers import InputFile, Part
 
@@ -22,7 +21,7 @@ def kept_text(doc: Document, kept: list[int]) -> str:
 def write_lines(path: str | Path, docs: Kept) -> None:
     """Kept paragraphs, one per line, as plain text (never compressed)."""
     text = "\n".join([doc.paragraphs[i] for doc, kept in docs for i in kept])
-    writers.write_bytes(os.fspath(path), writers.utf8(text + "\n") if text else b"")
+    writers.write_bytes(str(path), writers.utf8(text + "\n") if text else b"")  # str: a Path or a RemotePath
 
 
 class Format:
@@ -92,7 +91,7 @@ class Format:
         parts are complete gzip members / zstd frames: they concatenate."""
         with writers.atomic_writer(final) as out:
             for p in parts:
-                with open(p, "rb") as fh:
+                with storage.open_read(p) as fh:
                     shutil.copyfileobj(fh, out, 1 << 20)
 
     def given_up(self, message: str, attempt: int) -> str:

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import codecs
 import json
-import os
 from collections.abc import Iterator
 from typing import Any
 
 import orjson
 
-from .. import compression, readers, writers
+from .. import compression, readers, storage, writers
 from ..document import Document, ItemError, split_paragraphs
 from ..escape import printable
 from ..readers import InputFile, Part, ReadError
@@ -77,10 +76,10 @@ def plan_parts(f: InputFile, part_bytes: int | None = None) -> list[Part]:
     if f.compression is not None:
         return [Part()]
     try:
-        st = os.stat(f.path)
+        stamp = storage.stamp(f.path)
     except OSError:
         return [Part()]
-    size, stamp = st.st_size, (st.st_size, st.st_mtime_ns)
+    size = stamp[0]
     if size <= part_bytes:
         return [Part()]
     try:
@@ -92,7 +91,7 @@ def plan_parts(f: InputFile, part_bytes: int | None = None) -> list[Part]:
 def _split(f: InputFile, size: int, part_bytes: int, stamp: tuple[int, int]) -> list[Part]:
     parts = []
     start, line = 0, 1
-    with open(f.path, "rb") as fh:
+    with storage.open_read(f.path) as fh:
         while start < size:
             fh.seek(min(start + part_bytes, size))
             if fh.tell() < size:

@@ -7,7 +7,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from .. import readers, writers
+from .. import readers, storage, writers
 from ..document import Document, ItemError
 from ..readers import InputFile, Part, ReadError
 from .base import Format, Kept, kept_text
@@ -183,7 +183,7 @@ class Parquet(Format):
         with writers.atomic_writer(final) as fh:
             writer = None
             for p in parts:
-                with open(p, "rb") as part:  # a file object: pyarrow cannot open a path that is not UTF-8
+                with storage.open_read(p) as part:  # a file object: pyarrow cannot open a path that is not UTF-8
                     table = pq.read_table(part)
                 if writer is None:
                     writer = pq.ParquetWriter(fh, table.schema)

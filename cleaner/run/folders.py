@@ -2,6 +2,9 @@
 and locked, so that a second run on the same OUTPUT_DIR or report folder is refused instead of
 writing into the same tree (and removing the other's temp files as stale).
 
+A folder of remote storage (a URL) has nothing to create and no lock: object stores have
+neither folders nor flock; it is only probed with a write.
+
 The locks are flock(2) locks: the kernel releases them when the process ends, however it
 ends (kill -9 included), so a lock left by a dead run never blocks the next one. The report
 folder's lock file holds the pid of the run that holds it, for the message.
@@ -14,6 +17,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .. import storage
 from ..writers import TEMP_MARK
 
 try:
@@ -63,12 +67,18 @@ def claim(output: Path, report_dir: Path) -> Claim:
     """Create the output and report folders, lock them, and check that they take a write.
     Raises Refused (with what was created removed again) when the run cannot go on."""
     c = Claim(output, report_dir)
+    folders = ((report_dir, "report folder"), (output, "output folder"))
     try:
-        for d, what in ((report_dir, "report folder"), (output, "output folder")):
-            _make(c, d, what)
-        _lock_report(c)
-        _lock_output(c)
-        for d, what in ((report_dir, "report folder"), (output, "output folder")):
+        for d, what in folders:
+            if storage.is_url(d):
+                _make_remote(d, what)
+            else:
+                _make(c, d, what)
+        if not storage.is_url(report_dir):
+            _lock_report(c)
+        if not storage.is_url(output):
+            _lock_output(c)
+        for d, what in folders:
             _probe(d, what)
     except BaseException:
         c.release(refused=True)
@@ -87,6 +97,14 @@ def _make(c: Claim, d: Path, what: str) -> None:
     except OSError as e:
         raise Refused(f"cannot create the {what} {d}: {e.strerror or e}") from None
     c.created.extend(missing)
+
+
+def _make_remote(d: Path, what: str) -> None:
+    """A folder of a remote file system that has folders (an object store has none to make)."""
+    try:
+        d.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise Refused(f"cannot create the {what} {d}: {e.strerror or e}") from None
 
 
 def _flock(fd: int) -> bool:
@@ -157,6 +175,11 @@ def _probe(d: Path, what: str) -> None:
     """Write a block into `d` and remove it: read-only storage, missing permissions and a full
     disk are found here, before the work, not file by file after it. (The name is a temp
     file's: if this process dies right here, the next run removes it.)"""
+    if storage.is_url(d):
+        why = storage.probe(d)
+        if why is not None:
+            raise Refused(f"cannot write to the {what} {d}: {why}")
+        return
     probe = d / f".write-check.{os.getpid()}{TEMP_MARK}"
     try:
         fd = os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_CLOEXEC", 0), 0o600)

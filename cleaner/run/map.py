@@ -4,14 +4,13 @@ documents to the work folder; a compact summary per unit (MapResult) goes back f
 
 from __future__ import annotations
 
-import os
 import time
 from itertools import chain
 from typing import Any
 
 import numpy as np
 
-from .. import formats
+from .. import formats, storage
 from ..config import Config
 from ..dedup.inner import FileKeys
 from ..dedup.sets import write_set_store
@@ -73,8 +72,7 @@ def _read_unit(u: Unit, k: int, cfg: Config, dc: DocumentCleaner, res: MapResult
     reported and left out. A file that cannot be read is `fatal`."""
     f = u.file
     try:
-        st = os.stat(f.path)
-        res.stamp = (st.st_size, st.st_mtime_ns)
+        res.stamp = storage.stamp(f.path)
     except OSError:
         pass
     t_extract = 0.0
@@ -204,6 +202,7 @@ def map_task(task: MapTask) -> TaskResult:
     """Read the units of one task and do the per-document work (runs in a worker): one
     pass of repeats and signatures over all their documents, one spill, one set store."""
     cfg = task.cfg
+    storage.use(cfg.storage)
     dc = DocumentCleaner.get(cfg)
     t0 = time.process_time()
     results: list[MapResult] = []

@@ -9,7 +9,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from .. import __version__
+from .. import __version__, storage
 from ..config import Config
 from ..document import ItemError
 from ..escape import printable
@@ -17,6 +17,8 @@ from .tasks import MapResult, MapTask, load_result
 
 
 def is_inside(child: Path, parent: Path) -> bool:
+    if storage.is_url(child) or storage.is_url(parent):
+        return storage.is_inside(child, parent)
     try:
         child.resolve().relative_to(parent.resolve())
         return True
@@ -49,8 +51,7 @@ def cached(task: MapTask) -> list[MapResult] | None:
         if [(r.index, r.rel) for r in results] != [(u.index, u.file.rel) for u in task.units]:
             return None
         for r, u in zip(results, task.units):
-            st = os.stat(u.file.path)
-            if r.stamp != (st.st_size, st.st_mtime_ns):
+            if r.stamp != storage.stamp(u.file.path):
                 return None
     except Exception:
         return None

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import gc
 import json
-import os
 import pickle
 import shutil
 import time
@@ -20,7 +19,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from .. import formats
+from .. import formats, storage
 from ..config import Config, ConfigError, load_config_file
 from ..dedup.corpus import Decisions, reduce
 from ..dedup.sets import SetStore
@@ -45,7 +44,7 @@ MAX_ATTEMPTS = 4
 
 def _size(path: str) -> int:
     try:
-        return os.path.getsize(path)
+        return storage.stamp(path)[0]
     except OSError:
         return 0
 
@@ -59,7 +58,9 @@ class Interrupted(Exception):
 
 
 def default_report_dir(output: str | Path) -> Path:
-    out = Path(output)
+    out = storage.path(output)
+    if storage.is_url(out) and out.parent == out:  # a bucket: no folder beside it
+        raise RunError(f"output {out} is a whole bucket: pass --report with a place for the report outside it")
     return out.parent / (out.name + ".report")
 
 
@@ -73,9 +74,9 @@ class Run:
     progress: ProgressFn | None = None
 
     def __post_init__(self) -> None:
-        self.input = Path(self.input)
-        self.output = Path(self.output)
-        self.report_dir = Path(self.report_dir) if self.report_dir else default_report_dir(self.output)
+        self.input = storage.path(self.input)
+        self.output = storage.path(self.output)
+        self.report_dir = storage.path(self.report_dir) if self.report_dir else default_report_dir(self.output)
         self.work = self.report_dir / ".work"
         self.phase = "start"
         self.failures: list[ItemError] = []
@@ -111,11 +112,24 @@ class Run:
         try:
             from ..dask_engine import DaskUnavailable
 
+            try:  # the environment's storage options travel with the config, to every worker
+                env = storage.env_options()
+            except ValueError as e:
+                raise RunError(str(e)) from None
+            if env:
+                self.cfg = self.cfg.replace(storage={**env, **self.cfg.storage})
+            storage.use(self.cfg.storage)
             try:
                 self.executor = executor_for(self.cfg)
             except DaskUnavailable as e:
                 raise RunError(str(e)) from None
             return self._execute()
+        except storage.StorageError as e:  # remote storage refused before the work had begun
+            if self.phase not in ("start", "discovery"):
+                raise
+            if self.claim is not None:
+                self.claim.release(refused=True)
+            raise RunError(str(e)) from None
         except RunError:  # refused before any work: leave nothing behind
             if self.claim is not None:
                 self.claim.release(refused=True)
@@ -130,6 +144,7 @@ class Run:
                 self.executor.close()
             if self.claim is not None:
                 self.claim.release()
+            storage.forget_local_copies()
 
     def _execute(self) -> Report:
         cfg = self.cfg
@@ -151,7 +166,7 @@ class Run:
         if any(TEMP_MARK not in p.name for p in existing) and not (self.overwrite or again):
             raise RunError(f"output {self.output} is not empty; pass --overwrite to replace its files")
         if not again and self.work.exists():
-            shutil.rmtree(self.work)
+            storage.rmtree(self.work)
         self.work.mkdir(parents=True, exist_ok=True)
         (self.work / "manifest.json").write_text(json.dumps(ident))
         self.output.mkdir(parents=True, exist_ok=True)
@@ -202,7 +217,7 @@ class Run:
                                            f"({unwritten.filename or ''}: {unwritten.strerror or unwritten}); "
                                            "the outputs are in place, run the same command again to write it"))
             return report
-        shutil.rmtree(self.work, ignore_errors=True)
+        storage.rmtree(self.work, ignore_errors=True)
         return report
 
     def _write_audit(self, wtasks: list[WriteTask], done: set[int]) -> None:
@@ -211,8 +226,8 @@ class Run:
         self.report_dir.mkdir(parents=True, exist_ok=True)
         with atomic_writer(str(self.report_dir / "removed.jsonl")) as out:
             for task in wtasks:
-                if task.index in done and os.path.exists(task.audit_path):
-                    with open(task.audit_path, "rb") as fh:
+                if task.index in done and storage.exists(task.audit_path):
+                    with storage.open_read(task.audit_path) as fh:
                         shutil.copyfileobj(fh, out)
 
     # --- the phases -----------------------------------------------------------------------
@@ -310,8 +325,7 @@ class Run:
         if not formats.of(f).rereads_input or self.cfg.output_format != "same":
             return False
         try:
-            st = os.stat(f.path)
-            now: tuple[int, int] | None = (st.st_size, st.st_mtime_ns)
+            now: tuple[int, int] | None = storage.stamp(f.path, fresh=True)
         except OSError:
             now = None
         if now == r.stamp:
@@ -333,7 +347,7 @@ class Run:
             if len(rs) < 2:
                 continue
             if not targets:
-                targets = {u.index: Path(u.target) for t in wtasks for u in t.units}
+                targets = {u.index: storage.path(u.target) for t in wtasks for u in t.units}
             results = [by_unit.get(r.index) for r in rs]
             if any(w is None or w.error is not None for w in results):
                 continue  # reported already; a file with a failed part is not written
@@ -355,9 +369,9 @@ class Run:
         fine = {w.index for w in wres if w.error is None}
         try:
             for task in wtasks:
-                if task.index not in done or not os.path.exists(task.records_path):
+                if task.index not in done or not storage.exists(task.records_path):
                     continue
-                with open(task.records_path, "rb") as fh:
+                with storage.open_read(task.records_path) as fh:
                     for unit, records in pickle.load(fh):
                         if unit in fine:
                             for rec in records:
@@ -450,7 +464,8 @@ def clean_corpus(input: str | Path, output: str | Path, *, config: str | Path | 
         cfg = Config(**values).validate()
     except TypeError as e:
         raise ConfigError(str(e)) from None
-    return Run(Path(input), Path(output), cfg, Path(report) if report else None, overwrite, progress).execute()
+    return Run(storage.path(input), storage.path(output), cfg, storage.path(report) if report else None, overwrite,
+               progress).execute()
 
 
 __all__ = ["Interrupted", "Run", "RunError", "Skipped", "clean_corpus", "default_report_dir"]

@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import storage
 from ..config import Config
 from ..document import Document, Drop, ItemError
 from ..readers import InputFile, Part
@@ -153,7 +154,7 @@ class TaskResult:
 
 
 def load_result(path: str) -> TaskResult:
-    with open(path, "rb") as fh:
+    with storage.open_read(path) as fh:
         version, result = pickle.load(fh)
     if version != SPILL_VERSION:
         raise ValueError("spill from another version")
@@ -162,7 +163,7 @@ def load_result(path: str) -> TaskResult:
 
 def load_documents(path: str) -> tuple[list[list[Document]], list[Any]]:
     """Per unit of the task: its documents and their paragraph features (None without stripping)."""
-    with open(path + ".docs", "rb") as fh:
+    with storage.open_read(path + ".docs") as fh:
         docs, feats = pickle.load(fh)
     if feats is None:
         return docs, [None] * len(docs)

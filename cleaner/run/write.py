@@ -7,10 +7,9 @@ from __future__ import annotations
 import os
 import pickle
 import time
-from pathlib import Path
 from typing import Any
 
-from .. import formats
+from .. import formats, storage
 from .. import reasons as R
 from ..document import Document, Drop, ItemError
 from ..document_cleaner import Decision, DocumentCleaner
@@ -93,7 +92,7 @@ def _write_unit(u: WriteUnit, docs: list[Document], feats: Any, task: WriteTask,
             if whole:
                 res.outputs = [u.file.out_rel]
         elif out_docs and out_fmt == "txt":
-            res.outputs = fmt.write_txt(Path(task.out_root), u.file, out_docs)
+            res.outputs = fmt.write_txt(storage.path(task.out_root), u.file, out_docs)
         elif out_fmt not in ("same", "txt"):
             records.append((u.index, [fmt.record(d, k, cfg.text_field) for d, k in out_docs]))
     except OSError as e:
@@ -108,6 +107,7 @@ def _write_unit(u: WriteUnit, docs: list[Document], feats: Any, task: WriteTask,
 def write_task(task: WriteTask) -> list[WriteResult]:
     """The units of one map task: final decisions, outputs, one audit piece and one
     records file for all of them (runs in a worker)."""
+    storage.use(task.cfg.storage)
     dc = DocumentCleaner.get(task.cfg)
     beat(0, None)
     docs_of, feats_of = load_documents(task.spill)

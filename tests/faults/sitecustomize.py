@@ -33,3 +33,10 @@ if _MARK:
 
     # extract is the one step the map phase takes a document at a time (stripping goes in batches)
     DocumentCleaner.extract = _faulty_extract  # type: ignore[method-assign]
+
+# CLEANER_TASK_FILES=N: map tasks of at most N files, so that a small corpus is many tasks
+# (a run killed in the middle has finished some of them: what the resume tests need)
+if os.environ.get("CLEANER_TASK_FILES"):
+    import cleaner.run.tasks
+
+    cleaner.run.tasks.TASK_FILES = int(os.environ["CLEANER_TASK_FILES"])
