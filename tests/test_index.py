@@ -202,3 +202,26 @@ def test_kill_9_during_the_index_update_then_the_same_command_gives_the_same_out
     assert clean_cli(*args).returncode == 0
     assert got == (tree_bytes(tmp_path / "o1"), tree_bytes(idx), read_audit(tmp_path / "o1.report"))
     assert any(r.get("twin", {}).get("run") for r in got[2])
+
+
+def test_compact_joins_the_parts_and_decides_the_same(tmp_path):
+    src = tmp_path / "all"
+    batches(src)
+    idx = tmp_path / "idx"
+    for b in range(2):
+        run(src / f"b{b}", tmp_path / f"o{b}", index=str(idx))
+    runs = [p["run"] for p in json.loads((idx / "manifest.json").read_text())["parts"]]
+    run(src / "b2", tmp_path / "before", index=str(idx), index_readonly=True)
+    r = clean_cli("index", "compact", idx)
+    assert r.returncode == 0 and "2 parts -> 1" in r.stdout, r.stderr
+    parts = json.loads((idx / "manifest.json").read_text())["parts"]
+    assert len(parts) == 1 and parts[0]["runs"] == runs and os.listdir(idx / "parts") == [parts[0]["run"]]
+    run(src / "b2", tmp_path / "after", index=str(idx), index_readonly=True)
+    assert tree_bytes(tmp_path / "after") == tree_bytes(tmp_path / "before")
+    assert read_audit(tmp_path / "after.report") == read_audit(tmp_path / "before.report")
+    named = {r["twin"].get("run") for r in read_audit(tmp_path / "after.report") if "twin" in r} - {None}
+    assert named and named <= set(runs)
+    # a run compacted with the runs before it cannot be checked against those alone
+    with pytest.raises(RunError, match="compacted"):
+        run(src / "b1", tmp_path / "o1", index=str(idx), overwrite=True)
+    assert clean_cli("index", "compact", tmp_path / "nothing").returncode == 2

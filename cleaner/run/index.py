@@ -59,9 +59,10 @@ def settings(cfg: Config) -> dict[str, Any]:
 
 @dataclass(slots=True)
 class Part:
-    """One run's survivors (the arrays of a part folder)."""
+    """One run's survivors (the arrays of a part folder), or several runs' (compacted)."""
 
-    run: str
+    run: str  # the part's name: its run's id, or the compacted part's
+    runs: list[tuple[str, int]]  # the runs of its documents (they come in run order) and their counts
     files: list[str]
     ids: list[str]
     doc_key: np.ndarray
@@ -117,7 +118,7 @@ def _id_blob(ids: list[str]) -> tuple[np.ndarray, np.ndarray]:
 @dataclass
 class Index:
     path: Path
-    cfg: Config
+    settings: dict[str, Any] | None  # the run's (settings()); None: the index's own (compact)
     run: str
     readonly: bool
     parts: list[dict[str, Any]] = field(default_factory=list)  # the manifest's, before this run's
@@ -149,6 +150,9 @@ class Index:
             return
         parts = m["parts"]
         mine = [k for k, p in enumerate(parts) if p["run"] == self.run]
+        if any(self.run in p.get("runs", ()) for p in parts):
+            raise IndexRefused(f"index {self.path} holds this run already, compacted with the runs before it: it "
+                               "cannot be checked again against those alone; use another --index folder")
         self.already = bool(mine)
         self.parts = parts[:mine[0]] if mine else parts
         for p in self.parts:  # before the work: a part that is not whole is found now
@@ -172,6 +176,11 @@ class Index:
             os.close(self._fd)
             self._fd = None
 
+    @property
+    def num_perm(self) -> int:
+        assert self.settings is not None
+        return int(self.settings["num_perm"])
+
     def _bad(self, why: str) -> IndexRefused:
         return IndexRefused(f"index {self.path} {why}; use another --index folder (or the version that wrote it)")
 
@@ -189,9 +198,13 @@ class Index:
             raise self._bad("is not a cleaner index")
         if m.get("version") != VERSION:
             raise self._bad(f"is of index version {m.get('version')!r}, this cleaner reads version {VERSION}")
-        if m.get("settings") != settings(self.cfg):
-            raise IndexRefused(f"index {self.path} was built with {m.get('settings')}, this run has "
-                               f"{settings(self.cfg)}; signatures of other settings cannot be compared")
+        if not isinstance(m.get("settings"), dict) or not isinstance(m["settings"].get("num_perm"), int):
+            raise self._bad("has a manifest without its settings")
+        if self.settings is None:
+            self.settings = m["settings"]
+        elif m["settings"] != self.settings:
+            raise IndexRefused(f"index {self.path} was built with {m['settings']}, this run has "
+                               f"{self.settings}; signatures of other settings cannot be compared")
         if not isinstance(m.get("parts"), list) or not all(isinstance(x, dict) and "run" in x for x in m["parts"]):
             raise self._bad("has a manifest without its list of parts")
         return m
@@ -208,22 +221,23 @@ class Index:
                 return np.load(d / f"{name}.npy", mmap_mode="r", allow_pickle=False).view(np.ndarray)
 
             a = {name: load(name) for name in (*_DOC_ARRAYS, *_ROW_ARRAYS, "sigs", "p_off", "ids", "id_off")}
-        except (OSError, ValueError, KeyError) as e:
+            runs = [(str(r), int(k)) for r, k in meta["runs"]]
+        except (OSError, ValueError, KeyError, TypeError) as e:
             raise self._bad(f"has a damaged part {entry['run']} ({type(e).__name__}: {e})") from None
         n, m = int(entry.get("docs", -1)), int(entry.get("paragraphs", -1))
         ok = (all(len(a[k]) == n and a[k].dtype == t for k, t in _DOC_ARRAYS.items())
               and all(len(a[k]) == m and a[k].dtype == t for k, t in _ROW_ARRAYS.items())
-              and a["sigs"].shape == (n, self.cfg.num_perm) and a["sigs"].dtype == np.uint32
+              and a["sigs"].shape == (n, self.num_perm) and a["sigs"].dtype == np.uint32
               and len(a["p_off"]) == n + 1 and len(a["id_off"]) == n + 1
               and (n == 0 or (int(a["p_off"][-1]) == m and int(a["id_off"][-1]) == len(a["ids"])))
-              and meta.get("docs") == n and isinstance(meta.get("files"), list)
+              and meta.get("docs") == n and isinstance(meta.get("files"), list) and sum(k for _, k in runs) == n
               and (n == 0 or 0 <= int(a["doc_file"].min()) <= int(a["doc_file"].max()) < len(meta["files"])))
         if not ok:
             raise self._bad(f"has a damaged part {entry['run']} (its arrays do not match its manifest entry)")
         blob = a["ids"].tobytes()
         off = a["id_off"].tolist()
         ids = [blob[off[k]:off[k + 1]].decode("utf-8", "surrogateescape") for k in range(n)]
-        return Part(str(entry["run"]), list(meta["files"]), ids, a["doc_key"], a["doc_line"], a["doc_file"],
+        return Part(str(entry["run"]), runs, list(meta["files"]), ids, a["doc_key"], a["doc_line"], a["doc_file"],
                     a["sigs"], a["p_off"], a["p_key"], a["p_words"], a["p_line"], a["p_gone"])
 
     def earlier(self) -> Earlier | None:
@@ -249,7 +263,7 @@ class Index:
             p_line=np.concatenate([p.p_line for p in parts]), sigs=np.concatenate([p.sigs for p in parts]),
             para_rows=np.zeros(0, np.int32), para_sigs=None)
         return Earlier(unit, np.concatenate([p.p_gone for p in parts]),
-                       [p.run for p in parts for _ in range(p.ndocs)],
+                       [r for p in parts for r, k in p.runs for _ in range(k)],
                        [p.files[f] for p in parts for f in p.doc_file.tolist()],
                        np.concatenate([p.doc_line for p in parts]))
 
@@ -259,12 +273,46 @@ class Index:
         """Append this run's part (nothing when read-only or already in). True: added."""
         if self.readonly or self.already:
             return False
+        self._tidy()
+        self._write_part(part)
+        self.parts = [*self.parts, self._entry(part)]
+        self._write_manifest()
+        self.already = True
+        return True
+
+    def compact(self) -> tuple[int, int]:
+        """All parts as one (the same documents in the same order, each still naming its run);
+        the old parts go once the manifest lists the new one. Returns (parts before, documents)."""
+        assert not self.readonly
+        parts = [self._read_part(p) for p in self.parts]
+        if len(parts) < 2:
+            return len(parts), sum(p.ndocs for p in parts)
+        joined = join_parts(parts)
+        self._tidy()
+        self._write_part(joined)
+        self.parts = [self._entry(joined)]
+        self._write_manifest()
+        self._tidy()
+        return len(parts), joined.ndocs
+
+    @staticmethod
+    def _entry(part: Part) -> dict[str, Any]:
+        e: dict[str, Any] = {"run": part.run, "docs": part.ndocs, "paragraphs": len(part.p_key)}
+        if len(part.runs) != 1 or part.runs[0][0] != part.run:
+            e["runs"] = [r for r, _ in part.runs]
+        return e
+
+    def _tidy(self) -> None:
+        """Remove what no manifest lists: a crash's temp folders and parts, a compaction's old parts."""
         parts_dir = self.path / "parts"
         parts_dir.mkdir(exist_ok=True)
         listed = {str(p["run"]) for p in self.parts}
-        for x in parts_dir.iterdir():  # what a crash left: temp folders, parts no manifest lists
+        for x in parts_dir.iterdir():
             if x.name not in listed:
                 shutil.rmtree(x, ignore_errors=True)
+
+    def _write_part(self, part: Part) -> None:
+        parts_dir = self.path / "parts"
         tmp = parts_dir / f"{TEMP}{part.run}"
         tmp.mkdir()
         ids, id_off = _id_blob(part.ids)
@@ -274,27 +322,42 @@ class Index:
         for name, arr in arrays.items():
             _save(tmp / f"{name}.npy", np.ascontiguousarray(arr))
         with open(tmp / "meta.json", "w", encoding="utf-8") as fh:
-            json.dump({"run": part.run, "docs": part.ndocs, "files": part.files}, fh)
+            json.dump({"run": part.run, "docs": part.ndocs, "files": part.files, "runs": part.runs}, fh)
             fh.flush()
             os.fsync(fh.fileno())
         _fsync_dir(tmp)
         os.replace(tmp, parts_dir / part.run)
         _fsync_dir(parts_dir)
-        self.parts = [*self.parts, {"run": part.run, "docs": part.ndocs, "paragraphs": len(part.p_key)}]
-        self._write_manifest()
-        self.already = True
-        return True
 
     def _write_manifest(self) -> None:
         tmp = self.path / f"{TEMP}{MANIFEST}"
         with open(tmp, "w", encoding="utf-8") as fh:
-            json.dump({"format": FORMAT, "version": VERSION, "settings": settings(self.cfg), "parts": self.parts},
+            json.dump({"format": FORMAT, "version": VERSION, "settings": self.settings, "parts": self.parts},
                       fh, indent=1)
             fh.write("\n")
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, self.path / MANIFEST)
         _fsync_dir(self.path)
+
+
+def join_parts(parts: list[Part]) -> Part:
+    """Parts one after the other as one, named after its runs."""
+    import hashlib
+
+    runs = [r for p in parts for r in p.runs]
+    files: dict[str, int] = {}
+    doc_file = np.concatenate([np.array([files.setdefault(f, len(files)) for f in p.files], np.int32)[p.doc_file]
+                               if p.ndocs else np.zeros(0, np.int32) for p in parts])
+    rows = offsets_of([len(p.p_key) for p in parts])
+    p_off = np.concatenate([[0]] + [np.asarray(p.p_off[1:], np.int64) + b for p, b in zip(parts, rows[:-1].tolist())])
+    name = "c-" + hashlib.sha256(" ".join(r for r, _ in runs).encode()).hexdigest()[:16]
+
+    def cat(attr: str) -> np.ndarray:
+        return np.concatenate([getattr(p, attr) for p in parts])
+
+    return Part(name, runs, list(files), [i for p in parts for i in p.ids], cat("doc_key"), cat("doc_line"), doc_file,
+                cat("sigs"), p_off.astype(np.int64), cat("p_key"), cat("p_words"), cat("p_line"), cat("p_gone"))
 
 
 def survivors(run: str, units: list[MapResult], drops: Decisions, written: set[int], num_perm: int) -> Part:
@@ -330,7 +393,7 @@ def survivors(run: str, units: list[MapResult], drops: Decisions, written: set[i
     def cat(xs: list[np.ndarray], dtype: Any) -> np.ndarray:
         return np.concatenate(xs).astype(dtype) if xs else np.zeros(0, dtype)
 
-    return Part(run, list(files), ids, np.array(keys, np.uint64), np.array(lines, np.int32),
+    return Part(run, [(run, len(ids))], list(files), ids, np.array(keys, np.uint64), np.array(lines, np.int32),
                 np.array(dfile, np.int32), np.array(sigs, np.uint32).reshape(len(ids), num_perm),
                 offsets_of(rows_n).astype(np.int64), cat(rk, np.uint64), cat(rw, np.uint16), cat(rl, np.int32),
                 cat(rg, np.bool_))

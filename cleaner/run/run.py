@@ -33,7 +33,7 @@ from ..report import Report, RunOutcome
 from ..writers import TEMP_MARK, ShardWriter, atomic_writer, remove_stale_temp
 from . import folders, resume
 from .executor import Executor, executor_for
-from .index import Index, IndexRefused, survivors
+from .index import Index, IndexRefused, settings, survivors
 from .map import map_task
 from .tasks import TASK_BYTES, MapResult, MapTask, Unit, WriteResult, WriteTask, WriteUnit, plan_map_tasks
 from .write import write_task
@@ -241,7 +241,7 @@ class Run:
         # the same command gets the same run id: a run repeated after a crash finds its own part
         run = hashlib.sha256(json.dumps(ident, sort_keys=True).encode()).hexdigest()[:16]
         try:
-            self.index = Index(Path(self.cfg.index), self.cfg, run, self.cfg.index_readonly).open()
+            self.index = Index(Path(self.cfg.index), settings(self.cfg), run, self.cfg.index_readonly).open()
         except IndexRefused as e:
             raise RunError(str(e)) from None
 
