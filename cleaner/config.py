@@ -158,6 +158,7 @@ class Config:
         need(bool(self.text_field), "--text-field must not be empty")
         need(self.index is None or bool(self.index), "--index must not be empty")
         need(not self.index_readonly or self.index is not None, "--index-readonly goes with --index DIR")
+        need(self.index is None or self.dedup, "--index deduplicates against earlier runs: not with --no-dedup")
         need(self.min_dup_words >= 1 and self.min_near_words >= 1 and self.min_inner_dup_words >= 1,
              "minimum word counts must be at least 1")
         if self.encoding is not None:

@@ -225,3 +225,14 @@ def test_compact_joins_the_parts_and_decides_the_same(tmp_path):
     with pytest.raises(RunError, match="compacted"):
         run(src / "b1", tmp_path / "o1", index=str(idx), overwrite=True)
     assert clean_cli("index", "compact", tmp_path / "nothing").returncode == 2
+
+
+@pytest.mark.parametrize("options,message", [
+    ({"index_readonly": True}, "--index-readonly goes with --index DIR"),
+    ({"index": "idx", "dedup": False}, "not with --no-dedup"),
+])
+def test_index_options_that_cannot_work_are_refused(options, message):
+    from cleaner.config import Config, ConfigError
+
+    with pytest.raises(ConfigError, match=message):
+        Config(**options).validate()
