@@ -430,7 +430,8 @@ def para_metrics(recs: list[dict], truth: dict, texts: dict[str, str], thr: floa
 
 # --- the tools ------------------------------------------------------------------------------
 
-def run_cleaner(corpus: Path, work: Path, workers: int, strip: bool, tag: str) -> dict:
+def run_cleaner(corpus: Path, work: Path, workers: int, strip: bool, tag: str, src: Path | None = None,
+                extra: tuple[str, ...] = ()) -> dict:
     out, rep = work / f"{tag}-out", work / f"{tag}-report"
     for d in (out, rep):
         shutil.rmtree(d, ignore_errors=True)
@@ -439,8 +440,8 @@ def run_cleaner(corpus: Path, work: Path, workers: int, strip: bool, tag: str) -
     # editable checkout under PYTHONDONTWRITEBYTECODE=1 (this machine) recompiles
     # cleaner's modules in every process (~0.07 CPU-s each, main and fork server).
     subprocess.run([sys.executable, "-m", "compileall", "-q", str(ROOT / "cleaner")], check=False)
-    cmd = [sys.executable, str(HERE / "_clean_timed.py"), str(bd), "--", str(corpus / "shards"), str(out),
-           "-q", "--report", str(rep), "-j", str(workers)] + ([] if strip else ["--no-strip"])
+    cmd = [sys.executable, str(HERE / "_clean_timed.py"), str(bd), "--", str(src or corpus / "shards"), str(out),
+           "-q", "--report", str(rep), "-j", str(workers)] + ([] if strip else ["--no-strip"]) + list(extra)
     m = run_measured(cmd, log=work / f"{tag}.log")
     if m["timed_out"]:
         raise TimeoutError(f"cleaner ({tag}) stopped after --timeout {TIMEOUT[0]:.0f} s")
@@ -555,6 +556,49 @@ def best_of(n: int, fn) -> dict:
     return min(runs, key=lambda r: r.get("wall", float("inf")))
 
 
+def incremental(a: argparse.Namespace) -> dict:
+    """--incremental: the last --incremental-batch documents (whole shards) of a corpus of
+    --incremental-docs cleaned against an --index of the others, next to all at once (--no-strip)."""
+    total = a.incremental_docs
+    corpus = ensure_corpus(a, total, None)
+    shards = sorted((corpus / "shards").glob("*.jsonl"))
+    nb = max(1, round(len(shards) * a.incremental_batch / total))
+    work = a.out / f"incremental-{total}-{a.incremental_batch}"
+    shutil.rmtree(work, ignore_errors=True)
+    for name, group in (("earlier", shards[:-nb]), ("batch", shards[-nb:])):
+        (work / name).mkdir(parents=True)
+        for sh in group:  # hard links: a run skips symbolic links
+            os.link(sh, work / name / sh.name)
+    batch_ids = {json.loads(line)["id"] for sh in shards[-nb:] for line in open(sh, encoding="utf-8")}
+    idx = work / "index"
+    print(f"-- incremental: index of {total - len(batch_ids):,} documents ...", file=sys.stderr, flush=True)
+    build = run_cleaner(corpus, work, a.workers, False, "index-build", work / "earlier", ("--index", str(idx)))
+    print(f"-- incremental: batch of {len(batch_ids):,} against it ...", file=sys.stderr, flush=True)
+    batch = run_cleaner(corpus, work, a.workers, False, "index-batch", work / "batch", ("--index", str(idx)))
+    print(f"-- incremental: all {total:,} at once ...", file=sys.stderr, flush=True)
+    whole = run_cleaner(corpus, work, a.workers, False, "whole")
+    first = json.loads((idx / "manifest.json").read_text())["parts"][0]  # the batch's own part came after
+    indexed = first["docs"]
+    disk = sum(f.stat().st_size for f in (idx / "parts" / first["run"]).iterdir())
+    mine, theirs = set(batch["removed"]), {i for i in whole["removed"] if i in batch_ids}
+    print(f"\n== incremental dedup: a {len(batch_ids):,}-document batch against an index of "
+          f"{build['report']['documents']['read']:,} documents ({indexed:,} kept), --no-strip -j {a.workers}")
+    for label, m in ((f"build the index ({total - len(batch_ids):,} docs)", build),
+                     ("the batch against the index", batch), (f"all {total:,} at once", whole)):
+        print(f"  {label:<34} wall {m['wall']:>7.1f} s  CPU {m['cpu']:>7.1f} s  peak PSS {mb(m['peak_pss']):>10}"
+              f"  reduce {m['report']['timings'].get('reduce', 0):.2f} s")
+    print(f"  index on disk: {disk / max(1, indexed):.0f} bytes per indexed document ({mb(disk)}); the batch run "
+          f"reads it memory-mapped and holds its arrays while it clusters")
+    print(f"  batch documents removed as duplicates: {len(mine & theirs):,} by both, {len(mine - theirs):,} only "
+          f"against the index, {len(theirs - mine):,} only all at once")
+    return {"docs": total, "batch": len(batch_ids), "indexed": indexed, "index_bytes": disk,
+            "build": {k: build[k] for k in ("wall", "cpu", "peak_pss")},
+            "batch_run": {k: batch[k] for k in ("wall", "cpu", "peak_pss")},
+            "whole": {k: whole[k] for k in ("wall", "cpu", "peak_pss")},
+            "removed_both": len(mine & theirs), "removed_only_index": len(mine - theirs),
+            "removed_only_whole": len(theirs - mine)}
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description="MinHash dedup benchmark (see the module docstring)")
     ap.add_argument("--dragnet", type=Path, default=ROOT.parent / "shared" / "bench" / "dragnet")
@@ -579,11 +623,20 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--scaling-shard-docs", type=int, default=None,
                     help="documents per shard in the scaling corpora (default: --shard-docs)")
     ap.add_argument("--show", type=int, default=5, help="examples of misses and errors to print")
+    ap.add_argument("--incremental", action="store_true",
+                    help="also time a batch against an --index of the rest of a corpus, next to all at once")
+    ap.add_argument("--incremental-only", action="store_true", help="only that")
+    ap.add_argument("--incremental-docs", type=int, default=120000)
+    ap.add_argument("--incremental-batch", type=int, default=20000)
     a = ap.parse_args(argv)
     TIMEOUT[0] = a.timeout
     a.out = a.out.resolve()
     a.out.mkdir(parents=True, exist_ok=True)
     a.dragnet = a.dragnet.resolve()
+    if a.incremental_only:
+        r = incremental(a)
+        (a.out / f"results-incremental-{a.incremental_docs}.json").write_text(json.dumps(r, indent=1))
+        return 0
 
     corpus = ensure_corpus(a, a.docs, None)
     meta = json.loads((corpus / "meta.json").read_text())
@@ -756,6 +809,8 @@ def main(argv: list[str] | None = None) -> int:
         del texts, sh, runs, quality, truth
         _gc.collect()
         results["scaling"] = scaling(a, [int(x) for x in a.scaling_sizes.split(",")])
+    if a.incremental:
+        results["incremental"] = incremental(a)
     dest = a.json or a.out / f"results-{work.name.removeprefix('runs-')}.json"
     dest.write_text(json.dumps(results, indent=1, default=str))
     print(f"\n(all numbers: {dest}; runs in {work})")

@@ -155,13 +155,15 @@ _command(app, _run_command, [
 ], help="Strip boilerplate from and deduplicate the corpus in INPUT_DIR, writing a clean copy to OUTPUT_DIR "
         "(same layout) and a report of everything removed. Use - for INPUT_DIR to read JSONL from stdin, - for "
         "OUTPUT_DIR to write JSONL to stdout. Also: `clean explain FILE` shows every paragraph of FILE with its "
-        "decision, reason and features; `clean config` prints the effective options as TOML.")
+        "decision, reason and features; `clean config` prints the effective options as TOML; `clean index compact "
+        "DIR` joins the parts of an --index folder.")
 
 explain_app = typer.Typer(add_completion=False, pretty_exceptions_enable=False, rich_markup_mode=None,
                           context_settings={"help_option_names": ["-h", "--help"]})
 _command(explain_app, lambda **v: _explain(v["file"], _options_of(v)[0]), [
     _param("file", Path, typer.Argument(..., metavar="FILE", show_default=False, help="The file to explain.")),
-    _CONFIG, *_option_params({o.name for o in options() if o.section in ("strip", "dedup", "io")}),
+    _CONFIG, *_option_params({o.name for o in options() if o.section in ("strip", "dedup", "io")
+                              and not o.name.startswith("index")}),
 ], help="Show every paragraph of FILE with its decision (as `clean` decides it for a corpus of that one file), "
         "its reason and the features behind it.")
 
@@ -171,7 +173,32 @@ _command(config_app, lambda **v: _print_config(*_options_of(v)), [_CONFIG, *_opt
          help="Print the effective options (defaults, then --config FILE, then flags) as TOML, a table per "
               "section; the output loads with --config.")
 
-SUBCOMMANDS = {"explain": explain_app, "config": config_app}
+index_app = typer.Typer(add_completion=False, pretty_exceptions_enable=False, rich_markup_mode=None,
+                        context_settings={"help_option_names": ["-h", "--help"]})
+
+
+@index_app.callback()
+def _index_group() -> None:
+    """The dedup index of `clean --index DIR` (see README, "Incremental dedup")."""
+
+
+@index_app.command("compact")
+def _index_compact(folder: Path = typer.Argument(..., metavar="DIR", show_default=False,
+                                                 help="The index folder.")) -> None:
+    """Join the index's parts, one per run, into one part (each document still names its run)."""
+    from .run.index import Index, IndexRefused
+
+    if not (folder / "manifest.json").is_file():
+        raise UsageFailure(f"{folder} is not an index (no manifest.json)")
+    try:
+        # no run id can be in an index: nothing is found as "this run"
+        before, docs = Index(folder, None, "", readonly=False).open().compact()
+    except IndexRefused as e:
+        raise UsageFailure(str(e)) from None
+    sys.stdout.write(f"{folder}: {before} part{'s' * (before != 1)} -> {min(before, 1)}, {docs} documents\n")
+
+
+SUBCOMMANDS = {"explain": explain_app, "config": config_app, "index": index_app}
 
 
 def _check_rules(cfg: Config) -> None:
@@ -249,7 +276,7 @@ def _run_streams(input_arg: str, output_arg: str, cfg: Config, report_dir: Optio
 def main(argv: Optional[list[str]] = None) -> int:
     """Entry point of the `clean` command; returns the exit code."""
     args = list(sys.argv[1:] if argv is None else argv)
-    # `clean explain FILE`, `clean config`; anything else is `clean INPUT_DIR OUTPUT_DIR`
+    # `clean explain FILE`, `clean config`, `clean index compact DIR`; anything else is `clean INPUT_DIR OUTPUT_DIR`
     # (a folder named like a subcommand: ./explain)
     sub = args[0] if args and args[0] in SUBCOMMANDS else None
     cmd = typer.main.get_command(SUBCOMMANDS[sub] if sub else app)

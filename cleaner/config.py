@@ -111,6 +111,10 @@ class Config:
     follow_symlinks: bool = _opt(False, "io", "Follow symbolic links, also to outside INPUT_DIR.",
                                  "--follow-symlinks")
     seed: int = _opt(1, "dedup", "Seed of the MinHash permutations.")
+    index: str | None = _opt(None, "dedup", "Dedup index of earlier runs: the batch is deduplicated against it, and "
+                             "its survivors are added to it", "--index", "DIR", default_text="none")
+    index_readonly: bool = _opt(False, "dedup", "Check against --index without adding this run to it.",
+                                "--index-readonly")
     # The config file's [storage] table (and CLEANER_STORAGE_OPTIONS, see storage.py): no flag,
     # not shown (not in repr, as_dict, the report or `clean config`), no part of the fingerprint.
     storage: StorageOptions = field(default_factory=StorageOptions, repr=False, compare=False,
@@ -152,6 +156,9 @@ class Config:
         need(self.doc_timeout > 0, f"--doc-timeout must be positive, got {self.doc_timeout}")
         need(self.regex_timeout > 0, f"regex_timeout must be positive, got {self.regex_timeout}")
         need(bool(self.text_field), "--text-field must not be empty")
+        need(self.index is None or bool(self.index), "--index must not be empty")
+        need(not self.index_readonly or self.index is not None, "--index-readonly goes with --index DIR")
+        need(self.index is None or self.dedup, "--index deduplicates against earlier runs: not with --no-dedup")
         need(self.min_dup_words >= 1 and self.min_near_words >= 1 and self.min_inner_dup_words >= 1,
              "minimum word counts must be at least 1")
         if self.encoding is not None:
@@ -175,7 +182,8 @@ class Config:
     def fingerprint(self) -> str:
         """Hash of every option that changes the output (not workers, not timeouts)."""
         d = self.as_dict()
-        for k in ("workers", "doc_timeout", "max_memory", "engine", "scheduler"):
+        # the index changes the reduce only, which a resumed run does again (against the index as it is)
+        for k in ("workers", "doc_timeout", "max_memory", "engine", "scheduler", "index", "index_readonly"):
             d.pop(k, None)
         rule_text = []
         for r in (*self.rules, self.model, self.html_model):

@@ -19,6 +19,7 @@ class Drop:
     twin_line: int | None = None  # its line (for a paragraph twin)
     twin_file: str | None = None
     similarity: float | None = None
+    twin_run: str | None = None  # the earlier run of an indexed twin (--index)
 
 
 @pickled_by_fields

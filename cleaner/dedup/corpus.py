@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
@@ -22,6 +22,9 @@ from ..document import Drop
 from ..ragged import offsets_of
 from .lsh import BucketFinder
 from .sets import DocJaccard, ParagraphJaccard, SetStore
+
+if TYPE_CHECKING:
+    from ..run.index import Earlier
 
 _I32 = np.int32
 
@@ -67,8 +70,13 @@ class Corpus:
     store: SetStore
     find_buckets: BucketFinder
     dec: Decisions = field(default_factory=Decisions)
+    # --index: the documents of earlier runs, the first unit (gids below `nearlier`): they
+    # come first in corpus order, so they always win, and nothing is recorded for them
+    earlier: Earlier | None = None
 
     def __post_init__(self) -> None:
+        if self.earlier is not None:
+            self.units = [self.earlier.unit, *self.units]
         us = self.units
         n_of = [u.ndocs for u in us]
         self.doc_base = offsets_of(n_of)  # gid of each unit's first document
@@ -90,22 +98,37 @@ class Corpus:
         self.p_words = _cat([u.p_words for u in us], _I32)
         self.p_line = _cat([u.p_line for u in us], _I32)
         self.dropped = np.zeros(len(self.p_gid), dtype=bool)
+        self.nearlier = 0
+        if self.earlier is not None:
+            self.nearlier = self.earlier.unit.ndocs
+            self.dropped[:len(self.earlier.gone)] = self.earlier.gone
 
     @property
     def ndocs(self) -> int:
         return len(self.ids)
 
-    def twin(self, gid: int) -> tuple[str, str]:
-        """Id and file of a document, as a drop names its twin."""
-        return self.ids[gid], self.rel_of[int(self.unit[gid])]
+    def twin(self, gid: int, row: int | None = None) -> dict[str, Any]:
+        """A drop's fields that name its twin: document gid (and its paragraph `row`). An
+        indexed twin also names its run, and its line (of its first kept paragraph)."""
+        if gid < self.nearlier:
+            assert self.earlier is not None
+            tid, tfile, run, line = self.earlier.twin(gid)
+            return {"twin": tid, "twin_file": tfile, "twin_run": run,
+                    "twin_line": int(self.p_line[row]) if row is not None else line}
+        out: dict[str, Any] = {"twin": self.ids[gid], "twin_file": self.rel_of[int(self.unit[gid])]}
+        if row is not None:
+            out["twin_line"] = int(self.p_line[row])
+        return out
 
     def drop_document(self, gid: int, drop: Drop) -> None:
-        self.dec.doc_drops.setdefault(int(self.unit[gid]), {})[int(self.pos[gid])] = drop
+        if gid >= self.nearlier:
+            self.dec.doc_drops.setdefault(int(self.unit[gid]), {})[int(self.pos[gid])] = drop
         self.alive[gid] = False
 
     def drop_paragraph(self, row: int, drop: Drop) -> None:
         g = int(self.p_gid[row])
-        self.dec.para_drops.setdefault(int(self.unit[g]), {})[(int(self.pos[g]), int(self.p_idx[row]))] = drop
+        if g >= self.nearlier:
+            self.dec.para_drops.setdefault(int(self.unit[g]), {})[(int(self.pos[g]), int(self.p_idx[row]))] = drop
         self.dropped[row] = True
 
     def live_rows(self) -> np.ndarray:
@@ -127,14 +150,18 @@ def near_duplicate_documents(c: Corpus, cfg: Config) -> None:
         rank[order] = np.arange(n)
     else:
         rank = np.arange(n)
-    asg = cluster(sigs, cfg.threshold, rank, DocJaccard(c.store, c.unit, c.pos), valid=c.alive.copy(),
-                  find_buckets=c.find_buckets)
+    if c.nearlier:  # the indexed documents first, whatever --keep says
+        rank = np.where(np.arange(n) < c.nearlier, np.arange(n), rank + n)
+    exact = DocJaccard(c.store, c.unit, c.pos)
+    if c.nearlier:
+        exact = _estimate_for_indexed(exact, sigs, c.nearlier)
+    asg = cluster(sigs, cfg.threshold, rank, exact, valid=c.alive.copy(), find_buckets=c.find_buckets)
     sizes: Counter[int] = Counter()
     for g in np.flatnonzero(asg.survivor != np.arange(n)).tolist():
         sv = int(asg.survivor[g])
         reason = R.DUP_DOC if c.doc_key[g] == c.doc_key[sv] else R.NEAR_DUP_DOC
-        twin, twin_file = c.twin(sv)
-        c.drop_document(g, Drop(reason, f"similar to {twin}", twin=twin, twin_file=twin_file,
+        tw = c.twin(sv)
+        c.drop_document(g, Drop(reason, f"similar to {tw['twin']}", **tw,
                                 similarity=round(float(asg.similarity[g]), 4)))
     for size in asg.cluster_sizes().values():
         sizes[size] += 1
@@ -143,6 +170,19 @@ def near_duplicate_documents(c: Corpus, cfg: Config) -> None:
         "sizes": {str(k): v for k, v in sorted(sizes.items())},
         "candidate_pairs": asg.candidate_pairs, "exact_checks": asg.exact_checks,
         "index_bytes_per_document": round(asg.index_bytes / n, 1)}
+
+
+def _estimate_for_indexed(exact: Any, sigs: np.ndarray, nearlier: int) -> Any:
+    """The index keeps no shingle sets (they would be several KB a document): a pair with an
+    indexed document is decided by its MinHash estimate, the rest exactly as without --index."""
+    width = sigs.shape[1]
+
+    def check(a: int, b: int) -> float:
+        if a < nearlier or b < nearlier:
+            return float(np.count_nonzero(sigs[a] == sigs[b])) / width
+        return float(exact(a, b))
+
+    return check
 
 
 # Words from which a paragraph found in --template-min-docs documents is a template on its
@@ -194,7 +234,10 @@ def templates(c: Corpus, cfg: Config) -> np.ndarray:
             c.drop_paragraph(row, Drop(R.TEMPLATE, f"in {int(counts[row])} documents"))
             is_template[row] = True
             found += 1
-    c.dec.clusters["templates"] = found
+    earlier = int(is_template[:len(c.earlier.gone)].sum()) if c.earlier is not None else 0
+    c.dec.clusters["templates"] = found - earlier
+    if c.earlier is not None:  # indexed paragraphs that are template now: left as their runs wrote them
+        c.dec.clusters["templates_in_index"] = earlier
     return is_template
 
 
@@ -210,9 +253,8 @@ def repeated_paragraphs(c: Corpus, cfg: Config, is_template: np.ndarray) -> None
     twin = elig[first_at[inverse]]
     repeat = (twin != elig) & (c.p_gid[twin] != c.p_gid[elig])
     for row, tw in zip(elig[repeat].tolist(), twin[repeat].tolist()):
-        tid, tfile = c.twin(int(c.p_gid[tw]))
-        c.drop_paragraph(row, Drop(R.CORPUS_DUP_PARA, f"same as in {tid}", twin=tid, twin_file=tfile,
-                                   twin_line=int(c.p_line[tw]), similarity=1.0))
+        t = c.twin(int(c.p_gid[tw]), tw)
+        c.drop_paragraph(row, Drop(R.CORPUS_DUP_PARA, f"same as in {t['twin']}", **t, similarity=1.0))
 
 
 def near_paragraphs(c: Corpus, cfg: Config) -> None:
@@ -242,9 +284,9 @@ def near_paragraphs(c: Corpus, cfg: Config) -> None:
         row, tw = int(items[x]), int(items[int(asg.survivor[x])])
         g, tg = int(c.p_gid[row]), int(c.p_gid[tw])
         reason = R.NEAR_DUP_PARA if tg == g else R.CORPUS_NEAR_DUP_PARA
-        tid, tfile = c.twin(tg)
-        c.drop_paragraph(row, Drop(reason, f"near a paragraph of {tid}", twin=tid, twin_file=tfile,
-                                   twin_line=int(c.p_line[tw]), similarity=round(float(asg.similarity[x]), 4)))
+        t = c.twin(tg, tw)
+        c.drop_paragraph(row, Drop(reason, f"near a paragraph of {t['twin']}", **t,
+                                   similarity=round(float(asg.similarity[x]), 4)))
         removed += 1
     c.dec.clusters["paragraphs"] = {"removed": removed, "candidate_pairs": asg.candidate_pairs,
                                     "exact_checks": asg.exact_checks}
@@ -284,21 +326,22 @@ def documents_made_equal(c: Corpus) -> None:
             for d in group:
                 seq = tuple(k[start[d]:start[d] + cnt[d]].tolist())
                 if seq in kept:
-                    twin, twin_file = c.twin(kept[seq])
-                    c.drop_document(d, Drop(R.DUP_DOC, f"the same as {twin} once repeated paragraphs were removed",
-                                            twin=twin, twin_file=twin_file, similarity=1.0))
-                    found += 1
+                    t = c.twin(kept[seq])
+                    c.drop_document(d, Drop(R.DUP_DOC, f"the same as {t['twin']} once repeated paragraphs were "
+                                            "removed", **t, similarity=1.0))
+                    found += int(d >= c.nearlier)
                 else:
                     kept[seq] = d
     c.dec.clusters["documents_equal_after_paragraphs"] = found
 
 
-def reduce(units: Sequence[Unit], cfg: Config, store: SetStore, find_buckets: BucketFinder | None = None
-           ) -> Decisions:
-    """Corpus-wide decisions over the map units (in corpus order)."""
+def reduce(units: Sequence[Unit], cfg: Config, store: SetStore, find_buckets: BucketFinder | None = None,
+           earlier: Earlier | None = None) -> Decisions:
+    """Corpus-wide decisions over the map units (in corpus order), after the indexed documents
+    of earlier runs (`earlier`, --index) if any."""
     from .lsh import local_buckets
 
-    c = Corpus(units, store, find_buckets or local_buckets)
+    c = Corpus(units, store, find_buckets or local_buckets, earlier=earlier)
     if cfg.dedup and c.ndocs:
         near_duplicate_documents(c, cfg)
     is_template = templates(c, cfg)

@@ -10,6 +10,7 @@ unit, on the executor): the final decision per document, the cleaned files
 from __future__ import annotations
 
 import gc
+import hashlib
 import json
 import pickle
 import shutil
@@ -32,6 +33,7 @@ from ..report import Report, RunOutcome
 from ..writers import TEMP_MARK, ShardWriter, atomic_writer, remove_stale_temp
 from . import folders, resume
 from .executor import Executor, executor_for
+from .index import Index, IndexRefused, settings, survivors
 from .map import map_task
 from .tasks import TASK_BYTES, MapResult, MapTask, Unit, WriteResult, WriteTask, WriteUnit, plan_map_tasks
 from .write import write_task
@@ -109,6 +111,7 @@ class Run:
     def _execute_once(self) -> Report:
         self.executor: Executor | None = None
         self.claim: folders.Claim | None = None
+        self.index: Index | None = None
         try:
             from ..dask_engine import DaskUnavailable
 
@@ -144,6 +147,8 @@ class Run:
                 self.executor.close()
             if self.claim is not None:
                 self.claim.release()
+            if self.index is not None:
+                self.index.close()
             storage.forget_local_copies()
 
     def _execute(self) -> Report:
@@ -161,6 +166,8 @@ class Run:
                                   exclude=(str(self.output), str(self.report_dir)))
         timings["discover"] = time.perf_counter() - t_start
         ident = resume.identity(cfg, self.input, self.output)
+        if cfg.index is not None:  # before the work: an index that cannot be used is refused now
+            self._open_index(ident)
         again = resume.resumable(ident, self.work, self.report_dir)
         existing = list(self.output.iterdir()) if self.output.is_dir() else []
         if any(TEMP_MARK not in p.name for p in existing) and not (self.overwrite or again):
@@ -188,6 +195,12 @@ class Run:
         t = time.perf_counter()
         wtasks, wres, done, shards = self._write(files, tasks, results, ok, dec)
         timings["write"] = time.perf_counter() - t
+
+        if self.index is not None:
+            self.phase = "index update"
+            t = time.perf_counter()
+            self._add_to_index(ok, dec, wres)
+            timings["index"] = time.perf_counter() - t
 
         self.phase = "report"
         t = time.perf_counter()
@@ -219,6 +232,30 @@ class Run:
             return report
         storage.rmtree(self.work, ignore_errors=True)
         return report
+
+    def _open_index(self, ident: dict[str, Any]) -> None:
+        assert self.cfg.index is not None
+        if storage.is_url(self.cfg.index):
+            raise RunError(f"--index {self.cfg.index}: the index must be a local folder (it is memory-mapped "
+                           "and locked)")
+        # the same command gets the same run id: a run repeated after a crash finds its own part
+        run = hashlib.sha256(json.dumps(ident, sort_keys=True).encode()).hexdigest()[:16]
+        try:
+            self.index = Index(Path(self.cfg.index), settings(self.cfg), run, self.cfg.index_readonly).open()
+        except IndexRefused as e:
+            raise RunError(str(e)) from None
+
+    def _add_to_index(self, ok: list[MapResult], dec: Decisions, wres: list[WriteResult]) -> None:
+        """After the outputs are written: a crash before the manifest is replaced leaves the index as
+        it was and the work folder for the same command to resume; one after it, a run that finds
+        itself in the index (checked against the parts before its own, adding nothing)."""
+        assert self.index is not None
+        written = {w.index for w in wres if w.error is None}
+        part = survivors(self.index.run, ok, dec, written, self.cfg.num_perm)
+        added = self.index.add(part)
+        dec.clusters["index"] = {"path": str(self.index.path), "run": self.index.run,
+                                 "earlier_runs": len(self.index.parts) - int(added),
+                                 "added_documents": part.ndocs if added else 0}
 
     def _write_audit(self, wtasks: list[WriteTask], done: set[int]) -> None:
         """removed.jsonl: the write tasks' audit pieces, in unit order (as the tasks are)."""
@@ -275,7 +312,8 @@ class Run:
         gc_was_on = gc.isenabled()
         gc.disable()
         try:
-            return reduce(ok, self.cfg, store, self.executor.find_buckets if self.executor else None)
+            earlier = self.index.earlier() if self.index is not None else None
+            return reduce(ok, self.cfg, store, self.executor.find_buckets if self.executor else None, earlier)
         finally:
             if gc_was_on:
                 gc.enable()

@@ -32,6 +32,8 @@ def _audit(doc: Document, i: int | None, drop: Drop, text: str) -> dict[str, Any
     }
     if drop.twin is not None:
         rec["twin"] = {"id": drop.twin, "file": drop.twin_file, "line": drop.twin_line}
+        if drop.twin_run is not None:
+            rec["twin"]["run"] = drop.twin_run
         rec["similarity"] = drop.similarity
     return {k: v for k, v in rec.items() if v is not None}
 

@@ -40,3 +40,22 @@ if os.environ.get("CLEANER_TASK_FILES"):
     import cleaner.run.tasks
 
     cleaner.run.tasks.TASK_FILES = int(os.environ["CLEANER_TASK_FILES"])
+
+# CLEANER_INDEX_FAULT=before-manifest|after-manifest: kill -9 the run while it updates its --index,
+# once its new part is in place but before the manifest lists it, or right after the manifest
+if os.environ.get("CLEANER_INDEX_FAULT"):
+    import signal
+
+    import cleaner.run.index
+
+    _when = os.environ["CLEANER_INDEX_FAULT"]
+    _write_manifest = cleaner.run.index.Index._write_manifest
+
+    def _faulty_manifest(self):  # type: ignore[no-untyped-def]
+        if _when == "before-manifest":
+            os.kill(os.getpid(), signal.SIGKILL)
+        _write_manifest(self)
+        if _when == "after-manifest":
+            os.kill(os.getpid(), signal.SIGKILL)
+
+    cleaner.run.index.Index._write_manifest = _faulty_manifest  # type: ignore[method-assign]

@@ -1,0 +1,399 @@
+"""The persisted dedup index (--index DIR): what earlier runs kept, so that a new batch is
+deduplicated against everything cleaned before without reading it again.
+
+A folder:
+
+    DIR/manifest.json      {"format": "cleaner-index", "version": 1, "settings": {...},
+                            "parts": [{"run": ID, "docs": N, "paragraphs": M}, ...]}
+    DIR/parts/ID/*.npy     one part per run (never rewritten when a run is added)
+    DIR/parts/ID/meta.json its files and counts
+    DIR/.lock              flock of the run that updates the index
+
+A part holds the documents a run kept, in its corpus order, with what the reduce compares:
+per document its key, MinHash signature, id, file and line; per paragraph the map kept, its
+key, words and line, and whether the reduce removed it (such a paragraph still counts for
+templates and still is the first occurrence of its text, as in one run over all batches).
+
+A part is written under a temp name, its files synced, then renamed into place; the manifest
+is replaced by rename after that. A part that no manifest lists (a crash between the two) is
+ignored and removed by the next update, so a crash at any point leaves the previous index.
+The run id is derived from the run's identity (input, output, options): a run repeated after
+a crash finds itself already in the index and is checked against the parts before its own.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..config import Config
+from ..dedup.corpus import Decisions
+from ..ragged import offsets_of
+from .tasks import MapResult
+
+FORMAT = "cleaner-index"
+VERSION = 1
+MANIFEST = "manifest.json"
+LOCK = ".lock"
+TEMP = ".tmp-"
+
+# per document, per paragraph: the arrays of a part, their dtypes and their shapes' first axis
+_DOC_ARRAYS = {"doc_key": np.uint64, "doc_line": np.int32, "doc_file": np.int32}
+_ROW_ARRAYS = {"p_key": np.uint64, "p_words": np.uint16, "p_line": np.int32, "p_gone": np.bool_}
+
+
+class IndexRefused(Exception):
+    """The index cannot be used (corrupt, another version or settings, locked); one line."""
+
+
+def settings(cfg: Config) -> dict[str, Any]:
+    """What the stored signatures and keys depend on: an index of other settings cannot be compared."""
+    return {"num_perm": cfg.num_perm, "shingle": cfg.shingle, "seed": cfg.seed}
+
+
+@dataclass(slots=True)
+class Part:
+    """One run's survivors (the arrays of a part folder), or several runs' (compacted)."""
+
+    run: str  # the part's name: its run's id, or the compacted part's
+    runs: list[tuple[str, int]]  # the runs of its documents (they come in run order) and their counts
+    files: list[str]
+    ids: list[str]
+    doc_key: np.ndarray
+    doc_line: np.ndarray
+    doc_file: np.ndarray
+    sigs: np.ndarray
+    p_off: np.ndarray  # rows of each document: p_off[d]:p_off[d + 1]
+    p_key: np.ndarray
+    p_words: np.ndarray
+    p_line: np.ndarray
+    p_gone: np.ndarray
+
+    @property
+    def ndocs(self) -> int:
+        return len(self.ids)
+
+
+@dataclass(slots=True)
+class Earlier:
+    """The index as the reduce sees it: a virtual unit (index -1) and the twin of each document."""
+
+    unit: MapResult  # index -1, all files: the fields the reduce reads
+    gone: np.ndarray  # per row: removed by its run (counts for templates, never kept again)
+    runs: list[str]  # per document
+    files: list[str]
+    doc_line: np.ndarray
+
+    def twin(self, k: int) -> tuple[str, str, str, int]:
+        """Id, file, run and line of indexed document k."""
+        return self.unit.ids[k], self.files[k], self.runs[k], int(self.doc_line[k])
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _save(path: Path, arr: np.ndarray) -> None:
+    with open(path, "wb") as fh:
+        np.save(fh, arr)
+        fh.flush()
+        os.fsync(fh.fileno())
+
+
+def _id_blob(ids: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    enc = [i.encode("utf-8", "surrogateescape") for i in ids]
+    return np.frombuffer(b"".join(enc), dtype=np.uint8), offsets_of([len(e) for e in enc])
+
+
+@dataclass
+class Index:
+    path: Path
+    settings: dict[str, Any] | None  # the run's (settings()); None: the index's own (compact)
+    run: str
+    readonly: bool
+    parts: list[dict[str, Any]] = field(default_factory=list)  # the manifest's, before this run's
+    already: bool = False  # this run is in the index already (a rerun after a crash)
+    _fd: int | None = None
+
+    # --- open, check, lock -------------------------------------------------------------------
+
+    def open(self) -> Index:
+        """Lock (unless read-only) and read the manifest; refuse what cannot be compared."""
+        if not self.readonly:
+            try:
+                self.path.mkdir(parents=True, exist_ok=True)
+            except OSError as e:
+                raise IndexRefused(f"index {self.path}: cannot create it: {e.strerror or e}") from None
+            self._lock()
+        elif not self.path.is_dir():
+            raise IndexRefused(f"index {self.path} does not exist (--index-readonly reads an existing index)")
+        try:
+            self._read_manifest()
+        except BaseException:
+            self.close()  # a refused run holds no lock
+            raise
+        return self
+
+    def _read_manifest(self) -> None:
+        m = self._manifest()
+        if m is None:
+            return
+        parts = m["parts"]
+        mine = [k for k, p in enumerate(parts) if p["run"] == self.run]
+        if any(self.run in p.get("runs", ()) for p in parts):
+            raise IndexRefused(f"index {self.path} holds this run already, compacted with the runs before it: it "
+                               "cannot be checked again against those alone; use another --index folder")
+        self.already = bool(mine)
+        self.parts = parts[:mine[0]] if mine else parts
+        for p in self.parts:  # before the work: a part that is not whole is found now
+            self._read_part(p)
+
+    def _lock(self) -> None:
+        from .folders import _flock
+
+        try:
+            fd = os.open(self.path / LOCK, os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o666)
+        except OSError as e:
+            raise IndexRefused(f"index {self.path}: cannot write to it: {e.strerror or e}") from None
+        if not _flock(fd):
+            os.close(fd)
+            raise IndexRefused(f"index {self.path} is being updated by another clean run; wait for it to end, "
+                               "or pass --index-readonly to check against it without adding")
+        self._fd = fd
+
+    def close(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+    @property
+    def num_perm(self) -> int:
+        assert self.settings is not None
+        return int(self.settings["num_perm"])
+
+    def _bad(self, why: str) -> IndexRefused:
+        return IndexRefused(f"index {self.path} {why}; use another --index folder (or the version that wrote it)")
+
+    def _manifest(self) -> dict[str, Any] | None:
+        p = self.path / MANIFEST
+        if not p.exists():
+            if any(x.name != LOCK and not x.name.startswith(TEMP) and x.name != "parts" for x in self.path.iterdir()):
+                raise self._bad("is not a cleaner index (no manifest.json, and other files)")
+            return None
+        try:
+            m = json.loads(p.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as e:
+            raise self._bad(f"has an unreadable manifest ({e})") from None
+        if not isinstance(m, dict) or m.get("format") != FORMAT:
+            raise self._bad("is not a cleaner index")
+        if m.get("version") != VERSION:
+            raise self._bad(f"is of index version {m.get('version')!r}, this cleaner reads version {VERSION}")
+        if not isinstance(m.get("settings"), dict) or not isinstance(m["settings"].get("num_perm"), int):
+            raise self._bad("has a manifest without its settings")
+        if self.settings is None:
+            self.settings = m["settings"]
+        elif m["settings"] != self.settings:
+            raise IndexRefused(f"index {self.path} was built with {m['settings']}, this run has "
+                               f"{self.settings}; signatures of other settings cannot be compared")
+        if not isinstance(m.get("parts"), list) or not all(isinstance(x, dict) and "run" in x for x in m["parts"]):
+            raise self._bad("has a manifest without its list of parts")
+        return m
+
+    # --- read ----------------------------------------------------------------------------------
+
+    def _read_part(self, entry: dict[str, Any]) -> Part:
+        d = self.path / "parts" / str(entry["run"])
+        try:
+            meta = json.loads((d / "meta.json").read_text(encoding="utf-8"))
+
+            def load(name: str) -> np.ndarray:
+                # mapped: the reduce copies what it compares, the rest is never read
+                return np.load(d / f"{name}.npy", mmap_mode="r", allow_pickle=False).view(np.ndarray)
+
+            a = {name: load(name) for name in (*_DOC_ARRAYS, *_ROW_ARRAYS, "sigs", "p_off", "ids", "id_off")}
+            runs = [(str(r), int(k)) for r, k in meta["runs"]]
+        except (OSError, ValueError, KeyError, TypeError) as e:
+            raise self._bad(f"has a damaged part {entry['run']} ({type(e).__name__}: {e})") from None
+        n, m = int(entry.get("docs", -1)), int(entry.get("paragraphs", -1))
+        ok = (all(len(a[k]) == n and a[k].dtype == t for k, t in _DOC_ARRAYS.items())
+              and all(len(a[k]) == m and a[k].dtype == t for k, t in _ROW_ARRAYS.items())
+              and a["sigs"].shape == (n, self.num_perm) and a["sigs"].dtype == np.uint32
+              and len(a["p_off"]) == n + 1 and len(a["id_off"]) == n + 1
+              and (n == 0 or (int(a["p_off"][-1]) == m and int(a["id_off"][-1]) == len(a["ids"])))
+              and meta.get("docs") == n and isinstance(meta.get("files"), list) and sum(k for _, k in runs) == n
+              and (n == 0 or 0 <= int(a["doc_file"].min()) <= int(a["doc_file"].max()) < len(meta["files"])))
+        if not ok:
+            raise self._bad(f"has a damaged part {entry['run']} (its arrays do not match its manifest entry)")
+        blob = a["ids"].tobytes()
+        off = a["id_off"].tolist()
+        ids = [blob[off[k]:off[k + 1]].decode("utf-8", "surrogateescape") for k in range(n)]
+        return Part(str(entry["run"]), runs, list(meta["files"]), ids, a["doc_key"], a["doc_line"], a["doc_file"],
+                    a["sigs"], a["p_off"], a["p_key"], a["p_words"], a["p_line"], a["p_gone"])
+
+    def earlier(self) -> Earlier | None:
+        """The indexed documents, oldest part first, as the reduce's first unit (None: empty)."""
+        parts = [self._read_part(p) for p in self.parts]
+        parts = [p for p in parts if p.ndocs]
+        if not parts:
+            return None
+        n_of = [p.ndocs for p in parts]
+        rows_of = [len(p.p_key) for p in parts]
+        doc_base = offsets_of(n_of)
+        n, m = int(doc_base[-1]), int(sum(rows_of))
+        p_doc = np.concatenate([np.repeat(np.arange(p.ndocs, dtype=np.int64), np.diff(p.p_off)) + b
+                                for p, b in zip(parts, doc_base[:-1].tolist())]).astype(np.int32)
+        starts = np.concatenate([np.asarray(p.p_off[:-1], np.int64) + b
+                                 for p, b in zip(parts, offsets_of(rows_of)[:-1].tolist())])
+        unit = MapResult(
+            index=-1, rel="", ids=[i for p in parts for i in p.ids], doc_chars=np.zeros(n, np.int64),
+            doc_key=np.concatenate([p.doc_key for p in parts]), doc_kept=np.ones(n, np.int32), p_doc=p_doc,
+            p_idx=(np.arange(m, dtype=np.int64) - np.repeat(starts, np.diff(np.append(starts, m)))).astype(np.int32),
+            p_key=np.concatenate([p.p_key for p in parts]),
+            p_words=np.concatenate([p.p_words for p in parts]).astype(np.int32),
+            p_line=np.concatenate([p.p_line for p in parts]), sigs=np.concatenate([p.sigs for p in parts]),
+            para_rows=np.zeros(0, np.int32), para_sigs=None)
+        return Earlier(unit, np.concatenate([p.p_gone for p in parts]),
+                       [r for p in parts for r, k in p.runs for _ in range(k)],
+                       [p.files[f] for p in parts for f in p.doc_file.tolist()],
+                       np.concatenate([p.doc_line for p in parts]))
+
+    # --- write ---------------------------------------------------------------------------------
+
+    def add(self, part: Part) -> bool:
+        """Append this run's part (nothing when read-only or already in). True: added."""
+        if self.readonly or self.already:
+            return False
+        self._tidy()
+        self._write_part(part)
+        self.parts = [*self.parts, self._entry(part)]
+        self._write_manifest()
+        self.already = True
+        return True
+
+    def compact(self) -> tuple[int, int]:
+        """All parts as one (the same documents in the same order, each still naming its run);
+        the old parts go once the manifest lists the new one. Returns (parts before, documents)."""
+        assert not self.readonly
+        parts = [self._read_part(p) for p in self.parts]
+        if len(parts) < 2:
+            return len(parts), sum(p.ndocs for p in parts)
+        joined = join_parts(parts)
+        self._tidy()
+        self._write_part(joined)
+        self.parts = [self._entry(joined)]
+        self._write_manifest()
+        self._tidy()
+        return len(parts), joined.ndocs
+
+    @staticmethod
+    def _entry(part: Part) -> dict[str, Any]:
+        e: dict[str, Any] = {"run": part.run, "docs": part.ndocs, "paragraphs": len(part.p_key)}
+        if len(part.runs) != 1 or part.runs[0][0] != part.run:
+            e["runs"] = [r for r, _ in part.runs]
+        return e
+
+    def _tidy(self) -> None:
+        """Remove what no manifest lists: a crash's temp folders and parts, a compaction's old parts."""
+        parts_dir = self.path / "parts"
+        parts_dir.mkdir(exist_ok=True)
+        listed = {str(p["run"]) for p in self.parts}
+        for x in parts_dir.iterdir():
+            if x.name not in listed:
+                shutil.rmtree(x, ignore_errors=True)
+
+    def _write_part(self, part: Part) -> None:
+        parts_dir = self.path / "parts"
+        tmp = parts_dir / f"{TEMP}{part.run}"
+        tmp.mkdir()
+        ids, id_off = _id_blob(part.ids)
+        arrays = {"doc_key": part.doc_key, "doc_line": part.doc_line, "doc_file": part.doc_file,
+                  "sigs": part.sigs, "p_off": part.p_off, "p_key": part.p_key, "p_words": part.p_words,
+                  "p_line": part.p_line, "p_gone": part.p_gone, "ids": ids, "id_off": id_off}
+        for name, arr in arrays.items():
+            _save(tmp / f"{name}.npy", np.ascontiguousarray(arr))
+        with open(tmp / "meta.json", "w", encoding="utf-8") as fh:
+            json.dump({"run": part.run, "docs": part.ndocs, "files": part.files, "runs": part.runs}, fh)
+            fh.flush()
+            os.fsync(fh.fileno())
+        _fsync_dir(tmp)
+        os.replace(tmp, parts_dir / part.run)
+        _fsync_dir(parts_dir)
+
+    def _write_manifest(self) -> None:
+        tmp = self.path / f"{TEMP}{MANIFEST}"
+        with open(tmp, "w", encoding="utf-8") as fh:
+            json.dump({"format": FORMAT, "version": VERSION, "settings": self.settings, "parts": self.parts},
+                      fh, indent=1)
+            fh.write("\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, self.path / MANIFEST)
+        _fsync_dir(self.path)
+
+
+def join_parts(parts: list[Part]) -> Part:
+    """Parts one after the other as one, named after its runs."""
+    import hashlib
+
+    runs = [r for p in parts for r in p.runs]
+    files: dict[str, int] = {}
+    doc_file = np.concatenate([np.array([files.setdefault(f, len(files)) for f in p.files], np.int32)[p.doc_file]
+                               if p.ndocs else np.zeros(0, np.int32) for p in parts])
+    rows = offsets_of([len(p.p_key) for p in parts])
+    p_off = np.concatenate([[0]] + [np.asarray(p.p_off[1:], np.int64) + b for p, b in zip(parts, rows[:-1].tolist())])
+    name = "c-" + hashlib.sha256(" ".join(r for r, _ in runs).encode()).hexdigest()[:16]
+
+    def cat(attr: str) -> np.ndarray:
+        return np.concatenate([getattr(p, attr) for p in parts])
+
+    return Part(name, runs, list(files), [i for p in parts for i in p.ids], cat("doc_key"), cat("doc_line"), doc_file,
+                cat("sigs"), p_off.astype(np.int64), cat("p_key"), cat("p_words"), cat("p_line"), cat("p_gone"))
+
+
+def survivors(run: str, units: list[MapResult], drops: Decisions, written: set[int], num_perm: int) -> Part:
+    """What a run adds to the index: the documents of the written units that no step removed,
+    with every paragraph the map kept of them (those the reduce removed marked gone)."""
+    files: dict[str, int] = {}
+    ids: list[str] = []
+    keys, lines, dfile, sigs, rows_n = [], [], [], [], []
+    rk, rw, rl, rg = [], [], [], []
+    for u in units:
+        if u.index not in written or u.sigs is None or not u.ndocs:
+            continue
+        gone_docs = drops.doc_drops.get(u.index, {})
+        para_drops = drops.para_drops.get(u.index, {})
+        start = np.searchsorted(u.p_doc, np.arange(u.ndocs + 1))  # rows are in document order
+        gone = np.array([(int(d), int(i)) in para_drops for d, i in zip(u.p_doc.tolist(), u.p_idx.tolist())],
+                        dtype=bool)
+        for d in range(u.ndocs):
+            a, b = int(start[d]), int(start[d + 1])
+            if d in gone_docs or b == a or gone[a:b].all():
+                continue
+            ids.append(u.ids[d])
+            keys.append(u.doc_key[d])
+            lines.append(u.p_line[a])
+            dfile.append(files.setdefault(u.rel, len(files)))
+            sigs.append(u.sigs[d])
+            rows_n.append(b - a)
+            rk.append(u.p_key[a:b])
+            rw.append(np.minimum(u.p_words[a:b], np.iinfo(np.uint16).max))
+            rl.append(u.p_line[a:b])
+            rg.append(gone[a:b])
+
+    def cat(xs: list[np.ndarray], dtype: Any) -> np.ndarray:
+        return np.concatenate(xs).astype(dtype) if xs else np.zeros(0, dtype)
+
+    return Part(run, [(run, len(ids))], list(files), ids, np.array(keys, np.uint64), np.array(lines, np.int32),
+                np.array(dfile, np.int32), np.array(sigs, np.uint32).reshape(len(ids), num_perm),
+                offsets_of(rows_n).astype(np.int64), cat(rk, np.uint64), cat(rw, np.uint16), cat(rl, np.int32),
+                cat(rg, np.bool_))

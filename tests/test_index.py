@@ -1,0 +1,238 @@
+"""--index DIR: batches cleaned one after the other against a persisted index decide as one run
+over all of them; the index is refused when it cannot be used and survives a kill -9."""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import random
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import fault_env, prose, read_audit, read_report, tree_bytes, write
+
+from cleaner.pipeline import clean_corpus
+from cleaner.run import RunError
+
+FOOTER = "Subscribe to the weekly letter of the harbour town society for all the news of the quay"
+
+
+def batches(root: Path) -> None:
+    """Three batches (b0, b1, b2) in corpus order. Later batches repeat earlier documents exactly
+    and nearly, paragraphs of earlier documents, and a footer that six documents of b0 and six of
+    b2 end with (a template in both)."""
+    rnd = random.Random(5)
+    texts: list[list[str]] = []
+    for i in range(36):
+        b = i % 3
+        earlier = [j for j in range(i) if j % 3 < b]
+        if b and i % 4 == 1:  # an exact copy of an earlier batch's document
+            paras = list(texts[rnd.choice(earlier)])
+        elif b and i % 4 == 2:  # one word changed in a long document of an earlier batch
+            paras = list(texts[rnd.choice(earlier)])
+            words = paras[1].split(" ")
+            words[len(words) // 2] = "changed"
+            paras[1] = " ".join(words)
+        else:
+            paras = [prose(100 * i + k, 4) for k in range(5)]
+            if b and i % 4 == 3:  # a paragraph of an earlier document
+                paras.insert(2, texts[i - 3 - b][3])
+        if b != 1 and i % 6 < 4 and not (b and i % 4 in (1, 2)):
+            paras.append(FOOTER)
+        texts.append(paras)
+        write(root, f"b{b}/d{i:03d}.txt", "\n\n".join(paras) + "\n")
+
+
+def run(src: Path, out: Path, **kw) -> dict:
+    clean_corpus(src, out, workers=0, **kw)
+    return read_report(Path(f"{out}.report"))
+
+
+def test_three_batches_against_the_index_keep_what_one_run_over_all_keeps(tmp_path):
+    src = tmp_path / "all"
+    batches(src)
+    run(src, tmp_path / "whole")
+    idx = tmp_path / "idx"
+    for b in range(3):
+        run(src / f"b{b}", tmp_path / f"out{b}", index=str(idx))
+        # same survivors, same kept text: the first in batch order
+        assert tree_bytes(tmp_path / f"out{b}") == tree_bytes(tmp_path / "whole" / f"b{b}"), b
+    manifest = json.loads((idx / "manifest.json").read_text())
+    runs = [p["run"] for p in manifest["parts"]]
+    assert len(runs) == 3 == len(set(runs))
+
+    whole = read_audit(tmp_path / "whole.report")
+    twins: dict[tuple, dict] = {}
+    for b in range(3):
+        for r in read_audit(tmp_path / f"out{b}.report"):
+            twins[(f"b{b}/{r['file']}", r.get("line"), r["reason"])] = r.get("twin", {})
+    assert {(r["file"], r.get("line"), r["reason"]) for r in whole} == set(twins)
+    across = 0
+    for r in whole:
+        if "twin" not in r:
+            continue
+        mine = twins[(r["file"], r.get("line"), r["reason"])]
+        tb = r["twin"]["file"].split("/")[0]
+        if tb == r["file"].split("/")[0]:
+            assert "run" not in mine
+            continue
+        # a twin in an earlier batch: named by that batch's run, its file, id and line
+        across += 1
+        assert mine == {"id": r["twin"]["id"].split("/", 1)[1], "file": r["twin"]["file"].split("/", 1)[1],
+                        "line": mine["line"], "run": runs[int(tb[1])]}, r
+        if r["level"] == "paragraph":
+            assert mine["line"] == r["twin"]["line"]
+    reasons = {r["reason"] for r in whole if "twin" in r and r["twin"]["file"][:2] != r["file"][:2]}
+    assert reasons == {"duplicate-document", "near-duplicate-document", "corpus-duplicate-paragraph"}
+    assert across >= 8
+    # the footer is a template in b2 as well, counted over the batches
+    assert sum(1 for r in read_audit(tmp_path / "out2.report") if r["reason"] == "template") >= 3
+
+
+def test_a_template_reached_over_batches_goes_from_the_new_batch_and_is_counted_in_the_index(tmp_path):
+    line = "Read more stories of the harbour town on the society pages every week"
+    for b in range(2):
+        for i in range(3):
+            write(tmp_path / f"b{b}", f"d{i}.txt", "\n\n".join([prose(10 * b + 3 * i + k) for k in range(3)] + [line]))
+    idx = str(tmp_path / "idx")
+    # three documents: a repeat, not a template (--template-min-docs 5)
+    assert run(tmp_path / "b0", tmp_path / "o0", index=idx)["paragraphs"]["removed"] == \
+        {"corpus-duplicate-paragraph": 2}
+    rep = run(tmp_path / "b1", tmp_path / "o1", index=idx)
+    assert rep["paragraphs"]["removed"] == {"template": 3}
+    assert rep["clusters"]["templates"] == 3
+    assert rep["clusters"]["templates_in_index"] == 3  # the earlier ones, left as their run wrote them
+    assert line in (tmp_path / "o0" / "d0.txt").read_text()
+    assert not any(line in p.read_text() for p in (tmp_path / "o1").iterdir())
+
+
+def test_readonly_checks_without_adding_and_engines_give_the_same_bytes(tmp_path):
+    src = tmp_path / "all"
+    batches(src)
+    idx = tmp_path / "idx"
+
+    def sequence(engines: list[dict]) -> dict[str, bytes]:
+        for p in (idx, *tmp_path.glob("o*")):
+            shutil.rmtree(p, ignore_errors=True)
+        for b, kw in enumerate(engines):
+            clean_corpus(src / f"b{b}", tmp_path / f"o{b}", index=str(idx), **kw)
+        return {**{f"o{b}/{k}": v for b in range(len(engines)) for k, v in tree_bytes(tmp_path / f"o{b}").items()},
+                **{f"idx/{k}": v for k, v in tree_bytes(idx).items() if k != ".lock"}}
+
+    inline = sequence([{"workers": 0}, {"workers": 0}])
+    assert inline == sequence([{"workers": 2}, {"engine": "dask", "workers": 2}])
+
+    before = tree_bytes(idx)
+    clean_corpus(src / "b2", tmp_path / "ro", workers=0, index=str(idx), index_readonly=True)
+    assert tree_bytes(idx) == before
+    removed = read_audit(tmp_path / "ro.report")
+    assert any(r.get("twin", {}).get("run") for r in removed)
+    with pytest.raises(RunError, match="does not exist"):
+        clean_corpus(src / "b2", tmp_path / "ro2", workers=0, index=str(tmp_path / "none"), index_readonly=True)
+
+
+def clean_cli(*args: object, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "cleaner", *map(str, args)], capture_output=True, text=True,
+                          env={**os.environ, **(env or {})}, timeout=120)
+
+
+@pytest.fixture
+def indexed(tmp_path) -> tuple[Path, Path]:
+    src = tmp_path / "all"
+    batches(src)
+    idx = tmp_path / "idx"
+    run(src / "b0", tmp_path / "o0", index=str(idx))
+    return src, idx
+
+
+@pytest.mark.parametrize("damage,message", [
+    (lambda idx: (idx / "parts" / os.listdir(idx / "parts")[0] / "p_key.npy").write_bytes(b"\x93NUMPY"),
+     "damaged part"),
+    (lambda idx: (idx / "manifest.json").write_text((idx / "manifest.json").read_text().replace(
+        '"version": 1', '"version": 7')), "index version 7"),
+    (lambda idx: (idx / "manifest.json").write_text("{"), "unreadable manifest"),
+])
+def test_a_damaged_or_foreign_index_is_refused_in_one_line(indexed, tmp_path, damage, message):
+    src, idx = indexed
+    damage(idx)
+    before = tree_bytes(idx)
+    r = clean_cli(src / "b1", tmp_path / "o1", "-q", "-j", "0", "--index", idx)
+    assert r.returncode == 2, r.stderr
+    assert message in r.stderr and r.stderr.count("\n") == 1, r.stderr
+    assert tree_bytes(idx) == before and not (tmp_path / "o1").exists()
+
+
+def test_other_settings_and_a_second_updating_run_are_refused(indexed, tmp_path):
+    src, idx = indexed
+    with pytest.raises(RunError, match="signatures of other settings"):
+        clean_corpus(src / "b1", tmp_path / "o1", workers=0, index=str(idx), num_perm=64)
+    fd = os.open(idx / ".lock", os.O_RDWR)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # as a run updating the index holds it (none holds it now)
+        with pytest.raises(RunError, match="being updated by another clean run"):
+            clean_corpus(src / "b1", tmp_path / "o2", workers=0, index=str(idx))
+        # checking against it needs no lock
+        clean_corpus(src / "b1", tmp_path / "o3", workers=0, index=str(idx), index_readonly=True)
+    finally:
+        os.close(fd)
+
+
+@pytest.mark.parametrize("when", ["before-manifest", "after-manifest"])
+def test_kill_9_during_the_index_update_then_the_same_command_gives_the_same_output_and_index(indexed, tmp_path,
+                                                                                              when):
+    src, idx = indexed
+    saved = tmp_path / "saved"
+    shutil.copytree(idx, saved)
+    args = (src / "b1", tmp_path / "o1", "-q", "-j", "0", "--index", idx)
+    r = clean_cli(*args, env={**fault_env(""), "CLEANER_INDEX_FAULT": when})
+    assert r.returncode == -9, r.stderr
+    manifest = json.loads((idx / "manifest.json").read_text())
+    assert len(manifest["parts"]) == (1 if when == "before-manifest" else 2)
+    assert clean_cli(*args).returncode == 0
+    got = tree_bytes(tmp_path / "o1"), tree_bytes(idx), read_audit(tmp_path / "o1.report")
+    # the same command on the index as it was, never interrupted
+    shutil.rmtree(idx)
+    shutil.copytree(saved, idx)
+    shutil.rmtree(tmp_path / "o1")
+    shutil.rmtree(tmp_path / "o1.report")
+    assert clean_cli(*args).returncode == 0
+    assert got == (tree_bytes(tmp_path / "o1"), tree_bytes(idx), read_audit(tmp_path / "o1.report"))
+    assert any(r.get("twin", {}).get("run") for r in got[2])
+
+
+def test_compact_joins_the_parts_and_decides_the_same(tmp_path):
+    src = tmp_path / "all"
+    batches(src)
+    idx = tmp_path / "idx"
+    for b in range(2):
+        run(src / f"b{b}", tmp_path / f"o{b}", index=str(idx))
+    runs = [p["run"] for p in json.loads((idx / "manifest.json").read_text())["parts"]]
+    run(src / "b2", tmp_path / "before", index=str(idx), index_readonly=True)
+    r = clean_cli("index", "compact", idx)
+    assert r.returncode == 0 and "2 parts -> 1" in r.stdout, r.stderr
+    parts = json.loads((idx / "manifest.json").read_text())["parts"]
+    assert len(parts) == 1 and parts[0]["runs"] == runs and os.listdir(idx / "parts") == [parts[0]["run"]]
+    run(src / "b2", tmp_path / "after", index=str(idx), index_readonly=True)
+    assert tree_bytes(tmp_path / "after") == tree_bytes(tmp_path / "before")
+    assert read_audit(tmp_path / "after.report") == read_audit(tmp_path / "before.report")
+    named = {r["twin"].get("run") for r in read_audit(tmp_path / "after.report") if "twin" in r} - {None}
+    assert named and named <= set(runs)
+    # a run compacted with the runs before it cannot be checked against those alone
+    with pytest.raises(RunError, match="compacted"):
+        run(src / "b1", tmp_path / "o1", index=str(idx), overwrite=True)
+    assert clean_cli("index", "compact", tmp_path / "nothing").returncode == 2
+
+
+@pytest.mark.parametrize("options,message", [
+    ({"index_readonly": True}, "--index-readonly goes with --index DIR"),
+    ({"index": "idx", "dedup": False}, "not with --no-dedup"),
+])
+def test_index_options_that_cannot_work_are_refused(options, message):
+    from cleaner.config import Config, ConfigError
+
+    with pytest.raises(ConfigError, match=message):
+        Config(**options).validate()
