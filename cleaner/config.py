@@ -97,6 +97,9 @@ class Config:
                               "parquet", "--output-format", "FORMAT")
     shard_size: int = _opt(100_000, "io", "Documents per part-NNNNN file with --output-format jsonl*/parquet",
                            "--shard-size", "N")
+    annotate: bool = _opt(False, "io", "Add to each JSONL record / Parquet row a field `cleaner_copies`: how many "
+                          "copies of the document the corpus had (itself and the duplicates removed for it), "
+                          "to upsample by.", "--annotate")
     engine: str = _opt("local", "run", "Run on worker processes here, or on a Dask cluster", "--engine",
                        "local|dask")
     scheduler: str | None = _opt(None, "run", "Dask scheduler (tcp://host:8786); without it --engine dask "

@@ -297,3 +297,31 @@ def test_compiled_kernels_refuse_arrays_of_the_wrong_kind():
     with pytest.raises(TypeError, match="out: floating point items of 8 bytes"):
         mh._speedups.jaccard_pairs(np.zeros(3, np.uint32), np.array([0, 1, 3]), pairs[:1] % 2,
                                    np.zeros(1, np.int64))
+
+
+def test_annotate_gives_each_kept_record_its_count_of_copies(cli, tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    a, b = "\n".join(prose(k, 3) for k in range(3)), "\n".join(prose(k, 3) for k in range(10, 13))
+    near = a.replace(prose(2, 3), prose(2, 3) + " Indeed.")  # a near-duplicate counts as a copy too
+    recs = [{"id": "a", "text": a}, {"id": "b", "text": b}, {"id": "a2", "text": a}, {"id": "a3", "text": near}]
+    src = tmp_path / "in"
+    write(src, "x.jsonl", "\n".join(json.dumps(r) for r in recs) + "\n")
+    pq.write_table(pa.Table.from_pylist([{"id": "p" + r["id"], "n": i, "text": r["text"]} for i, r in
+                                         enumerate(recs)]), src / "y.parquet")
+    assert cli(src, tmp_path / "out", "-q", "--annotate", "--workers", "0").code == 0
+    got = [json.loads(x) for x in (tmp_path / "out/x.jsonl").read_text().splitlines()]
+    # the parquet rows are copies of the JSONL records too (the first in corpus order survives)
+    assert [(r["id"], r["cleaner_copies"]) for r in got] == [("a", 6), ("b", 2)]
+    assert not (tmp_path / "out/y.parquet").exists()  # every row was a duplicate
+    removed = {r["id"] for r in read_audit(tmp_path / "out.report") if r["level"] == "document"}
+    assert removed == {"a2", "a3", "pa", "pb", "pa2", "pa3"}
+    # Parquet keeps its columns and gets the count as an int64 column; without --annotate nothing changes
+    (src / "x.jsonl").unlink()
+    assert cli(src, tmp_path / "pq", "-q", "--annotate").code == 0
+    t = pq.read_table(tmp_path / "pq/y.parquet")
+    assert t.schema.names == ["id", "n", "text", "cleaner_copies"] and t.schema.field("cleaner_copies").type == pa.int64()
+    assert t.column("cleaner_copies").to_pylist() == [3, 1]
+    assert cli(src, tmp_path / "plain", "-q").code == 0
+    assert pq.read_table(tmp_path / "plain/y.parquet").schema.names == ["id", "n", "text"]

@@ -56,6 +56,7 @@ class Decisions:
     doc_drops: dict[int, dict[int, Drop]] = field(default_factory=dict)  # unit -> doc pos -> drop
     para_drops: dict[int, dict[tuple[int, int], Drop]] = field(default_factory=dict)  # unit -> (pos, i) -> drop
     clusters: dict[str, Any] = field(default_factory=dict)  # what each step found
+    doc_copies: dict[int, dict[int, int]] = field(default_factory=dict)  # unit -> doc pos -> copies (> 1)
 
 
 def _cat(parts: list[np.ndarray], dtype: Any) -> np.ndarray:
@@ -98,6 +99,9 @@ class Corpus:
         self.p_words = _cat([u.p_words for u in us], _I32)
         self.p_line = _cat([u.p_line for u in us], _I32)
         self.dropped = np.zeros(len(self.p_gid), dtype=bool)
+        # per document: how many copies of it the corpus had (itself and the duplicates and
+        # near-duplicates removed for it), for --annotate and the report
+        self.copies = np.ones(self.ndocs, dtype=np.int64)
         self.nearlier = 0
         if self.earlier is not None:
             self.nearlier = self.earlier.unit.ndocs
@@ -120,7 +124,10 @@ class Corpus:
             out["twin_line"] = int(self.p_line[row])
         return out
 
-    def drop_document(self, gid: int, drop: Drop) -> None:
+    def drop_document(self, gid: int, drop: Drop, copy_of: int | None = None) -> None:
+        """`copy_of`: the document it duplicates, which takes over its count of copies."""
+        if copy_of is not None:
+            self.copies[copy_of] += self.copies[gid]
         if gid >= self.nearlier:
             self.dec.doc_drops.setdefault(int(self.unit[gid]), {})[int(self.pos[gid])] = drop
         self.alive[gid] = False
@@ -162,7 +169,7 @@ def near_duplicate_documents(c: Corpus, cfg: Config) -> None:
         reason = R.DUP_DOC if c.doc_key[g] == c.doc_key[sv] else R.NEAR_DUP_DOC
         tw = c.twin(sv)
         c.drop_document(g, Drop(reason, f"similar to {tw['twin']}", **tw,
-                                similarity=round(float(asg.similarity[g]), 4)))
+                                similarity=round(float(asg.similarity[g]), 4)), copy_of=sv)
     for size in asg.cluster_sizes().values():
         sizes[size] += 1
     c.dec.clusters["documents"] = {
@@ -328,7 +335,7 @@ def documents_made_equal(c: Corpus) -> None:
                 if seq in kept:
                     t = c.twin(kept[seq])
                     c.drop_document(d, Drop(R.DUP_DOC, f"the same as {t['twin']} once repeated paragraphs were "
-                                            "removed", **t, similarity=1.0))
+                                            "removed", **t, similarity=1.0), copy_of=kept[seq])
                     found += int(d >= c.nearlier)
                 else:
                     kept[seq] = d
@@ -349,4 +356,7 @@ def reduce(units: Sequence[Unit], cfg: Config, store: SetStore, find_buckets: Bu
         repeated_paragraphs(c, cfg, is_template)
         near_paragraphs(c, cfg)
         documents_made_equal(c)
+        for g in np.flatnonzero(c.alive & (c.copies > 1)).tolist():
+            if g >= c.nearlier:
+                c.dec.doc_copies.setdefault(int(c.unit[g]), {})[int(c.pos[g])] = int(c.copies[g])
     return c.dec

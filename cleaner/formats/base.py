@@ -11,6 +11,9 @@ from .. import compression, storage, writers
 from ..document import Document, ItemError
 from ..readers import InputFile, Part
 
+# --annotate: the field of each output record that says how many copies the corpus had
+COPIES_FIELD = "cleaner_copies"
+
 Kept = Sequence[tuple[Document, list[int]]]  # documents with the indices of their kept paragraphs
 
 
@@ -57,8 +60,8 @@ class Format:
         raise NotImplementedError
 
     def record(self, doc: Document, kept: list[int], text_field: str) -> dict[str, Any]:
-        """What a kept document becomes in JSONL/Parquet output."""
-        return {"id": doc.id, text_field: kept_text(doc, kept)}
+        """What a kept document becomes in JSONL/Parquet output (metadata: --annotate's field)."""
+        return {"id": doc.id, **doc.metadata, text_field: kept_text(doc, kept)}
 
     def txt_name(self, f: InputFile, record: int | None) -> str:
         """With --output-format txt: record N of x.jsonl becomes x/0000000N.txt."""

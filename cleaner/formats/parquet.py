@@ -10,7 +10,7 @@ from typing import Any
 from .. import readers, storage, writers
 from ..document import Document, ItemError
 from ..readers import InputFile, Part, ReadError
-from .base import Format, Kept, kept_text
+from .base import COPIES_FIELD, Format, Kept, kept_text
 from .jsonl import record_document
 
 
@@ -134,6 +134,11 @@ def write_like_source(path: str, src: InputFile, docs: Kept, text_field: str, pa
     table = table.take(pa.array(rows, type=pa.int64()))
     col = table.schema.get_field_index(text_field)
     table = table.set_column(col, table.schema.field(col).with_type(pa.string()), pa.array(texts, pa.string()))
+    if docs and COPIES_FIELD in docs[0][0].metadata:  # --annotate
+        copies = pa.array([doc.metadata[COPIES_FIELD] for doc, _ in docs], pa.int64())
+        at = table.schema.get_field_index(COPIES_FIELD)
+        table = table.append_column(COPIES_FIELD, copies) if at < 0 else \
+            table.set_column(at, pa.field(COPIES_FIELD, pa.int64()), copies)
     with writers.atomic_writer(path) as fh:
         pq.write_table(table, fh)
 

@@ -340,7 +340,7 @@ class Run:
                 self.work / f"part-{r.index:06d}{formats.of(f).part_suffix(f)}"
             per_task.setdefault(r.task, []).append(WriteUnit(
                 r.index, r.file_index, f, part_of[r.index], str(target), dec.doc_drops.get(r.index, {}),
-                dec.para_drops.get(r.index, {})))
+                dec.para_drops.get(r.index, {}), dec.doc_copies.get(r.index, {}) if cfg.annotate else {}))
         wtasks = [WriteTask(ti, tuple(us), spilled[ti], cfg, tasks[ti].spill,
                             str(self.output),
                             str(audit_dir / f"{ti:06d}.jsonl"), str(self.work / f"records-{ti:06d}.pkl"))

@@ -192,6 +192,7 @@ class WriteUnit:
     target: str  # where this unit's output goes: the final file, or a part to join (several units)
     doc_drops: dict[int, Drop]  # doc pos -> drop
     para_drops: dict[tuple[int, int], Drop]  # (doc pos, paragraph) -> drop
+    doc_copies: dict[int, int] = field(default_factory=dict)  # doc pos -> copies, where more than 1
 
 
 @pickled_by_fields

@@ -13,6 +13,7 @@ from .. import formats, storage
 from .. import reasons as R
 from ..document import Document, Drop, ItemError
 from ..document_cleaner import Decision, DocumentCleaner
+from ..formats.base import COPIES_FIELD
 from ..pool import beat
 from ..writers import TEMP_MARK, Staging, atomic_writer, audit_line
 from .tasks import WriteResult, WriteTask, WriteUnit, load_documents
@@ -82,6 +83,8 @@ def _write_unit(u: WriteUnit, docs: list[Document], feats: Any, task: WriteTask,
     for pos, doc in enumerate(docs):
         kept = _final(doc, decisions.get(pos), u.doc_drops.get(pos), res, audit)
         if kept is not None:
+            if cfg.annotate:  # a field of its record (JSONL, Parquet, WARC, the shards); text files have none
+                doc.metadata = {**doc.metadata, COPIES_FIELD: u.doc_copies.get(pos, 1)}
             out_docs.append((doc, kept))
     out_fmt = cfg.output_format
     fmt = formats.of(u.file)
