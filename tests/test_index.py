@@ -106,6 +106,11 @@ def test_a_template_reached_over_batches_goes_from_the_new_batch_and_is_counted_
     assert rep["paragraphs"]["removed"] == {"template": 3}
     assert rep["clusters"]["templates"] == 3
     assert rep["clusters"]["templates_in_index"] == 3  # the earlier ones, left as their run wrote them
+    first_run = rep["clusters"]["templates_in_index_occurrences"][0]["run"]
+    assert rep["clusters"]["templates_in_index_occurrences"] == [
+        # d1's and d2's went in their run already, as repeats of d0's: only d0's is in its output
+        {"run": first_run, "file": f"d{i}.txt", "id": f"d{i}.txt", "line": 7, "removed_by_its_run": i > 0}
+        for i in range(3)]
     assert line in (tmp_path / "o0" / "d0.txt").read_text()
     assert not any(line in p.read_text() for p in (tmp_path / "o1").iterdir())
 

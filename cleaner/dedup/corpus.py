@@ -245,6 +245,12 @@ def templates(c: Corpus, cfg: Config) -> np.ndarray:
     c.dec.clusters["templates"] = found - earlier
     if c.earlier is not None:  # indexed paragraphs that are template now: left as their runs wrote them
         c.dec.clusters["templates_in_index"] = earlier
+        occurrences = []
+        for row in np.flatnonzero(is_template[:len(c.earlier.gone)]).tolist():
+            tid, tfile, run, _ = c.earlier.twin(int(c.p_gid[row]))
+            occurrences.append({"run": run, "file": tfile, "id": tid, "line": int(c.p_line[row]),
+                                "removed_by_its_run": bool(c.earlier.gone[row])})
+        c.dec.clusters["templates_in_index_occurrences"] = occurrences
     return is_template
 
 
