@@ -143,24 +143,24 @@ def read_bytes(f: InputFile, max_bytes: int, max_ratio: int = 200) -> bytes:
         data = _read_plain(f.path, max_bytes)
     else:  # compressed, or an object of remote storage (read as a stream, in pieces)
         with open_binary(f, max_ratio) as fh, unchanged(fh):
-                chunks: list[bytes] = []
-                size = 0
-                try:
-                    while size <= max_bytes:
-                        # read1: one decompressed piece at a time, so that the position of a break is known
-                        chunk = fh.read1(min(1 << 20, max_bytes + 1 - size))  # type: ignore[attr-defined]
-                        if not chunk:
-                            break
-                        chunks.append(chunk)
-                        size += len(chunk)
-                except ReadError:
-                    raise
-                except Exception as e:  # zlib, gzip and zstandard errors
-                    if compression.is_error(e):
-                        line = sum(c.count(b"\n") for c in chunks) + 1
-                        raise ReadError(f"{decompress_error(f, e)} after {size:,} bytes", line) from None
-                    raise
-                data = b"".join(chunks)
+            chunks: list[bytes] = []
+            size = 0
+            try:
+                while size <= max_bytes:
+                    # read1: one decompressed piece at a time, so that the position of a break is known
+                    chunk = fh.read1(min(1 << 20, max_bytes + 1 - size))  # type: ignore[attr-defined]
+                    if not chunk:
+                        break
+                    chunks.append(chunk)
+                    size += len(chunk)
+            except ReadError:
+                raise
+            except Exception as e:  # zlib, gzip and zstandard errors
+                if compression.is_error(e):
+                    line = sum(c.count(b"\n") for c in chunks) + 1
+                    raise ReadError(f"{decompress_error(f, e)} after {size:,} bytes", line) from None
+                raise
+            data = b"".join(chunks)
     if len(data) > max_bytes:
         raise ReadError(f"larger than --max-bytes ({max_bytes:,} bytes{' decompressed' if f.compression else ''})")
     return data

@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import IO, Any, cast
 
 ENV_OPTIONS = "CLEANER_STORAGE_OPTIONS"
-TEMP_MARK = ".cleaner-tmp"  # as writers.TEMP_MARK (not imported: writers imports this module)
+TEMP_MARK = ".cleaner-tmp"  # of temp files and staging folders (writers.TEMP_MARK is this one)
 
 _URL = re.compile(r"[a-zA-Z][a-zA-Z0-9+.-]*://")
 # s3:/bucket/x: a URL short of a slash, which as a local path would make a folder "s3:" here
@@ -81,7 +81,7 @@ def path(p: str | os.PathLike[str] | RemotePath) -> Path:
 # --- options and file systems --------------------------------------------------------------
 
 _options: dict[str, Any] = {}
-_filesystems: dict[tuple[str, str], Any] = {}
+_filesystems: dict[str, Any] = {}  # per protocol, with the options of use()
 
 
 def env_options() -> dict[str, Any]:
@@ -116,7 +116,7 @@ def _split(url: str) -> tuple[str, str]:
 def filesystem(url: str) -> tuple[Any, str]:
     """The fsspec file system of a URL (one per protocol and process) and the URL's path in it."""
     protocol, rest = _split(url)
-    key = (protocol, json.dumps(_options, sort_keys=True, default=str))
+    key = protocol  # use() empties the cache when the options change
     fs = _filesystems.get(key)
     if fs is None:
         try:

@@ -16,10 +16,15 @@ import orjson
 
 from . import compression, escape, storage
 
-TEMP_MARK = ".cleaner-tmp"
+TEMP_MARK = storage.TEMP_MARK
 
 
 _counter = itertools.count()
+
+
+def _temp_name(parent: str, name: str) -> str:
+    """A hidden name for `name` in `parent` that no other process of this run uses."""
+    return os.path.join(parent, f".{name[:80]}.{os.getpid()}-{next(_counter)}{TEMP_MARK}")
 
 
 def _open_temp(path: str) -> tuple[int, str]:
@@ -27,7 +32,7 @@ def _open_temp(path: str) -> tuple[int, str]:
     would make it 0600, and costs more: a folder of small files writes one per file)."""
     parent, name = os.path.split(path)
     while True:
-        tmp = os.path.join(parent, f".{name[:80]}.{os.getpid()}-{next(_counter)}{TEMP_MARK}")
+        tmp = _temp_name(parent, name)
         try:
             return os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), 0o666), tmp
         except FileExistsError:  # left by an earlier process with the same id
@@ -125,7 +130,7 @@ class Staging:
                 try:
                     os.makedirs(up or ".", exist_ok=True)
                     while True:
-                        stage = os.path.join(up, f".{base[:80]}.{os.getpid()}-{next(_counter)}{TEMP_MARK}")
+                        stage = _temp_name(up, base)
                         try:
                             os.mkdir(stage)
                             break
@@ -148,9 +153,14 @@ class Staging:
                 continue
             except OSError:
                 pass
-            for name in sorted(os.listdir(stage)):
+            names = sorted(os.listdir(stage))
+            try:
+                os.makedirs(final, exist_ok=True)
+            except OSError as e:  # the folder's name is taken by a file: none of them can go in
+                failed.update((os.path.join(final, name), e) for name in names)
+                names = []
+            for name in names:
                 try:
-                    os.makedirs(final, exist_ok=True)
                     os.replace(os.path.join(stage, name), os.path.join(final, name))
                 except OSError as e:
                     failed[os.path.join(final, name)] = e

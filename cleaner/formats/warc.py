@@ -11,7 +11,7 @@ from .. import compression, readers
 from ..document import Document, ItemError
 from ..escape import printable
 from ..readers import InputFile, Part, ReadError
-from .base import Format, Kept, kept_text
+from .base import Format, Kept
 from .jsonl import write_records
 
 
@@ -162,5 +162,3 @@ class Warc(Format):
     def write(self, path: str, f: InputFile, docs: Kept, text_field: str, part: Part | None = None) -> None:
         write_records(path, self, docs, text_field)
 
-    def record(self, doc: Document, kept: list[int], text_field: str) -> dict[str, Any]:
-        return {"id": doc.id, **doc.metadata, text_field: kept_text(doc, kept)}

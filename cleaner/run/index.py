@@ -124,6 +124,7 @@ class Index:
     parts: list[dict[str, Any]] = field(default_factory=list)  # the manifest's, before this run's
     already: bool = False  # this run is in the index already (a rerun after a crash)
     _fd: int | None = None
+    _loaded: dict[str, Part] = field(default_factory=dict)  # parts read (checked) at open, by run
 
     # --- open, check, lock -------------------------------------------------------------------
 
@@ -155,8 +156,8 @@ class Index:
                                "cannot be checked again against those alone; use another --index folder")
         self.already = bool(mine)
         self.parts = parts[:mine[0]] if mine else parts
-        for p in self.parts:  # before the work: a part that is not whole is found now
-            self._read_part(p)
+        for p in self.parts:  # before the work: a part that is not whole is found now (and kept)
+            self._loaded[str(p["run"])] = self._read_part(p)
 
     def _lock(self) -> None:
         from .folders import _flock
@@ -240,9 +241,13 @@ class Index:
         return Part(str(entry["run"]), runs, list(meta["files"]), ids, a["doc_key"], a["doc_line"], a["doc_file"],
                     a["sigs"], a["p_off"], a["p_key"], a["p_words"], a["p_line"], a["p_gone"])
 
+    def _part(self, entry: dict[str, Any]) -> Part:
+        got = self._loaded.get(str(entry["run"]))
+        return got if got is not None else self._read_part(entry)
+
     def earlier(self) -> Earlier | None:
         """The indexed documents, oldest part first, as the reduce's first unit (None: empty)."""
-        parts = [self._read_part(p) for p in self.parts]
+        parts = [self._part(p) for p in self.parts]
         parts = [p for p in parts if p.ndocs]
         if not parts:
             return None
@@ -284,7 +289,7 @@ class Index:
         """All parts as one (the same documents in the same order, each still naming its run);
         the old parts go once the manifest lists the new one. Returns (parts before, documents)."""
         assert not self.readonly
-        parts = [self._read_part(p) for p in self.parts]
+        parts = [self._part(p) for p in self.parts]
         if len(parts) < 2:
             return len(parts), sum(p.ndocs for p in parts)
         joined = join_parts(parts)
@@ -373,8 +378,8 @@ def survivors(run: str, units: list[MapResult], drops: Decisions, written: set[i
         gone_docs = drops.doc_drops.get(u.index, {})
         para_drops = drops.para_drops.get(u.index, {})
         start = np.searchsorted(u.p_doc, np.arange(u.ndocs + 1))  # rows are in document order
-        gone = np.array([(int(d), int(i)) in para_drops for d, i in zip(u.p_doc.tolist(), u.p_idx.tolist())],
-                        dtype=bool)
+        gone = np.zeros(len(u.p_doc), dtype=bool) if not para_drops else \
+            np.array([(int(d), int(i)) in para_drops for d, i in zip(u.p_doc.tolist(), u.p_idx.tolist())], dtype=bool)
         for d in range(u.ndocs):
             a, b = int(start[d]), int(start[d + 1])
             if d in gone_docs or b == a or gone[a:b].all():

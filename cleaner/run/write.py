@@ -63,6 +63,10 @@ def _final(doc: Document, dec: Decision | None, doc_drop: Drop | None, res: Writ
     return dec.kept
 
 
+def _cannot_write(u: WriteUnit, where: str, e: OSError) -> ItemError:
+    return ItemError(u.file.rel, f"cannot write {where}: {e.strerror or e}; no partial file was left")
+
+
 def _write_unit(u: WriteUnit, docs: list[Document], feats: Any, task: WriteTask, dc: DocumentCleaner,
                 audit: list[dict[str, Any]], records: list[tuple[int, list[dict[str, Any]]]],
                 staging: Staging) -> WriteResult:
@@ -104,7 +108,7 @@ def _write_unit(u: WriteUnit, docs: list[Document], feats: Any, task: WriteTask,
         # the file that failed if it is not the output itself (or its temp or staged name)
         where = e.filename if e.filename and not str(e.filename).startswith(os.path.dirname(u.target)) \
             and TEMP_MARK not in str(e.filename) else final
-        res.error = ItemError(u.file.rel, f"cannot write {where}: {e.strerror or e}; no partial file was left")
+        res.error = _cannot_write(u, where, e)
     res.seconds = time.process_time() - t0
     return res
 
@@ -135,8 +139,7 @@ def write_task(task: WriteTask) -> list[WriteResult]:
         for u, res in zip(task.units, results):
             e = failed.get(os.path.join(task.out_root, u.file.out_rel))
             if e is not None and res.error is None:
-                res.error = ItemError(u.file.rel, f"cannot write {os.path.join(task.out_root, u.file.out_rel)}: "
-                                                  f"{e.strerror or e}; no partial file was left")
+                res.error = _cannot_write(u, os.path.join(task.out_root, u.file.out_rel), e)
                 res.outputs, res.target_written = [], False
     pieces = [(task.audit_path, [audit_line(rec) for rec in audit], "the audit")]
     if task.cfg.output_format not in ("same", "txt"):
