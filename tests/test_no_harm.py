@@ -85,6 +85,20 @@ def test_recurring_labels_are_not_duplicates(cleaner):
     assert r.kept == ARTICLE and {x.reason for x in r.removed} == {"duplicate-paragraph"}
 
 
+def test_recurring_short_facts_are_not_duplicates(cleaner):
+    """Short sentences that a clean page says twice (a condition of each offer, a comment's
+    date line) and templated facts that differ in a number stay; a long repeat goes."""
+    offer = "Credit is per room, per stay."
+    posted = "Posted October 29, 2012 at 10:50 am"
+    doc = ["Two island offers", ARTICLE[1], offer, posted, ARTICLE[2], offer, posted,
+           "187 reviews with an average rating of 4.6 out of 5 stars for this island resort",
+           ARTICLE[3], "1299 reviews with an average rating of 4.2 out of 5 stars for this island resort"]
+    r = cleaner.clean_text("\n".join(doc))
+    assert r.kept == doc, [(x.text, x.reason) for x in r.removed]
+    r = cleaner.clean_text("\n".join(ARTICLE + [ARTICLE[2]]))
+    assert r.kept == ARTICLE and [x.reason for x in r.removed] == ["duplicate-paragraph"]
+
+
 def test_repeated_runs_of_short_lines_are_content(cleaner):
     """Rows of a table shown twice (a weekly plan, code lines) repeat as a run of short lines:
     content. The same run with a paragraph long enough to go alone is a repeated block."""

@@ -135,6 +135,18 @@ def test_short_template_lines_go_as_a_recurring_block_not_one_by_one(cli, tmp_pa
     assert not [a for a in audit if a["text"] in labels], audit
 
 
+def test_lines_without_words_are_no_template(cli, tmp_path):
+    """Code shown a token a line ("(", ")", "=") recurs in every document with code: its
+    lines have no words, so no key of their own, and are no template."""
+    src = tmp_path / "in"
+    for i in range(6):
+        code = [f"value_{i}", "=", f"compute_{i}", "(", ")", ";"]
+        write(src, f"d{i}.txt", "\n".join([prose(10 * i, 4), *code, prose(10 * i + 1, 4)]))
+    assert cli(src, tmp_path / "out", "-q", "--template-min-docs", "5").code == 0
+    audit = read_audit(tmp_path / "out.report")
+    assert not [a for a in audit if a["reason"] == R.TEMPLATE], audit
+
+
 def test_duplicate_and_near_duplicate_paragraphs_inside_a_document(cli, tmp_path):
     src = tmp_path / "in"
     near = ARTICLE[5].replace("relieved", "very relieved")

@@ -213,7 +213,9 @@ def templates(c: Corpus, cfg: Config) -> np.ndarray:
         uniq, ndocs = np.unique(ks[new_pair], return_counts=True)
         count = ndocs[np.searchsorted(uniq, keys)]
         cand = np.zeros(len(c.p_gid), dtype=bool)
-        cand[live] = count >= cfg.template_min_docs
+        # a line without words ("(", "}", "/" of code shown a token a line) has key 0, the
+        # key of every such line: it recurs in every document with code, as no template
+        cand[live] = (count >= cfg.template_min_docs) & (keys != 0)
         # A site's template comes in blocks (a menu, a footer) or says something (a pitch,
         # a notice); a short line that recurs alone in many documents is a label ("Pros:",
         # "Conclusion", "Key Features") of many sites' texts, not a template. So a short one
