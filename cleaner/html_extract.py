@@ -539,8 +539,9 @@ def page_features(walk: _Walk, tf_text: str, rules: Any | None) -> PageFeatures:
     x[:, col["log_page_blocks"]] = math.log1p(n)
     rule_reasons: list[str | None] = [None] * n
     if rules is not None:
-        for i in np.flatnonzero(words <= RULE_MAX_WORDS):
-            hits, _ = rules.match(texts[i], int(words[i]))
+        short = np.flatnonzero(words <= RULE_MAX_WORDS)
+        found, _ = rules.match_many([texts[i] for i in short.tolist()], words[short])
+        for i, hits in zip(short.tolist(), found):
             if hits:
                 dec = [h for h in hits if h.decisive]
                 h = dec[0] if dec else hits[0]
