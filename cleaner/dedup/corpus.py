@@ -159,8 +159,9 @@ def near_duplicate_documents(c: Corpus, cfg: Config) -> None:
         rank = np.arange(n)
     if c.nearlier:  # the indexed documents first, whatever --keep says
         rank = np.where(np.arange(n) < c.nearlier, np.arange(n), rank + n)
-    exact = DocJaccard(c.store, c.unit, c.pos)
-    if c.nearlier:
+    indexed = c.earlier.doc_set if c.earlier is not None and c.earlier.sets is not None else None
+    exact = DocJaccard(c.store, c.unit, c.pos, indexed)
+    if c.nearlier and indexed is None:
         exact = _estimate_for_indexed(exact, sigs, c.nearlier)
     asg = cluster(sigs, cfg.threshold, rank, exact, valid=c.alive.copy(), find_buckets=c.find_buckets)
     sizes: Counter[int] = Counter()
@@ -180,8 +181,8 @@ def near_duplicate_documents(c: Corpus, cfg: Config) -> None:
 
 
 def _estimate_for_indexed(exact: Any, sigs: np.ndarray, nearlier: int) -> Any:
-    """The index keeps no shingle sets (they would be several KB a document): a pair with an
-    indexed document is decided by its MinHash estimate, the rest exactly as without --index."""
+    """An index without shingle sets (built without --index-exact, to stay small): a pair with
+    an indexed document is decided by its MinHash estimate, the rest exactly as without --index."""
     width = sigs.shape[1]
 
     def check(a: int, b: int) -> float:
