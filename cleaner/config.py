@@ -126,7 +126,7 @@ class Config:
     index_readonly: bool = _opt(False, "dedup", "Check against --index without adding this run to it.",
                                 "--index-readonly")
     index_exact: bool = _opt(False, "dedup", "Keep each indexed document's shingle set in --index too (about "
-                             "2.5 times the disk), so that pairs with an indexed document are decided by exact "
+                             "3.5 times the disk), so that pairs with an indexed document are decided by exact "
                              "Jaccard, as in one run over all batches.", "--index-exact")
     # The config file's [storage] table (and CLEANER_STORAGE_OPTIONS, see storage.py): no flag,
     # not shown (not in repr, as_dict, the report or `clean config`), no part of the fingerprint.

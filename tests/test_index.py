@@ -53,13 +53,14 @@ def run(src: Path, out: Path, **kw) -> dict:
     return read_report(Path(f"{out}.report"))
 
 
-def test_three_batches_against_the_index_keep_what_one_run_over_all_keeps(tmp_path):
+@pytest.mark.parametrize("exact", [False, True])
+def test_three_batches_against_the_index_keep_what_one_run_over_all_keeps(tmp_path, exact):
     src = tmp_path / "all"
     batches(src)
     run(src, tmp_path / "whole")
     idx = tmp_path / "idx"
     for b in range(3):
-        run(src / f"b{b}", tmp_path / f"out{b}", index=str(idx))
+        run(src / f"b{b}", tmp_path / f"out{b}", index=str(idx), index_exact=exact)
         # same survivors, same kept text: the first in batch order
         assert tree_bytes(tmp_path / f"out{b}") == tree_bytes(tmp_path / "whole" / f"b{b}"), b
     manifest = json.loads((idx / "manifest.json").read_text())
@@ -116,7 +117,8 @@ def test_a_template_reached_over_batches_goes_from_the_new_batch_and_is_counted_
     assert not any(line in p.read_text() for p in (tmp_path / "o1").iterdir())
 
 
-def test_readonly_checks_without_adding_and_engines_give_the_same_bytes(tmp_path):
+@pytest.mark.parametrize("exact", [False, True], ids=["plain", "exact"])
+def test_readonly_checks_without_adding_and_engines_give_the_same_bytes(tmp_path, exact):
     src = tmp_path / "all"
     batches(src)
     idx = tmp_path / "idx"
@@ -125,13 +127,15 @@ def test_readonly_checks_without_adding_and_engines_give_the_same_bytes(tmp_path
         for p in (idx, *tmp_path.glob("o*")):
             shutil.rmtree(p, ignore_errors=True)
         for b, kw in enumerate(engines):
-            clean_corpus(src / f"b{b}", tmp_path / f"o{b}", index=str(idx), **kw)
+            clean_corpus(src / f"b{b}", tmp_path / f"o{b}", index=str(idx), index_exact=exact, **kw)
         return {**{f"o{b}/{k}": v for b in range(len(engines)) for k, v in tree_bytes(tmp_path / f"o{b}").items()},
                 **{f"idx/{k}": v for k, v in tree_bytes(idx).items() if k != ".lock"}}
 
     inline = sequence([{"workers": 0}, {"workers": 0}])
     assert inline == sequence([{"workers": 2}, {"engine": "dask", "workers": 2}])
 
+    if exact:
+        assert all(p["sets"] for p in json.loads((idx / "manifest.json").read_text())["parts"])
     before = tree_bytes(idx)
     clean_corpus(src / "b2", tmp_path / "ro", workers=0, index=str(idx), index_readonly=True)
     assert tree_bytes(idx) == before
@@ -187,13 +191,17 @@ def test_other_settings_and_a_second_updating_run_are_refused(indexed, tmp_path)
         os.close(fd)
 
 
+@pytest.mark.parametrize("exact", [(), ("--index-exact",)], ids=["plain", "exact"])
 @pytest.mark.parametrize("when", ["before-manifest", "after-manifest"])
 def test_kill_9_during_the_index_update_then_the_same_command_gives_the_same_output_and_index(indexed, tmp_path,
-                                                                                              when):
+                                                                                              when, exact):
     src, idx = indexed
+    if exact:
+        shutil.rmtree(idx)
+        run(src / "b0", tmp_path / "o0", index=str(idx), index_exact=True, overwrite=True)
     saved = tmp_path / "saved"
     shutil.copytree(idx, saved)
-    args = (src / "b1", tmp_path / "o1", "-q", "-j", "0", "--index", idx)
+    args = (src / "b1", tmp_path / "o1", "-q", "-j", "0", "--index", idx, *exact)
     r = clean_cli(*args, env={**fault_env(""), "CLEANER_INDEX_FAULT": when})
     assert r.returncode == -9, r.stderr
     manifest = json.loads((idx / "manifest.json").read_text())
@@ -372,3 +380,30 @@ def test_damaged_sets_are_refused(tmp_path, damage):
     for exact in (True, False):  # the manifest says the part has sets: they are checked either way
         with pytest.raises(RunError, match="damaged part"):
             run(src / "b1", tmp_path / "o1", index=str(idx), index_exact=exact, **CROWDED)
+
+
+def test_index_exact_keeps_a_document_its_run_emptied_as_a_near_duplicate_target(tmp_path):
+    a, b = ([prose(70_000 + 100 * s + 10 * k, 4) for k in range(4)] for s in range(2))
+    emptied = [a[0], a[1], b[0], b[1]]  # each paragraph a repeat of one before it: nothing of it is written
+    near = []
+    for p in emptied:  # one word changed a paragraph: far from a and b, near `emptied`
+        words = p.split(" ")
+        words[len(words) // 2] = "altered"
+        near.append(" ".join(words))
+    for rel, paras in (("b0/d0.txt", a), ("b0/d1.txt", b), ("b0/d2.txt", emptied), ("b1/d3.txt", near)):
+        write(tmp_path / "all", rel, "\n\n".join(paras) + "\n")
+    src = tmp_path / "all"
+
+    def near_dup(report: Path) -> list[tuple[str, str]]:
+        return [(r["file"], r["twin"]["id"]) for r in read_audit(report) if r["reason"] == "near-duplicate-document"]
+
+    run(src, tmp_path / "whole", **CROWDED)
+    assert near_dup(tmp_path / "whole.report") == [("b1/d3.txt", "b0/d2.txt")]
+    assert not (tmp_path / "whole" / "b0" / "d2.txt").exists()
+    for exact in (True, False):
+        idx = str(tmp_path / f"idx-{exact}")
+        run(src / "b0", tmp_path / f"o0-{exact}", index=idx, index_exact=exact, **CROWDED)
+        run(src / "b1", tmp_path / f"o1-{exact}", index=idx, index_exact=exact, **CROWDED)
+        # without sets the index holds what its runs wrote only: d3 is compared with d0 and d1 alone
+        assert near_dup(tmp_path / f"o1-{exact}.report") == ([("d3.txt", "d2.txt")] if exact else [])
+        assert (tree_bytes(tmp_path / f"o1-{exact}") == tree_bytes(tmp_path / "whole" / "b1")) is exact

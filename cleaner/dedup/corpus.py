@@ -57,6 +57,9 @@ class Decisions:
     para_drops: dict[int, dict[tuple[int, int], Drop]] = field(default_factory=dict)  # unit -> (pos, i) -> drop
     clusters: dict[str, Any] = field(default_factory=dict)  # what each step found
     doc_copies: dict[int, dict[int, int]] = field(default_factory=dict)  # unit -> doc pos -> copies (> 1)
+    # unit -> doc pos: removed only after the paragraph steps (documents_made_equal), so the
+    # document step still compared later documents with them (--index-exact indexes them)
+    late_doc_drops: dict[int, set[int]] = field(default_factory=dict)
 
 
 def _cat(parts: list[np.ndarray], dtype: Any) -> np.ndarray:
@@ -345,7 +348,9 @@ def documents_made_equal(c: Corpus) -> None:
                     t = c.twin(kept[seq])
                     c.drop_document(d, Drop(R.DUP_DOC, f"the same as {t['twin']} once repeated paragraphs were "
                                             "removed", **t, similarity=1.0), copy_of=kept[seq])
-                    found += int(d >= c.nearlier)
+                    if d >= c.nearlier:
+                        found += 1
+                        c.dec.late_doc_drops.setdefault(int(c.unit[d]), set()).add(int(c.pos[d]))
                 else:
                     kept[seq] = d
     c.dec.clusters["documents_equal_after_paragraphs"] = found

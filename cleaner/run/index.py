@@ -9,7 +9,8 @@ A folder:
     DIR/parts/ID/meta.json its files and counts
     DIR/.lock              flock of the run that updates the index
 
-A part holds the documents a run kept, in its corpus order, with what the reduce compares:
+A part holds the documents a run kept (with sets, below, also those that only its paragraph
+steps took: see survivors()), in its corpus order, with what the reduce compares:
 per document its key, MinHash signature, id, file and line; per paragraph the map kept, its
 key, words and line, and whether the reduce removed it (such a paragraph still counts for
 templates and still is the first occurrence of its text, as in one run over all batches).
@@ -425,8 +426,13 @@ def _sets_whole(values: np.ndarray, off: np.ndarray, n: int) -> bool:
 def survivors(run: str, units: list[MapResult], drops: Decisions, written: set[int], num_perm: int,
               doc_sets: Callable[[int, np.ndarray], Ragged] | None = None) -> Part:
     """What a run adds to the index: the documents of the written units that no step removed,
-    with every paragraph the map kept of them (those the reduce removed marked gone), and with
-    `doc_sets` (unit, positions -> their shingle sets: --index-exact) their sets."""
+    with every paragraph the map kept of them (those the reduce removed marked gone).
+
+    With `doc_sets` (unit, positions -> their shingle sets: --index-exact) also their sets, and
+    also the documents that only the paragraph steps took (emptied by them, or removed as equal
+    to another after them), all their paragraphs gone: one run over all still has them in its
+    document step, where a later document near one of them goes as its near-duplicate, and
+    their paragraphs still count for templates there."""
     files: dict[str, int] = {}
     sets: list[Ragged] = []
     ids: list[str] = []
@@ -436,6 +442,7 @@ def survivors(run: str, units: list[MapResult], drops: Decisions, written: set[i
         if u.index not in written or u.sigs is None or not u.ndocs:
             continue
         gone_docs = drops.doc_drops.get(u.index, {})
+        late = drops.late_doc_drops.get(u.index, set()) if doc_sets is not None else set()
         para_drops = drops.para_drops.get(u.index, {})
         start = np.searchsorted(u.p_doc, np.arange(u.ndocs + 1))  # rows are in document order
         gone = np.zeros(len(u.p_doc), dtype=bool) if not para_drops else \
@@ -443,7 +450,7 @@ def survivors(run: str, units: list[MapResult], drops: Decisions, written: set[i
         kept: list[int] = []
         for d in range(u.ndocs):
             a, b = int(start[d]), int(start[d + 1])
-            if d in gone_docs or b == a or gone[a:b].all():
+            if b == a or (d in gone_docs and d not in late) or (doc_sets is None and gone[a:b].all()):
                 continue
             kept.append(d)
             ids.append(u.ids[d])
@@ -455,7 +462,7 @@ def survivors(run: str, units: list[MapResult], drops: Decisions, written: set[i
             rk.append(u.p_key[a:b])
             rw.append(np.minimum(u.p_words[a:b], np.iinfo(np.uint16).max))
             rl.append(u.p_line[a:b])
-            rg.append(gone[a:b])
+            rg.append(np.ones(b - a, dtype=bool) if d in late else gone[a:b])
         if doc_sets is not None and kept:
             sets.append(doc_sets(u.index, np.array(kept, np.int64)))
 
