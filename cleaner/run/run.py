@@ -112,6 +112,7 @@ class Run:
         self.executor: Executor | None = None
         self.claim: folders.Claim | None = None
         self.index: Index | None = None
+        self.store: SetStore | None = None
         try:
             from ..dask_engine import DaskUnavailable
 
@@ -252,8 +253,9 @@ class Run:
         itself in the index (checked against the parts before its own, adding nothing)."""
         assert self.index is not None
         written = {w.index for w in wres if w.error is None}
-        exact = self.index.with_sets and not (self.index.readonly or self.index.already)
-        part = survivors(self.index.run, ok, dec, written, self.cfg.num_perm, self.store.docs if exact else None)
+        store = None if self.index.readonly or self.index.already else self.store  # (sets: none are added)
+        part = survivors(self.index.run, ok, dec, written, self.cfg.num_perm, store.docs if store else None)
+        self.store = None
         added = self.index.add(part)
         dec.clusters["index"] = {"path": str(self.index.path), "run": self.index.run,
                                  "earlier_runs": len(self.index.parts) - int(added),
@@ -310,8 +312,10 @@ class Run:
         return tasks, results
 
     def _reduce(self, ok: list[MapResult], tasks: list[MapTask]) -> Decisions:
-        # kept: with --index-exact the index update reads the survivors' sets from it
-        store = self.store = SetStore({r.index: (tasks[r.task].spill, r.store_docs, r.store_paras) for r in ok})
+        store = SetStore({r.index: (tasks[r.task].spill, r.store_docs, r.store_paras) for r in ok})
+        # with sets the index update reads the survivors' from it; else it goes with the reduce, as
+        # its mapped files do
+        self.store = store if self.index is not None and self.index.with_sets else None
         # The reduce makes millions of short-lived objects (pair lists) and holds few cycles;
         # the cyclic collector's full passes over the map results cost seconds at 200k docs.
         gc_was_on = gc.isenabled()
