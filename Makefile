@@ -42,7 +42,8 @@ bench-quality: install
 # BENCH_DEDUP_ARGS: e.g. "--docs 5000 --skip-datatrove", or "--scaling" (50k/100k/200k, slow).
 # datatrove runs from its own venv, .venv-bench (created by the script on first use).
 # --incremental: a 20k batch against an --index of 100k documents, next to all 120k at once
-# (--incremental-only for that alone; --incremental-docs/--incremental-batch for other sizes).
+# (--incremental-only for that alone; --incremental-docs/--incremental-batch for other sizes;
+# --incremental-exact: also with an index built and used with --index-exact).
 BENCH_DEDUP_ARGS ?= --incremental
 bench-dedup: install
 	$(BIN)/python bench/dedup.py --dragnet $(DRAGNET) $(BENCH_DEDUP_ARGS)

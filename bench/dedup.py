@@ -558,7 +558,8 @@ def best_of(n: int, fn) -> dict:
 
 def incremental(a: argparse.Namespace) -> dict:
     """--incremental: the last --incremental-batch documents (whole shards) of a corpus of
-    --incremental-docs cleaned against an --index of the others, next to all at once (--no-strip)."""
+    --incremental-docs cleaned against an --index of the others, next to all at once (--no-strip);
+    --incremental-exact: also with an index built and used with --index-exact."""
     total = a.incremental_docs
     corpus = ensure_corpus(a, total, None)
     shards = sorted((corpus / "shards").glob("*.jsonl"))
@@ -570,33 +571,48 @@ def incremental(a: argparse.Namespace) -> dict:
         for sh in group:  # hard links: a run skips symbolic links
             os.link(sh, work / name / sh.name)
     batch_ids = {json.loads(line)["id"] for sh in shards[-nb:] for line in open(sh, encoding="utf-8")}
-    idx = work / "index"
-    print(f"-- incremental: index of {total - len(batch_ids):,} documents ...", file=sys.stderr, flush=True)
-    build = run_cleaner(corpus, work, a.workers, False, "index-build", work / "earlier", ("--index", str(idx)))
-    print(f"-- incremental: batch of {len(batch_ids):,} against it ...", file=sys.stderr, flush=True)
-    batch = run_cleaner(corpus, work, a.workers, False, "index-batch", work / "batch", ("--index", str(idx)))
+    variants = {"": ()}
+    if a.incremental_exact:
+        variants["exact"] = ("--index-exact",)
+    runs = {}
+    for name, flags in variants.items():
+        idx, tag = work / f"index{'-' * bool(name)}{name}", f"index{'-' * bool(name)}{name}"
+        with_ = f" ({' '.join(flags)})" if flags else ""
+        print(f"-- incremental: index of {total - len(batch_ids):,} documents{with_} ...", file=sys.stderr, flush=True)
+        build = run_cleaner(corpus, work, a.workers, False, f"{tag}-build", work / "earlier",
+                            ("--index", str(idx), *flags))
+        print(f"-- incremental: batch of {len(batch_ids):,} against it ...", file=sys.stderr, flush=True)
+        batch = run_cleaner(corpus, work, a.workers, False, f"{tag}-batch", work / "batch", ("--index", str(idx), *flags))
+        first = json.loads((idx / "manifest.json").read_text())["parts"][0]  # the batch's own part came after
+        runs[name] = build, batch, first, sum(f.stat().st_size for f in (idx / "parts" / first["run"]).iterdir())
     print(f"-- incremental: all {total:,} at once ...", file=sys.stderr, flush=True)
     whole = run_cleaner(corpus, work, a.workers, False, "whole")
-    first = json.loads((idx / "manifest.json").read_text())["parts"][0]  # the batch's own part came after
-    indexed = first["docs"]
-    disk = sum(f.stat().st_size for f in (idx / "parts" / first["run"]).iterdir())
-    mine, theirs = set(batch["removed"]), {i for i in whole["removed"] if i in batch_ids}
-    print(f"\n== incremental dedup: a {len(batch_ids):,}-document batch against an index of "
-          f"{build['report']['documents']['read']:,} documents ({indexed:,} kept), --no-strip -j {a.workers}")
-    for label, m in ((f"build the index ({total - len(batch_ids):,} docs)", build),
-                     ("the batch against the index", batch), (f"all {total:,} at once", whole)):
-        print(f"  {label:<34} wall {m['wall']:>7.1f} s  CPU {m['cpu']:>7.1f} s  peak PSS {mb(m['peak_pss']):>10}"
-              f"  reduce {m['report']['timings'].get('reduce', 0):.2f} s")
-    print(f"  index on disk: {disk / max(1, indexed):.0f} bytes per indexed document ({mb(disk)}); the batch run "
-          f"reads it memory-mapped and holds its arrays while it clusters")
-    print(f"  batch documents removed as duplicates: {len(mine & theirs):,} by both, {len(mine - theirs):,} only "
-          f"against the index, {len(theirs - mine):,} only all at once")
-    return {"docs": total, "batch": len(batch_ids), "indexed": indexed, "index_bytes": disk,
-            "build": {k: build[k] for k in ("wall", "cpu", "peak_pss")},
-            "batch_run": {k: batch[k] for k in ("wall", "cpu", "peak_pss")},
-            "whole": {k: whole[k] for k in ("wall", "cpu", "peak_pss")},
-            "removed_both": len(mine & theirs), "removed_only_index": len(mine - theirs),
-            "removed_only_whole": len(theirs - mine)}
+    theirs = {i for i in whole["removed"] if i in batch_ids}
+    out: dict = {"docs": total, "batch": len(batch_ids), "whole": {k: whole[k] for k in ("wall", "cpu", "peak_pss")}}
+    for name, (build, batch, first, disk) in runs.items():
+        indexed = first["docs"]
+        mine = set(batch["removed"])
+        print(f"\n== incremental dedup{' --index-exact' * bool(name)}: a {len(batch_ids):,}-document batch against "
+              f"an index of {build['report']['documents']['read']:,} documents ({indexed:,} kept), --no-strip "
+              f"-j {a.workers}")
+        for label, m in ((f"build the index ({total - len(batch_ids):,} docs)", build),
+                         ("the batch against the index", batch), (f"all {total:,} at once", whole)):
+            print(f"  {label:<34} wall {m['wall']:>7.1f} s  CPU {m['cpu']:>7.1f} s  peak PSS {mb(m['peak_pss']):>10}"
+                  f"  reduce {m['report']['timings'].get('reduce', 0):.2f} s")
+        print(f"  index on disk: {disk / max(1, indexed):.0f} bytes per indexed document ({mb(disk)}); the batch "
+              f"run reads it memory-mapped and holds its arrays while it clusters")
+        print(f"  batch documents removed as duplicates: {len(mine & theirs):,} by both, {len(mine - theirs):,} "
+              f"only against the index, {len(theirs - mine):,} only all at once")
+        got = {"indexed": indexed, "index_bytes": disk,
+               "build": {k: build[k] for k in ("wall", "cpu", "peak_pss")},
+               "batch_run": {k: batch[k] for k in ("wall", "cpu", "peak_pss")},
+               "removed_both": len(mine & theirs), "removed_only_index": len(mine - theirs),
+               "removed_only_whole": len(theirs - mine)}
+        if name:
+            out[name] = got
+        else:
+            out.update(got)
+    return out
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -628,6 +644,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--incremental-only", action="store_true", help="only that")
     ap.add_argument("--incremental-docs", type=int, default=120000)
     ap.add_argument("--incremental-batch", type=int, default=20000)
+    ap.add_argument("--incremental-exact", action="store_true",
+                    help="--incremental also with an index built and used with --index-exact")
     a = ap.parse_args(argv)
     TIMEOUT[0] = a.timeout
     a.out = a.out.resolve()

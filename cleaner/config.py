@@ -125,6 +125,9 @@ class Config:
                              "its survivors are added to it", "--index", "DIR", default_text="none")
     index_readonly: bool = _opt(False, "dedup", "Check against --index without adding this run to it.",
                                 "--index-readonly")
+    index_exact: bool = _opt(False, "dedup", "Keep each indexed document's shingle set in --index too (about "
+                             "3.5 times the disk), so that pairs with an indexed document are decided by exact "
+                             "Jaccard, as in one run over all batches.", "--index-exact")
     # The config file's [storage] table (and CLEANER_STORAGE_OPTIONS, see storage.py): no flag,
     # not shown (not in repr, as_dict, the report or `clean config`), no part of the fingerprint.
     storage: StorageOptions = field(default_factory=StorageOptions, repr=False, compare=False,
@@ -168,6 +171,7 @@ class Config:
         need(bool(self.text_field), "--text-field must not be empty")
         need(self.index is None or bool(self.index), "--index must not be empty")
         need(not self.index_readonly or self.index is not None, "--index-readonly goes with --index DIR")
+        need(not self.index_exact or self.index is not None, "--index-exact goes with --index DIR")
         need(self.index is None or self.dedup, "--index deduplicates against earlier runs: not with --no-dedup")
         need(self.min_dup_words >= 1 and self.min_near_words >= 1 and self.min_inner_dup_words >= 1,
              "minimum word counts must be at least 1")
@@ -193,7 +197,8 @@ class Config:
         """Hash of every option that changes the output (not workers, not timeouts)."""
         d = self.as_dict()
         # the index changes the reduce only, which a resumed run does again (against the index as it is)
-        for k in ("workers", "doc_timeout", "max_memory", "engine", "scheduler", "index", "index_readonly"):
+        for k in ("workers", "doc_timeout", "max_memory", "engine", "scheduler", "index", "index_readonly",
+                  "index_exact"):
             d.pop(k, None)
         rule_text = []
         for r in (*self.rules, self.model, self.html_model):

@@ -50,7 +50,10 @@ def cli(capsys):
 
 def fault_env(fault: str) -> dict[str, str]:
     """Environment for a `clean` subprocess that fails on purpose (tests/faults/sitecustomize.py)."""
-    path = [str(ROOT / "tests" / "faults")] + ([os.environ["PYTHONPATH"]] if os.environ.get("PYTHONPATH") else [])
+    # ROOT too: sitecustomize imports cleaner before the working folder is on sys.path, so without
+    # it a checkout other than the installed one (a git worktree) would test the installed code
+    path = [str(ROOT / "tests" / "faults"), str(ROOT)] + \
+        ([os.environ["PYTHONPATH"]] if os.environ.get("PYTHONPATH") else [])
     return {"CLEANER_FAULT": fault, "PYTHONPATH": os.pathsep.join(path)}
 
 

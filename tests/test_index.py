@@ -12,6 +12,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 from conftest import fault_env, prose, read_audit, read_report, tree_bytes, write
 
@@ -52,13 +53,14 @@ def run(src: Path, out: Path, **kw) -> dict:
     return read_report(Path(f"{out}.report"))
 
 
-def test_three_batches_against_the_index_keep_what_one_run_over_all_keeps(tmp_path):
+@pytest.mark.parametrize("exact", [False, True])
+def test_three_batches_against_the_index_keep_what_one_run_over_all_keeps(tmp_path, exact):
     src = tmp_path / "all"
     batches(src)
     run(src, tmp_path / "whole")
     idx = tmp_path / "idx"
     for b in range(3):
-        run(src / f"b{b}", tmp_path / f"out{b}", index=str(idx))
+        run(src / f"b{b}", tmp_path / f"out{b}", index=str(idx), index_exact=exact)
         # same survivors, same kept text: the first in batch order
         assert tree_bytes(tmp_path / f"out{b}") == tree_bytes(tmp_path / "whole" / f"b{b}"), b
     manifest = json.loads((idx / "manifest.json").read_text())
@@ -115,7 +117,8 @@ def test_a_template_reached_over_batches_goes_from_the_new_batch_and_is_counted_
     assert not any(line in p.read_text() for p in (tmp_path / "o1").iterdir())
 
 
-def test_readonly_checks_without_adding_and_engines_give_the_same_bytes(tmp_path):
+@pytest.mark.parametrize("exact", [False, True], ids=["plain", "exact"])
+def test_readonly_checks_without_adding_and_engines_give_the_same_bytes(tmp_path, exact):
     src = tmp_path / "all"
     batches(src)
     idx = tmp_path / "idx"
@@ -124,13 +127,15 @@ def test_readonly_checks_without_adding_and_engines_give_the_same_bytes(tmp_path
         for p in (idx, *tmp_path.glob("o*")):
             shutil.rmtree(p, ignore_errors=True)
         for b, kw in enumerate(engines):
-            clean_corpus(src / f"b{b}", tmp_path / f"o{b}", index=str(idx), **kw)
+            clean_corpus(src / f"b{b}", tmp_path / f"o{b}", index=str(idx), index_exact=exact, **kw)
         return {**{f"o{b}/{k}": v for b in range(len(engines)) for k, v in tree_bytes(tmp_path / f"o{b}").items()},
                 **{f"idx/{k}": v for k, v in tree_bytes(idx).items() if k != ".lock"}}
 
     inline = sequence([{"workers": 0}, {"workers": 0}])
     assert inline == sequence([{"workers": 2}, {"engine": "dask", "workers": 2}])
 
+    if exact:
+        assert all(p["sets"] for p in json.loads((idx / "manifest.json").read_text())["parts"])
     before = tree_bytes(idx)
     clean_corpus(src / "b2", tmp_path / "ro", workers=0, index=str(idx), index_readonly=True)
     assert tree_bytes(idx) == before
@@ -186,13 +191,17 @@ def test_other_settings_and_a_second_updating_run_are_refused(indexed, tmp_path)
         os.close(fd)
 
 
+@pytest.mark.parametrize("exact", [(), ("--index-exact",)], ids=["plain", "exact"])
 @pytest.mark.parametrize("when", ["before-manifest", "after-manifest"])
 def test_kill_9_during_the_index_update_then_the_same_command_gives_the_same_output_and_index(indexed, tmp_path,
-                                                                                              when):
+                                                                                              when, exact):
     src, idx = indexed
+    if exact:
+        shutil.rmtree(idx)
+        run(src / "b0", tmp_path / "o0", index=str(idx), index_exact=True, overwrite=True)
     saved = tmp_path / "saved"
     shutil.copytree(idx, saved)
-    args = (src / "b1", tmp_path / "o1", "-q", "-j", "0", "--index", idx)
+    args = (src / "b1", tmp_path / "o1", "-q", "-j", "0", "--index", idx, *exact)
     r = clean_cli(*args, env={**fault_env(""), "CLEANER_INDEX_FAULT": when})
     assert r.returncode == -9, r.stderr
     manifest = json.loads((idx / "manifest.json").read_text())
@@ -234,6 +243,7 @@ def test_compact_joins_the_parts_and_decides_the_same(tmp_path):
 
 @pytest.mark.parametrize("options,message", [
     ({"index_readonly": True}, "--index-readonly goes with --index DIR"),
+    ({"index_exact": True}, "--index-exact goes with --index DIR"),
     ({"index": "idx", "dedup": False}, "not with --no-dedup"),
 ])
 def test_index_options_that_cannot_work_are_refused(options, message):
@@ -241,3 +251,159 @@ def test_index_options_that_cannot_work_are_refused(options, message):
 
     with pytest.raises(ConfigError, match=message):
         Config(**options).validate()
+
+
+# --- --index-exact ------------------------------------------------------------------------------
+
+# the same options in every run of these tests: dedup of documents only (near-duplicate
+# paragraphs are found within a batch only, with or without sets, and would blur the comparison)
+CROWDED = {"strip": False, "min_near_words": 10 ** 6}
+
+
+def crowded(root: Path, pairs: int = 24) -> None:
+    """b0: documents of 4 paragraphs; b1: a copy of each, edited by a few scattered word changes so
+    that its exact Jaccard (word 5-grams) with its source lands around 0.8, where a 128-slot MinHash
+    estimate often falls on the other side of the threshold."""
+    rnd = random.Random(11)
+    for i in range(pairs):
+        paras = [prose(1000 * i + 10 * k, 5) for k in range(4)]
+        words = "\n\n".join(paras).split(" ")
+        # a change replaces 5 shingles of ~n by 5 new ones: J = (n - 5k) / (n + 5k), 0.8 at k = n / 45
+        k = max(1, round(len(words) / 45) + rnd.choice((-1, 0, 0, 1)))
+        for at in rnd.sample(range(2, len(words) - 2, 6), k):
+            words[at] = f"changed{i}x{at}"
+        write(root, f"b0/d{i:03d}.txt", "\n\n".join(paras) + "\n")
+        write(root, f"b1/d{i:03d}.txt", " ".join(words) + "\n")
+
+
+def index_arrays(idx: Path) -> tuple[list[str], np.ndarray, list[np.ndarray]]:
+    """Ids, signatures and shingle sets of the documents of an index built with --index-exact."""
+    from cleaner.config import Config
+    from cleaner.run.index import Index, settings
+
+    e = Index(idx, settings(Config()), "", readonly=True).open().earlier()
+    assert e is not None and e.sets is not None
+    return e.unit.ids, e.unit.sigs, [e.doc_set(k) for k in range(e.unit.ndocs)]
+
+
+def test_index_exact_decides_crowded_pairs_as_one_run_over_all(tmp_path):
+    from cleaner.minhash import jaccard_sets
+
+    src = tmp_path / "all"
+    crowded(src)
+    # the pairs' estimate and exact Jaccard, from what the index keeps of each batch alone
+    for b in range(2):
+        run(src / f"b{b}", tmp_path / f"alone{b}", index=str(tmp_path / f"alone{b}.idx"), index_exact=True,
+            **CROWDED)
+    (ids0, sigs0, sets0), (ids1, sigs1, sets1) = (index_arrays(tmp_path / f"alone{b}.idx") for b in range(2))
+    assert ids0 == ids1 and len(ids0) == 24
+    est = np.count_nonzero(sigs0 == sigs1, axis=1) / sigs0.shape[1]
+    exact = np.array([jaccard_sets(a, b) for a, b in zip(sets0, sets1)])
+    assert ((exact > 0.7) & (exact < 0.9)).all(), exact
+    # not vacuous: for some pairs the estimate and the exact value fall on either side of 0.8
+    assert ((est >= 0.8) != (exact >= 0.8)).any(), (est, exact)
+
+    whole = run(src, tmp_path / "whole", **CROWDED)
+    assert whole["clusters"]["documents"]["exact_checks"] >= 24
+    audits = {}
+    for exact_index in (True, False):
+        idx = tmp_path / f"idx-{exact_index}"
+        for b in range(2):
+            out = tmp_path / f"o{b}-{exact_index}"
+            rep = run(src / f"b{b}", out, index=str(idx), index_exact=exact_index, **CROWDED)
+            assert rep["clusters"]["index"].get("exact", False) is exact_index
+        audits[exact_index] = {(r["file"], r["reason"]) for r in read_audit(tmp_path / f"o1-{exact_index}.report")}
+        kept = tree_bytes(tmp_path / f"o1-{exact_index}") == tree_bytes(tmp_path / "whole" / "b1")
+        assert kept is exact_index  # byte-identical kept text with the sets; not without (the estimate)
+        assert tree_bytes(tmp_path / f"o0-{exact_index}") == tree_bytes(tmp_path / "whole" / "b0")
+    removed_whole = {(r["file"].split("/", 1)[1], r["reason"]) for r in read_audit(tmp_path / "whole.report")
+                     if r["file"].startswith("b1/")}
+    assert audits[True] == removed_whole
+    # without the sets, the pairs on either side are decided by their estimate
+    differ = {f"d{i:03d}.txt" for i in np.flatnonzero((est >= 0.8) != (exact >= 0.8)).tolist()}
+    assert {f for f, _ in audits[False] ^ removed_whole} == differ
+    assert {f for f, why in audits[False] if why == "near-duplicate-document"} == \
+        {f"d{i:03d}.txt" for i in np.flatnonzero(est >= 0.8).tolist()}
+
+
+def test_index_exact_refuses_an_index_without_sets_in_one_line(indexed, tmp_path):
+    src, idx = indexed
+    before = tree_bytes(idx)
+    r = clean_cli(src / "b1", tmp_path / "o1", "-q", "-j", "0", "--index", idx, "--index-exact")
+    assert r.returncode == 2, r.stderr
+    assert "1 of 1 parts without shingle sets" in r.stderr and r.stderr.count("\n") == 1, r.stderr
+    assert tree_bytes(idx) == before and not (tmp_path / "o1").exists()
+
+
+def test_compact_keeps_the_sets_and_a_run_without_the_flag_follows_an_index_with_sets(tmp_path):
+    src = tmp_path / "all"
+    crowded(src)
+    for i in range(6):  # a second batch, of other documents
+        write(tmp_path / "other", f"e{i}.txt", "\n\n".join(prose(50_000 + 10 * i + k, 5) for k in range(3)) + "\n")
+    whole = tmp_path / "whole"
+    run(src, whole, **CROWDED)
+    idx = tmp_path / "idx"
+    run(src / "b0", tmp_path / "o0", index=str(idx), index_exact=True, **CROWDED)
+    run(tmp_path / "other", tmp_path / "oo", index=str(idx), index_exact=True, **CROWDED)
+
+    def check(out: str, **kw) -> list[dict]:
+        rep = run(src / "b1", tmp_path / out, index=str(idx), index_readonly=True, overwrite=True, **kw, **CROWDED)
+        assert rep["clusters"]["index"]["exact"] is True
+        assert tree_bytes(tmp_path / out) == tree_bytes(whole / "b1")  # as one run over all
+        return read_audit(tmp_path / f"{out}.report")
+
+    before = check("before", index_exact=True)
+    assert check("plain") == before  # without the flag: the sets are used, every part has them
+    r = clean_cli("index", "compact", idx)
+    assert r.returncode == 0 and "2 parts -> 1" in r.stdout, r.stderr
+    parts = json.loads((idx / "manifest.json").read_text())["parts"]
+    assert len(parts) == 1 and parts[0]["sets"] is True and parts[0]["docs"] == 30
+    assert (idx / "parts" / parts[0]["run"] / "sets.npy").is_file()
+    assert check("after", index_exact=True) == before
+    # a run without the flag adds its part with sets too: the index stays one that --index-exact takes
+    run(tmp_path / "other", tmp_path / "o-again", index=str(idx), **CROWDED)
+    assert all(p.get("sets") for p in json.loads((idx / "manifest.json").read_text())["parts"][1:])
+    check("later", index_exact=True)
+
+
+@pytest.mark.parametrize("damage", [
+    lambda part: np.save(part / "set_off.npy", np.load(part / "set_off.npy")[:-1]),
+    lambda part: np.save(part / "sets.npy", np.load(part / "sets.npy").astype(np.int64)),
+    lambda part: (part / "sets.npy").unlink(),
+])
+def test_damaged_sets_are_refused(tmp_path, damage):
+    src = tmp_path / "all"
+    crowded(src, pairs=3)
+    idx = tmp_path / "idx"
+    run(src / "b0", tmp_path / "o0", index=str(idx), index_exact=True, **CROWDED)
+    damage(idx / "parts" / os.listdir(idx / "parts")[0])
+    for exact in (True, False):  # the manifest says the part has sets: they are checked either way
+        with pytest.raises(RunError, match="damaged part"):
+            run(src / "b1", tmp_path / "o1", index=str(idx), index_exact=exact, **CROWDED)
+
+
+def test_index_exact_keeps_a_document_its_run_emptied_as_a_near_duplicate_target(tmp_path):
+    a, b = ([prose(70_000 + 100 * s + 10 * k, 4) for k in range(4)] for s in range(2))
+    emptied = [a[0], a[1], b[0], b[1]]  # each paragraph a repeat of one before it: nothing of it is written
+    near = []
+    for p in emptied:  # one word changed a paragraph: far from a and b, near `emptied`
+        words = p.split(" ")
+        words[len(words) // 2] = "altered"
+        near.append(" ".join(words))
+    for rel, paras in (("b0/d0.txt", a), ("b0/d1.txt", b), ("b0/d2.txt", emptied), ("b1/d3.txt", near)):
+        write(tmp_path / "all", rel, "\n\n".join(paras) + "\n")
+    src = tmp_path / "all"
+
+    def near_dup(report: Path) -> list[tuple[str, str]]:
+        return [(r["file"], r["twin"]["id"]) for r in read_audit(report) if r["reason"] == "near-duplicate-document"]
+
+    run(src, tmp_path / "whole", **CROWDED)
+    assert near_dup(tmp_path / "whole.report") == [("b1/d3.txt", "b0/d2.txt")]
+    assert not (tmp_path / "whole" / "b0" / "d2.txt").exists()
+    for exact in (True, False):
+        idx = str(tmp_path / f"idx-{exact}")
+        run(src / "b0", tmp_path / f"o0-{exact}", index=idx, index_exact=exact, **CROWDED)
+        run(src / "b1", tmp_path / f"o1-{exact}", index=idx, index_exact=exact, **CROWDED)
+        # without sets the index holds what its runs wrote only: d3 is compared with d0 and d1 alone
+        assert near_dup(tmp_path / f"o1-{exact}.report") == ([("d3.txt", "d2.txt")] if exact else [])
+        assert (tree_bytes(tmp_path / f"o1-{exact}") == tree_bytes(tmp_path / "whole" / "b1")) is exact

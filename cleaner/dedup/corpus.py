@@ -57,6 +57,9 @@ class Decisions:
     para_drops: dict[int, dict[tuple[int, int], Drop]] = field(default_factory=dict)  # unit -> (pos, i) -> drop
     clusters: dict[str, Any] = field(default_factory=dict)  # what each step found
     doc_copies: dict[int, dict[int, int]] = field(default_factory=dict)  # unit -> doc pos -> copies (> 1)
+    # unit -> doc pos: removed only after the paragraph steps (documents_made_equal), so the
+    # document step still compared later documents with them (--index-exact indexes them)
+    late_doc_drops: dict[int, set[int]] = field(default_factory=dict)
 
 
 def _cat(parts: list[np.ndarray], dtype: Any) -> np.ndarray:
@@ -159,8 +162,9 @@ def near_duplicate_documents(c: Corpus, cfg: Config) -> None:
         rank = np.arange(n)
     if c.nearlier:  # the indexed documents first, whatever --keep says
         rank = np.where(np.arange(n) < c.nearlier, np.arange(n), rank + n)
-    exact = DocJaccard(c.store, c.unit, c.pos)
-    if c.nearlier:
+    indexed = c.earlier.doc_set if c.earlier is not None and c.earlier.sets is not None else None
+    exact = DocJaccard(c.store, c.unit, c.pos, indexed)
+    if c.nearlier and indexed is None:
         exact = _estimate_for_indexed(exact, sigs, c.nearlier)
     asg = cluster(sigs, cfg.threshold, rank, exact, valid=c.alive.copy(), find_buckets=c.find_buckets)
     sizes: Counter[int] = Counter()
@@ -180,8 +184,8 @@ def near_duplicate_documents(c: Corpus, cfg: Config) -> None:
 
 
 def _estimate_for_indexed(exact: Any, sigs: np.ndarray, nearlier: int) -> Any:
-    """The index keeps no shingle sets (they would be several KB a document): a pair with an
-    indexed document is decided by its MinHash estimate, the rest exactly as without --index."""
+    """An index without shingle sets (built without --index-exact, to stay small): a pair with
+    an indexed document is decided by its MinHash estimate, the rest exactly as without --index."""
     width = sigs.shape[1]
 
     def check(a: int, b: int) -> float:
@@ -344,7 +348,9 @@ def documents_made_equal(c: Corpus) -> None:
                     t = c.twin(kept[seq])
                     c.drop_document(d, Drop(R.DUP_DOC, f"the same as {t['twin']} once repeated paragraphs were "
                                             "removed", **t, similarity=1.0), copy_of=kept[seq])
-                    found += int(d >= c.nearlier)
+                    if d >= c.nearlier:
+                        found += 1
+                        c.dec.late_doc_drops.setdefault(int(c.unit[d]), set()).add(int(c.pos[d]))
                 else:
                     kept[seq] = d
     c.dec.clusters["documents_equal_after_paragraphs"] = found

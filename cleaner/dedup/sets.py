@@ -3,6 +3,8 @@ reduce, which checks the near-duplicate candidates it cannot decide from MinHash
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 from .. import storage
@@ -17,8 +19,11 @@ class DocJaccard:
     pairs checked are few, so one pair at a time is fastest (at 200k documents,
     0.5 s against 1.4 s for loading and sorting all needed sets at once)."""
 
-    def __init__(self, store: SetStore, units: np.ndarray, pos: np.ndarray) -> None:
+    def __init__(self, store: SetStore, units: np.ndarray, pos: np.ndarray,
+                 indexed: Callable[[int], np.ndarray] | None = None) -> None:
         self.store, self.units, self.pos = store, units, pos
+        # --index-exact: the sets of the indexed documents (unit -1), stored sorted and unique
+        self.indexed = indexed
         self.sets: dict[int, np.ndarray] = {}
 
     def __call__(self, a: int, b: int) -> float:
@@ -26,7 +31,8 @@ class DocJaccard:
 
         for x in (a, b):
             if x not in self.sets:
-                self.sets[x] = self.store.doc(int(self.units[x]), int(self.pos[x]))
+                u, p = int(self.units[x]), int(self.pos[x])
+                self.sets[x] = self.indexed(p) if u < 0 and self.indexed is not None else self.store.doc(u, p)
         return mh.jaccard_sets(self.sets[a], self.sets[b])
 
 
@@ -86,6 +92,18 @@ class SetStore:
         path, d0, _ = self.where[unit]
         off = self._arr(path, ".do.npy")
         return sorted_unique(self._arr(path, ".dv.npy")[off[d0 + pos]:off[d0 + pos + 1]])
+
+    def docs(self, unit: int, pos: np.ndarray) -> Ragged:
+        """Sets of documents `pos` of a unit, as doc() gives them one by one, gathered at once
+        (what --index-exact keeps of a run's survivors)."""
+        from ..minhash import segment_sets
+
+        path, d0, _ = self.where[unit]
+        off = self._arr(path, ".do.npy")
+        rows = np.asarray(pos, np.int64) + d0
+        starts, sizes = off[rows], off[rows + 1] - off[rows]
+        values, offsets = segment_sets(self._arr(path, ".dv.npy")[ranges(starts, sizes)], offsets_of(sizes))
+        return Ragged(values, offsets)
 
     def paragraphs(self, units: np.ndarray, index: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Sets of many long paragraphs (index: in their unit's para_rows), in the order

@@ -4,15 +4,20 @@ deduplicated against everything cleaned before without reading it again.
 A folder:
 
     DIR/manifest.json      {"format": "cleaner-index", "version": 1, "settings": {...},
-                            "parts": [{"run": ID, "docs": N, "paragraphs": M}, ...]}
+                            "parts": [{"run": ID, "docs": N, "paragraphs": M[, "sets": true]}, ...]}
     DIR/parts/ID/*.npy     one part per run (never rewritten when a run is added)
     DIR/parts/ID/meta.json its files and counts
     DIR/.lock              flock of the run that updates the index
 
-A part holds the documents a run kept, in its corpus order, with what the reduce compares:
+A part holds the documents a run kept (with sets, below, also those that only its paragraph
+steps took: see survivors()), in its corpus order, with what the reduce compares:
 per document its key, MinHash signature, id, file and line; per paragraph the map kept, its
 key, words and line, and whether the reduce removed it (such a paragraph still counts for
 templates and still is the first occurrence of its text, as in one run over all batches).
+A part written with --index-exact also holds each document's shingle set (`"sets": true` in
+its entry): an index whose parts all have them decides its pairs as one run over all would.
+The key is new in version 1 and optional, so indexes written before it open as they are, and
+a cleaner that does not know it reads such an index as one without sets.
 
 A part is written under a temp name, its files synced, then renamed into place; the manifest
 is replaced by rename after that. A part that no manifest lists (a crash between the two) is
@@ -26,6 +31,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -34,7 +40,7 @@ import numpy as np
 
 from ..config import Config
 from ..dedup.corpus import Decisions
-from ..ragged import offsets_of
+from ..ragged import Ragged, offsets_of
 from .tasks import MapResult
 
 FORMAT = "cleaner-index"
@@ -74,6 +80,7 @@ class Part:
     p_words: np.ndarray
     p_line: np.ndarray
     p_gone: np.ndarray
+    sets: Ragged | None = None  # --index-exact: per document its shingle set, sorted and unique
 
     @property
     def ndocs(self) -> int:
@@ -89,10 +96,20 @@ class Earlier:
     runs: list[str]  # per document
     files: list[str]
     doc_line: np.ndarray
+    # with sets (every part has them): each part's, and the number of its first document; left
+    # mapped, not joined, as the few pairs checked read a few sets
+    sets: list[Ragged] | None = None
+    set_base: np.ndarray | None = None
 
     def twin(self, k: int) -> tuple[str, str, str, int]:
         """Id, file, run and line of indexed document k."""
         return self.unit.ids[k], self.files[k], self.runs[k], int(self.doc_line[k])
+
+    def doc_set(self, k: int) -> np.ndarray:
+        """The shingle set of indexed document k (sorted and unique, as the exact check wants it)."""
+        assert self.sets is not None and self.set_base is not None
+        p = int(np.searchsorted(self.set_base, k, side="right")) - 1
+        return self.sets[p].row(k - int(self.set_base[p]))
 
 
 def _fsync_dir(path: Path) -> None:
@@ -121,6 +138,7 @@ class Index:
     settings: dict[str, Any] | None  # the run's (settings()); None: the index's own (compact)
     run: str
     readonly: bool
+    exact: bool = False  # --index-exact: every part must have its sets
     parts: list[dict[str, Any]] = field(default_factory=list)  # the manifest's, before this run's
     already: bool = False  # this run is in the index already (a rerun after a crash)
     _fd: int | None = None
@@ -156,6 +174,11 @@ class Index:
                                "cannot be checked again against those alone; use another --index folder")
         self.already = bool(mine)
         self.parts = parts[:mine[0]] if mine else parts
+        short = sum(1 for p in self.parts if not p.get("sets"))
+        if self.exact and short:
+            raise IndexRefused(f"index {self.path} has {short} of {len(self.parts)} parts without shingle sets "
+                               "(written without --index-exact), so its pairs cannot be decided exactly; run "
+                               "without --index-exact, or build another --index folder with it")
         for p in self.parts:  # before the work: a part that is not whole is found now (and kept)
             self._loaded[str(p["run"])] = self._read_part(p)
 
@@ -176,6 +199,12 @@ class Index:
         if self._fd is not None:
             os.close(self._fd)
             self._fd = None
+
+    @property
+    def with_sets(self) -> bool:
+        """Pairs with indexed documents are decided exactly, and this run's part gets its sets:
+        --index-exact, or an index whose parts all have them (so that it stays so without the flag)."""
+        return self.exact or (bool(self.parts) and all(p.get("sets") for p in self.parts))
 
     @property
     def num_perm(self) -> int:
@@ -221,7 +250,8 @@ class Index:
                 # mapped: the reduce copies what it compares, the rest is never read
                 return np.load(d / f"{name}.npy", mmap_mode="r", allow_pickle=False).view(np.ndarray)
 
-            a = {name: load(name) for name in (*_DOC_ARRAYS, *_ROW_ARRAYS, "sigs", "p_off", "ids", "id_off")}
+            a = {name: load(name) for name in (*_DOC_ARRAYS, *_ROW_ARRAYS, "sigs", "p_off", "ids", "id_off",
+                                               *(("sets", "set_off") if entry.get("sets") else ()))}
             runs = [(str(r), int(k)) for r, k in meta["runs"]]
         except (OSError, ValueError, KeyError, TypeError) as e:
             raise self._bad(f"has a damaged part {entry['run']} ({type(e).__name__}: {e})") from None
@@ -232,14 +262,16 @@ class Index:
               and len(a["p_off"]) == n + 1 and len(a["id_off"]) == n + 1
               and (n == 0 or (int(a["p_off"][-1]) == m and int(a["id_off"][-1]) == len(a["ids"])))
               and meta.get("docs") == n and isinstance(meta.get("files"), list) and sum(k for _, k in runs) == n
-              and (n == 0 or 0 <= int(a["doc_file"].min()) <= int(a["doc_file"].max()) < len(meta["files"])))
+              and (n == 0 or 0 <= int(a["doc_file"].min()) <= int(a["doc_file"].max()) < len(meta["files"]))
+              and ("sets" not in a or _sets_whole(a["sets"], a["set_off"], n)))
         if not ok:
             raise self._bad(f"has a damaged part {entry['run']} (its arrays do not match its manifest entry)")
         blob = a["ids"].tobytes()
         off = a["id_off"].tolist()
         ids = [blob[off[k]:off[k + 1]].decode("utf-8", "surrogateescape") for k in range(n)]
         return Part(str(entry["run"]), runs, list(meta["files"]), ids, a["doc_key"], a["doc_line"], a["doc_file"],
-                    a["sigs"], a["p_off"], a["p_key"], a["p_words"], a["p_line"], a["p_gone"])
+                    a["sigs"], a["p_off"], a["p_key"], a["p_words"], a["p_line"], a["p_gone"],
+                    Ragged(a["sets"], a["set_off"]) if "sets" in a else None)
 
     def _part(self, entry: dict[str, Any]) -> Part:
         got = self._loaded.get(str(entry["run"]))
@@ -267,10 +299,13 @@ class Index:
             p_words=np.concatenate([p.p_words for p in parts]).astype(np.int32),
             p_line=np.concatenate([p.p_line for p in parts]), sigs=np.concatenate([p.sigs for p in parts]),
             para_rows=np.zeros(0, np.int32), para_sigs=None)
+        sets = [p.sets for p in parts if p.sets is not None]
+        exact = self.with_sets and len(sets) == len(parts)  # (open refused --index-exact on parts without)
         return Earlier(unit, np.concatenate([p.p_gone for p in parts]),
                        [r for p in parts for r, k in p.runs for _ in range(k)],
                        [p.files[f] for p in parts for f in p.doc_file.tolist()],
-                       np.concatenate([p.doc_line for p in parts]))
+                       np.concatenate([p.doc_line for p in parts]),
+                       sets if exact else None, doc_base[:-1] if exact else None)
 
     # --- write ---------------------------------------------------------------------------------
 
@@ -305,6 +340,8 @@ class Index:
         e: dict[str, Any] = {"run": part.run, "docs": part.ndocs, "paragraphs": len(part.p_key)}
         if len(part.runs) != 1 or part.runs[0][0] != part.run:
             e["runs"] = [r for r, _ in part.runs]
+        if part.sets is not None:
+            e["sets"] = True
         return e
 
     def _tidy(self) -> None:
@@ -324,6 +361,8 @@ class Index:
         arrays = {"doc_key": part.doc_key, "doc_line": part.doc_line, "doc_file": part.doc_file,
                   "sigs": part.sigs, "p_off": part.p_off, "p_key": part.p_key, "p_words": part.p_words,
                   "p_line": part.p_line, "p_gone": part.p_gone, "ids": ids, "id_off": id_off}
+        if part.sets is not None:
+            arrays.update(sets=part.sets.values, set_off=part.sets.offsets)
         for name, arr in arrays.items():
             _save(tmp / f"{name}.npy", np.ascontiguousarray(arr))
         with open(tmp / "meta.json", "w", encoding="utf-8") as fh:
@@ -354,21 +393,48 @@ def join_parts(parts: list[Part]) -> Part:
     files: dict[str, int] = {}
     doc_file = np.concatenate([np.array([files.setdefault(f, len(files)) for f in p.files], np.int32)[p.doc_file]
                                if p.ndocs else np.zeros(0, np.int32) for p in parts])
-    rows = offsets_of([len(p.p_key) for p in parts])
-    p_off = np.concatenate([[0]] + [np.asarray(p.p_off[1:], np.int64) + b for p, b in zip(parts, rows[:-1].tolist())])
     name = "c-" + hashlib.sha256(" ".join(r for r, _ in runs).encode()).hexdigest()[:16]
 
     def cat(attr: str) -> np.ndarray:
         return np.concatenate([getattr(p, attr) for p in parts])
 
+    # the sets stay only when every part has them: an index with some is decided by estimate
+    have = [p.sets for p in parts if p.sets is not None]
+    sets = _join_ragged(have) if len(have) == len(parts) else None
     return Part(name, runs, list(files), [i for p in parts for i in p.ids], cat("doc_key"), cat("doc_line"), doc_file,
-                cat("sigs"), p_off.astype(np.int64), cat("p_key"), cat("p_words"), cat("p_line"), cat("p_gone"))
+                cat("sigs"), _chain([p.p_off for p in parts]), cat("p_key"), cat("p_words"), cat("p_line"),
+                cat("p_gone"), sets)
 
 
-def survivors(run: str, units: list[MapResult], drops: Decisions, written: set[int], num_perm: int) -> Part:
+def _chain(offsets: list[np.ndarray]) -> np.ndarray:
+    """The offsets of ragged arrays put one after the other."""
+    base = offsets_of([int(o[-1]) for o in offsets])
+    return np.concatenate([np.zeros(1, np.int64)] + [np.asarray(o[1:], np.int64) + b
+                                                     for o, b in zip(offsets, base[:-1].tolist())])
+
+
+def _join_ragged(rs: list[Ragged]) -> Ragged:
+    return Ragged(np.concatenate([r.values for r in rs]).astype(np.uint32), _chain([r.offsets for r in rs]))
+
+
+def _sets_whole(values: np.ndarray, off: np.ndarray, n: int) -> bool:
+    """A part's sets fit its documents: one non-decreasing offset more than documents, from 0 to the end."""
+    return (values.dtype == np.uint32 and values.ndim == 1 and off.dtype == np.int64 and off.shape == (n + 1,)
+            and int(off[0]) == 0 and int(off[-1]) == len(values) and bool(np.all(off[1:] >= off[:-1])))
+
+
+def survivors(run: str, units: list[MapResult], drops: Decisions, written: set[int], num_perm: int,
+              doc_sets: Callable[[int, np.ndarray], Ragged] | None = None) -> Part:
     """What a run adds to the index: the documents of the written units that no step removed,
-    with every paragraph the map kept of them (those the reduce removed marked gone)."""
+    with every paragraph the map kept of them (those the reduce removed marked gone).
+
+    With `doc_sets` (unit, positions -> their shingle sets: --index-exact) also their sets, and
+    also the documents that only the paragraph steps took (emptied by them, or removed as equal
+    to another after them), all their paragraphs gone: one run over all still has them in its
+    document step, where a later document near one of them goes as its near-duplicate, and
+    their paragraphs still count for templates there."""
     files: dict[str, int] = {}
+    sets: list[Ragged] = []
     ids: list[str] = []
     keys, lines, dfile, sigs, rows_n = [], [], [], [], []
     rk, rw, rl, rg = [], [], [], []
@@ -376,14 +442,17 @@ def survivors(run: str, units: list[MapResult], drops: Decisions, written: set[i
         if u.index not in written or u.sigs is None or not u.ndocs:
             continue
         gone_docs = drops.doc_drops.get(u.index, {})
+        late = drops.late_doc_drops.get(u.index, set()) if doc_sets is not None else set()
         para_drops = drops.para_drops.get(u.index, {})
         start = np.searchsorted(u.p_doc, np.arange(u.ndocs + 1))  # rows are in document order
         gone = np.zeros(len(u.p_doc), dtype=bool) if not para_drops else \
             np.array([(int(d), int(i)) in para_drops for d, i in zip(u.p_doc.tolist(), u.p_idx.tolist())], dtype=bool)
+        kept: list[int] = []
         for d in range(u.ndocs):
             a, b = int(start[d]), int(start[d + 1])
-            if d in gone_docs or b == a or gone[a:b].all():
+            if b == a or (d in gone_docs and d not in late) or (doc_sets is None and gone[a:b].all()):
                 continue
+            kept.append(d)
             ids.append(u.ids[d])
             keys.append(u.doc_key[d])
             lines.append(u.p_line[a])
@@ -393,7 +462,9 @@ def survivors(run: str, units: list[MapResult], drops: Decisions, written: set[i
             rk.append(u.p_key[a:b])
             rw.append(np.minimum(u.p_words[a:b], np.iinfo(np.uint16).max))
             rl.append(u.p_line[a:b])
-            rg.append(gone[a:b])
+            rg.append(np.ones(b - a, dtype=bool) if d in late else gone[a:b])
+        if doc_sets is not None and kept:
+            sets.append(doc_sets(u.index, np.array(kept, np.int64)))
 
     def cat(xs: list[np.ndarray], dtype: Any) -> np.ndarray:
         return np.concatenate(xs).astype(dtype) if xs else np.zeros(0, dtype)
@@ -401,4 +472,4 @@ def survivors(run: str, units: list[MapResult], drops: Decisions, written: set[i
     return Part(run, [(run, len(ids))], list(files), ids, np.array(keys, np.uint64), np.array(lines, np.int32),
                 np.array(dfile, np.int32), np.array(sigs, np.uint32).reshape(len(ids), num_perm),
                 offsets_of(rows_n).astype(np.int64), cat(rk, np.uint64), cat(rw, np.uint16), cat(rl, np.int32),
-                cat(rg, np.bool_))
+                cat(rg, np.bool_), None if doc_sets is None else _join_ragged(sets or [Ragged.empty()]))

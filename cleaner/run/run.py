@@ -112,6 +112,7 @@ class Run:
         self.executor: Executor | None = None
         self.claim: folders.Claim | None = None
         self.index: Index | None = None
+        self.store: SetStore | None = None
         try:
             from ..dask_engine import DaskUnavailable
 
@@ -241,7 +242,8 @@ class Run:
         # the same command gets the same run id: a run repeated after a crash finds its own part
         run = hashlib.sha256(json.dumps(ident, sort_keys=True).encode()).hexdigest()[:16]
         try:
-            self.index = Index(Path(self.cfg.index), settings(self.cfg), run, self.cfg.index_readonly).open()
+            self.index = Index(Path(self.cfg.index), settings(self.cfg), run, self.cfg.index_readonly,
+                               self.cfg.index_exact).open()
         except IndexRefused as e:
             raise RunError(str(e)) from None
 
@@ -251,11 +253,15 @@ class Run:
         itself in the index (checked against the parts before its own, adding nothing)."""
         assert self.index is not None
         written = {w.index for w in wres if w.error is None}
-        part = survivors(self.index.run, ok, dec, written, self.cfg.num_perm)
+        store = None if self.index.readonly or self.index.already else self.store  # (sets: none are added)
+        part = survivors(self.index.run, ok, dec, written, self.cfg.num_perm, store.docs if store else None)
+        self.store = None
         added = self.index.add(part)
         dec.clusters["index"] = {"path": str(self.index.path), "run": self.index.run,
                                  "earlier_runs": len(self.index.parts) - int(added),
                                  "added_documents": part.ndocs if added else 0}
+        if self.index.with_sets:  # (absent otherwise: the report of a run without sets is as before)
+            dec.clusters["index"]["exact"] = True
 
     def _write_audit(self, wtasks: list[WriteTask], done: set[int]) -> None:
         """removed.jsonl: the write tasks' audit pieces, in unit order (as the tasks are)."""
@@ -307,6 +313,9 @@ class Run:
 
     def _reduce(self, ok: list[MapResult], tasks: list[MapTask]) -> Decisions:
         store = SetStore({r.index: (tasks[r.task].spill, r.store_docs, r.store_paras) for r in ok})
+        # with sets the index update reads the survivors' from it; else it goes with the reduce, as
+        # its mapped files do
+        self.store = store if self.index is not None and self.index.with_sets else None
         # The reduce makes millions of short-lived objects (pair lists) and holds few cycles;
         # the cyclic collector's full passes over the map results cost seconds at 200k docs.
         gc_was_on = gc.isenabled()
