@@ -358,7 +358,8 @@ class Index:
             p_line=np.concatenate([p.p_line for p in parts]), sigs=np.concatenate([p.sigs for p in parts]),
             para_rows=np.concatenate([q.rows + b for q, b in zip(near, offsets_of(rows_of)[:-1].tolist())])
             if near else np.zeros(0, np.int32),
-            para_sigs=np.concatenate([q.sigs for q in near]) if near else None)
+            # one part (compacted): left mapped, as near_paragraphs copies all signatures anyway
+            para_sigs=(near[0].sigs if len(near) == 1 else np.concatenate([q.sigs for q in near])) if near else None)
         return Earlier(unit, np.concatenate([p.p_gone for p in parts]),
                        [r for p in parts for r, k in p.runs for _ in range(k)],
                        [p.files[f] for p in parts for f in p.doc_file.tolist()],
@@ -486,7 +487,9 @@ def _chain(offsets: list[np.ndarray]) -> np.ndarray:
 
 
 def _join_ragged(rs: list[Ragged]) -> Ragged:
-    return Ragged(np.concatenate([r.values for r in rs]).astype(np.uint32), _chain([r.offsets for r in rs]))
+    # (no second copy: hundreds of MB with the paragraph sets of a large run)
+    return Ragged(np.concatenate([r.values for r in rs]).astype(np.uint32, copy=False),
+                  _chain([r.offsets for r in rs]))
 
 
 def _sets_whole(values: np.ndarray, off: np.ndarray, n: int) -> bool:
