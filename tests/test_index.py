@@ -22,10 +22,18 @@ from cleaner.run import RunError
 FOOTER = "Subscribe to the weekly letter of the harbour town society for all the news of the quay"
 
 
-def batches(root: Path) -> None:
+def altered(paragraph: str) -> str:
+    """One word changed in the middle: Jaccard of word 3-grams about 0.9 with the original."""
+    words = paragraph.split(" ")
+    words[len(words) // 2] = "altered"
+    return " ".join(words)
+
+
+def batches(root: Path, near: bool = False) -> None:
     """Three batches (b0, b1, b2) in corpus order. Later batches repeat earlier documents exactly
     and nearly, paragraphs of earlier documents, and a footer that six documents of b0 and six of
-    b2 end with (a template in both)."""
+    b2 end with (a template in both). `near`: six documents of b1 and b2 also hold a near copy of
+    a paragraph of a document of b0."""
     rnd = random.Random(5)
     texts: list[list[str]] = []
     for i in range(36):
@@ -42,6 +50,8 @@ def batches(root: Path) -> None:
             paras = [prose(100 * i + k, 4) for k in range(5)]
             if b and i % 4 == 3:  # a paragraph of an earlier document
                 paras.insert(2, texts[i - 3 - b][3])
+            if near and b and i % 4 == 0:
+                paras.insert(3, altered(texts[i - 3 - b][1]))
         if b != 1 and i % 6 < 4 and not (b and i % 4 in (1, 2)):
             paras.append(FOOTER)
         texts.append(paras)
@@ -56,7 +66,7 @@ def run(src: Path, out: Path, **kw) -> dict:
 @pytest.mark.parametrize("exact", [False, True])
 def test_three_batches_against_the_index_keep_what_one_run_over_all_keeps(tmp_path, exact):
     src = tmp_path / "all"
-    batches(src)
+    batches(src, near=exact)  # near paragraphs across batches: with --index-exact only (README)
     run(src, tmp_path / "whole")
     idx = tmp_path / "idx"
     for b in range(3):
@@ -89,7 +99,8 @@ def test_three_batches_against_the_index_keep_what_one_run_over_all_keeps(tmp_pa
         if r["level"] == "paragraph":
             assert mine["line"] == r["twin"]["line"]
     reasons = {r["reason"] for r in whole if "twin" in r and r["twin"]["file"][:2] != r["file"][:2]}
-    assert reasons == {"duplicate-document", "near-duplicate-document", "corpus-duplicate-paragraph"}
+    assert reasons == {"duplicate-document", "near-duplicate-document", "corpus-duplicate-paragraph",
+                       *(["corpus-near-duplicate-paragraph"] if exact else [])}
     assert across >= 8
     # the footer is a template in b2 as well, counted over the batches
     assert sum(1 for r in read_audit(tmp_path / "out2.report") if r["reason"] == "template") >= 3
@@ -120,7 +131,7 @@ def test_a_template_reached_over_batches_goes_from_the_new_batch_and_is_counted_
 @pytest.mark.parametrize("exact", [False, True], ids=["plain", "exact"])
 def test_readonly_checks_without_adding_and_engines_give_the_same_bytes(tmp_path, exact):
     src = tmp_path / "all"
-    batches(src)
+    batches(src, near=exact)
     idx = tmp_path / "idx"
 
     def sequence(engines: list[dict]) -> dict[str, bytes]:
@@ -135,7 +146,9 @@ def test_readonly_checks_without_adding_and_engines_give_the_same_bytes(tmp_path
     assert inline == sequence([{"workers": 2}, {"engine": "dask", "workers": 2}])
 
     if exact:
-        assert all(p["sets"] for p in json.loads((idx / "manifest.json").read_text())["parts"])
+        assert all(p["sets"] and p["para_sets"] for p in json.loads((idx / "manifest.json").read_text())["parts"])
+        assert any(r["reason"] == "corpus-near-duplicate-paragraph" and "run" in r["twin"]
+                   for r in read_audit(tmp_path / "o1.report"))
     before = tree_bytes(idx)
     clean_corpus(src / "b2", tmp_path / "ro", workers=0, index=str(idx), index_readonly=True)
     assert tree_bytes(idx) == before
@@ -407,3 +420,129 @@ def test_index_exact_keeps_a_document_its_run_emptied_as_a_near_duplicate_target
         # without sets the index holds what its runs wrote only: d3 is compared with d0 and d1 alone
         assert near_dup(tmp_path / f"o1-{exact}.report") == ([("d3.txt", "d2.txt")] if exact else [])
         assert (tree_bytes(tmp_path / f"o1-{exact}") == tree_bytes(tmp_path / "whole" / "b1")) is exact
+
+
+# --- --index-exact: near-duplicate paragraphs -------------------------------------------------------
+
+def near_pair(root: Path) -> None:
+    """b0/a.txt and b1/b.txt, different documents; b's third paragraph nearly repeats a's second."""
+    a = [prose(90_000 + k, 4) for k in range(4)]
+    b = [prose(91_000 + k, 4) for k in range(4)]
+    b.insert(2, altered(a[1]))
+    write(root, "b0/a.txt", "\n\n".join(a) + "\n")
+    write(root, "b1/b.txt", "\n\n".join(b) + "\n")
+
+
+def paragraph_set(idx: Path, line: int) -> np.ndarray:
+    """The shingle set an index built with --index-exact keeps of the paragraph at `line` (its only document's)."""
+    from cleaner.config import Config
+    from cleaner.run.index import Index, para_settings, settings
+
+    e = Index(idx, settings(Config()), "", readonly=True, para_settings=para_settings(Config())).open().earlier()
+    assert e is not None and e.para_sets is not None
+    rows = [k for k, r in enumerate(e.unit.para_rows.tolist()) if e.unit.p_line[r] == line]
+    assert len(rows) == 1, line
+    values, offsets = e.paragraph_sets(np.array(rows, np.int64))
+    return values[offsets[0]:offsets[1]]
+
+
+def test_index_exact_removes_a_paragraph_near_one_of_an_indexed_document_as_one_run(tmp_path):
+    from cleaner.minhash import jaccard_sets
+
+    src = tmp_path / "all"
+    near_pair(src)
+    # the pair's exact Jaccard (word 3-grams), from what an index keeps of each batch alone
+    for b in range(2):
+        run(src / f"b{b}", tmp_path / f"alone{b}", index=str(tmp_path / f"alone{b}.idx"), index_exact=True)
+    j = jaccard_sets(*(paragraph_set(tmp_path / f"alone{b}.idx", 3 + 2 * b) for b in range(2)))
+    assert 0.8 < j < 1, j
+
+    run(src, tmp_path / "whole")
+    whole = [r for r in read_audit(tmp_path / "whole.report") if r["file"].startswith("b1/")]
+    assert [(r["reason"], r["line"], r["twin"]) for r in whole] == \
+        [("corpus-near-duplicate-paragraph", 5, {"id": "b0/a.txt", "file": "b0/a.txt", "line": 3})]
+    for exact in (True, False):
+        idx = tmp_path / f"idx-{exact}"
+        run(src / "b0", tmp_path / f"o0-{exact}", index=str(idx), index_exact=exact)
+        run(src / "b1", tmp_path / f"o1-{exact}", index=str(idx), index_exact=exact)
+        got = read_audit(tmp_path / f"o1-{exact}.report")
+        # without the flag the index keeps no paragraph signatures: the pair is not found (README)
+        assert (tree_bytes(tmp_path / f"o1-{exact}") == tree_bytes(tmp_path / "whole" / "b1")) is exact
+        if exact:
+            run0 = json.loads((idx / "manifest.json").read_text())["parts"][0]["run"]
+            assert [(r["reason"], r["line"], r["twin"], r["similarity"]) for r in got] == \
+                [(w["reason"], w["line"], {"id": "a.txt", "file": "a.txt", "line": 3, "run": run0}, w["similarity"])
+                 for w in whole]
+        else:
+            assert got == []
+
+
+def test_compact_keeps_the_paragraph_signatures(tmp_path):
+    src = tmp_path / "all"
+    batches(src, near=True)
+    run(src, tmp_path / "whole")
+    idx = tmp_path / "idx"
+    for b in range(2):
+        run(src / f"b{b}", tmp_path / f"o{b}", index=str(idx), index_exact=True)
+    run(src / "b2", tmp_path / "before", index=str(idx), index_readonly=True, index_exact=True)
+    assert tree_bytes(tmp_path / "before") == tree_bytes(tmp_path / "whole" / "b2")
+    before = read_audit(tmp_path / "before.report")
+    assert any(r["reason"] == "corpus-near-duplicate-paragraph" and r["twin"]["run"] for r in before)
+    r = clean_cli("index", "compact", idx)
+    assert r.returncode == 0 and "2 parts -> 1" in r.stdout, r.stderr
+    parts = json.loads((idx / "manifest.json").read_text())["parts"]
+    assert len(parts) == 1 and parts[0]["para_sets"] == {"num_perm": 64, "shingle": 3, "min_words": 20}
+    assert (idx / "parts" / parts[0]["run"] / "para_sigs.npy").is_file()
+    run(src / "b2", tmp_path / "after", index=str(idx), index_readonly=True, index_exact=True)
+    assert tree_bytes(tmp_path / "after") == tree_bytes(tmp_path / "before")
+    assert read_audit(tmp_path / "after.report") == before
+
+
+@pytest.fixture
+def exact_index(tmp_path) -> tuple[Path, Path]:
+    src = tmp_path / "all"
+    near_pair(src)
+    idx = tmp_path / "idx"
+    run(src / "b0", tmp_path / "o0", index=str(idx), index_exact=True)
+    return src, idx
+
+
+@pytest.mark.parametrize("damage", [
+    lambda part: np.save(part / "para_set_off.npy", np.load(part / "para_set_off.npy")[:-1]),
+    lambda part: np.save(part / "para_sigs.npy", np.load(part / "para_sigs.npy")[:, :32]),
+    lambda part: np.save(part / "para_row.npy", np.load(part / "para_row.npy") + 1000),
+    lambda part: (part / "para_sets.npy").unlink(),
+], ids=["offsets", "signatures", "rows", "missing"])
+def test_damaged_paragraph_signatures_are_refused_in_one_line(exact_index, tmp_path, damage):
+    src, idx = exact_index
+    damage(idx / "parts" / os.listdir(idx / "parts")[0])
+    before = tree_bytes(idx)
+    for exact in ((), ("--index-exact",)):  # the manifest says the part has them: checked either way
+        r = clean_cli(src / "b1", tmp_path / "o1", "-q", "-j", "0", "--index", idx, *exact)
+        assert r.returncode == 2, r.stderr
+        assert "damaged part" in r.stderr and r.stderr.count("\n") == 1, r.stderr
+    assert tree_bytes(idx) == before and not (tmp_path / "o1").exists()
+
+
+def test_parts_with_sets_from_before_paragraph_signatures_are_refused_by_index_exact(exact_index, tmp_path):
+    src, idx = exact_index
+    # a part as the --index-exact of before wrote it: document sets, no paragraph arrays
+    manifest = json.loads((idx / "manifest.json").read_text())
+    del manifest["parts"][0]["para_sets"]
+    (idx / "manifest.json").write_text(json.dumps(manifest))
+    for name in ("para_row", "para_sigs", "para_sets", "para_set_off"):
+        (idx / "parts" / manifest["parts"][0]["run"] / f"{name}.npy").unlink()
+    before = tree_bytes(idx)
+    r = clean_cli(src / "b1", tmp_path / "o1", "-q", "-j", "0", "--index", idx, "--index-exact")
+    assert r.returncode == 2, r.stderr
+    assert "1 of 1 parts with shingle sets but without paragraph signatures" in r.stderr, r.stderr
+    assert r.stderr.count("\n") == 1 and tree_bytes(idx) == before
+    # without the flag it is used as before (documents exactly, paragraphs within the batch), and
+    # the part it adds has them
+    run(src / "b1", tmp_path / "o1", index=str(idx))
+    assert not read_audit(tmp_path / "o1.report")
+    assert [bool(p.get("para_sets")) for p in json.loads((idx / "manifest.json").read_text())["parts"]] == \
+        [False, True]
+    # other paragraph settings: their signatures cannot be compared
+    with pytest.raises(RunError, match="paragraph signatures of"):
+        run(src / "b1", tmp_path / "o2", index=str(idx), min_near_words=30)

@@ -296,8 +296,12 @@ def near_paragraphs(c: Corpus, cfg: Config) -> None:
     sigs = np.concatenate([u.para_sigs for _, u in with_sigs])
     if not ok.all():
         sigs = sigs[ok]
+    # --index-exact: the indexed documents' paragraphs come first; their runs kept each, so each
+    # stays (nothing is recorded for them) and only the batch's are compared with them
+    indexed = c.earlier.paragraph_sets if c.earlier is not None and c.earlier.para_sets is not None else None
     asg = cluster(sigs, cfg.paragraph_threshold, np.arange(len(items)), find_buckets=c.find_buckets,
-                  exact_many=ParagraphJaccard(c.store, units, index))
+                  exact_many=ParagraphJaccard(c.store, units, index, indexed),
+                  settled=int(np.count_nonzero(units < 0)) if indexed is not None else 0)
     removed = 0
     for x in np.flatnonzero(asg.survivor != np.arange(len(items))).tolist():
         row, tw = int(items[x]), int(items[int(asg.survivor[x])])

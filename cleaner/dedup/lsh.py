@@ -183,7 +183,7 @@ def cluster(sigs: np.ndarray, threshold: float, priority: Sequence[int] | np.nda
             exact: Callable[[int, int], float] | None = None,
             valid: np.ndarray | None = None, min_recall: float = 0.995,
             find_buckets: BucketFinder = local_buckets,
-            exact_many: Callable[[np.ndarray], np.ndarray] | None = None) -> Assignment:
+            exact_many: Callable[[np.ndarray], np.ndarray] | None = None, settled: int = 0) -> Assignment:
     """Near-duplicate clusters with exactly one survivor each.
 
     priority: lower is kept first (sorted path order, or -length for --keep longest).
@@ -192,6 +192,8 @@ def cluster(sigs: np.ndarray, threshold: float, priority: Sequence[int] | np.nda
     (every pair that may need it is computed in one call, vectorised).
     find_buckets(keys, idx): the shared band buckets (the Dask engine groups band
     keys on its cluster; the result is the same).
+    settled: the first items in priority order that are survivors already (--index: paragraphs
+    its runs compared with each other and kept), so pairs of two of them need no check.
 
     Items that share a band bucket are candidates; pairs whose signature
     estimate is VERIFY_MARGIN or more below the threshold are dropped. An
@@ -223,6 +225,8 @@ def cluster(sigs: np.ndarray, threshold: float, priority: Sequence[int] | np.nda
     min_agree = next((k for k in range(width + 1) if k / width >= floor), width + 1)
     pairs, compared = close_bucket_pairs(buckets, rank, sigs, min_agree)
     del buckets
+    if settled:
+        pairs = pairs[rank[pairs[:, 1]] >= settled]
     from ..minhash import agreement
 
     est = agreement(sigs, pairs) / width

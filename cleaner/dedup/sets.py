@@ -40,15 +40,32 @@ class ParagraphJaccard:
     """Exact Jaccard of many pairs of long paragraphs at once (dedup.cluster's
     `exact_many`): paragraph x is the index[x]-th MinHashed paragraph of unit units[x]."""
 
-    def __init__(self, store: SetStore, units: np.ndarray, index: np.ndarray) -> None:
+    def __init__(self, store: SetStore, units: np.ndarray, index: np.ndarray,
+                 indexed: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]] | None = None) -> None:
         self.store, self.units, self.index = store, units, index
+        # --index-exact: the sets of the indexed documents' paragraphs (unit -1, the first items)
+        self.indexed = indexed
 
     def __call__(self, pairs: np.ndarray) -> np.ndarray:
         from .. import minhash as mh
 
         items = mh.sorted_unique(pairs.ravel())
-        values, offsets = self.store.paragraphs(self.units[items], self.index[items])
+        k = int(np.count_nonzero(self.units[items] < 0)) if self.indexed is not None else 0
+        if k:  # the indexed ones come first
+            assert self.indexed is not None
+            values, offsets = self.indexed(self.index[items[:k]])
+            if k < len(items):
+                values, offsets = _after(values, offsets,
+                                         *self.store.paragraphs(self.units[items[k:]], self.index[items[k:]]))
+        else:
+            values, offsets = self.store.paragraphs(self.units[items], self.index[items])
         return mh.jaccard_pairs(values, offsets, np.searchsorted(items, pairs))
+
+
+def _after(values: np.ndarray, offsets: np.ndarray, more: np.ndarray, more_offsets: np.ndarray
+           ) -> tuple[np.ndarray, np.ndarray]:
+    """Segments followed by more segments."""
+    return np.concatenate([values, more]), np.concatenate([offsets[:-1], np.asarray(more_offsets) + offsets[-1]])
 
 
 def write_set_store(path: str, fk: FileKeys) -> None:

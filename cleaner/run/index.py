@@ -4,7 +4,8 @@ deduplicated against everything cleaned before without reading it again.
 A folder:
 
     DIR/manifest.json      {"format": "cleaner-index", "version": 1, "settings": {...},
-                            "parts": [{"run": ID, "docs": N, "paragraphs": M[, "sets": true]}, ...]}
+                            "parts": [{"run": ID, "docs": N, "paragraphs": M[, "sets": true]
+                                       [, "para_sets": {...}]}, ...]}
     DIR/parts/ID/*.npy     one part per run (never rewritten when a run is added)
     DIR/parts/ID/meta.json its files and counts
     DIR/.lock              flock of the run that updates the index
@@ -17,7 +18,11 @@ templates and still is the first occurrence of its text, as in one run over all 
 A part written with --index-exact also holds each document's shingle set (`"sets": true` in
 its entry): an index whose parts all have them decides its pairs as one run over all would.
 The key is new in version 1 and optional, so indexes written before it open as they are, and
-a cleaner that does not know it reads such an index as one without sets.
+a cleaner that does not know it reads such an index as one without sets. Such a part also holds
+the MinHash signature and shingle set of each paragraph the near-paragraph step compares of its
+documents (`"para_sets"` in its entry: the paragraph settings they were made with), so that a
+paragraph near one of an indexed document goes as in one run; a part with sets from before them
+is refused by --index-exact (what it lacks cannot be made again without the text).
 
 A part is written under a temp name, its files synced, then renamed into place; the manifest
 is replaced by rename after that. A part that no manifest lists (a crash between the two) is
@@ -31,7 +36,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -40,6 +44,7 @@ import numpy as np
 
 from ..config import Config
 from ..dedup.corpus import Decisions
+from ..dedup.sets import SetStore
 from ..ragged import Ragged, offsets_of
 from .tasks import MapResult
 
@@ -52,6 +57,8 @@ TEMP = ".tmp-"
 # per document, per paragraph: the arrays of a part, their dtypes and their shapes' first axis
 _DOC_ARRAYS = {"doc_key": np.uint64, "doc_line": np.int32, "doc_file": np.int32}
 _ROW_ARRAYS = {"p_key": np.uint64, "p_words": np.uint16, "p_line": np.int32, "p_gone": np.bool_}
+# per compared paragraph (NearParagraphs): its row, signature, and shingle set (values, offsets)
+_NEAR_ARRAYS = ("para_row", "para_sigs", "para_sets", "para_set_off")
 
 
 class IndexRefused(Exception):
@@ -81,10 +88,27 @@ class Part:
     p_line: np.ndarray
     p_gone: np.ndarray
     sets: Ragged | None = None  # --index-exact: per document its shingle set, sorted and unique
+    paras: NearParagraphs | None = None  # --index-exact: what the near-paragraph step compares
 
     @property
     def ndocs(self) -> int:
         return len(self.ids)
+
+
+@dataclass(frozen=True, slots=True)
+class NearParagraphs:
+    """The paragraphs of a part's documents that the near-paragraph step compares (long enough,
+    not removed by their run): none of them was near an earlier one, so they survive there."""
+
+    rows: np.ndarray  # int64, increasing: their rows in the part (p_key ...)
+    sigs: np.ndarray  # n x paragraph num_perm, uint32
+    sets: Ragged  # their shingle sets, sorted and unique
+    settings: dict[str, Any]  # para_settings() of the run that made them
+
+
+def para_settings(cfg: Config) -> dict[str, Any]:
+    """What the stored paragraph signatures and the choice of paragraphs depend on (besides the seed)."""
+    return {"num_perm": cfg.paragraph_num_perm, "shingle": cfg.paragraph_shingle, "min_words": cfg.min_near_words}
 
 
 @dataclass(slots=True)
@@ -100,6 +124,9 @@ class Earlier:
     # mapped, not joined, as the few pairs checked read a few sets
     sets: list[Ragged] | None = None
     set_base: np.ndarray | None = None
+    # the same for the paragraphs of unit.para_rows (every part has them)
+    para_sets: list[Ragged] | None = None
+    para_base: np.ndarray | None = None
 
     def twin(self, k: int) -> tuple[str, str, str, int]:
         """Id, file, run and line of indexed document k."""
@@ -110,6 +137,15 @@ class Earlier:
         assert self.sets is not None and self.set_base is not None
         p = int(np.searchsorted(self.set_base, k, side="right")) - 1
         return self.sets[p].row(k - int(self.set_base[p]))
+
+    def paragraph_sets(self, index: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The shingle sets of paragraphs `index` (of unit.para_rows), increasing, as
+        minhash.segment_sets gives them (values, offsets)."""
+        assert self.para_sets is not None and self.para_base is not None
+        part = np.searchsorted(self.para_base, index, side="right") - 1
+        got = [self.para_sets[p].take(index[part == p] - int(self.para_base[p])) for p in np.unique(part).tolist()]
+        r = _join_ragged(got or [Ragged.empty()])
+        return r.values, r.offsets
 
 
 def _fsync_dir(path: Path) -> None:
@@ -139,6 +175,7 @@ class Index:
     run: str
     readonly: bool
     exact: bool = False  # --index-exact: every part must have its sets
+    para_settings: dict[str, Any] | None = None  # the run's (para_settings()); None: not checked (compact)
     parts: list[dict[str, Any]] = field(default_factory=list)  # the manifest's, before this run's
     already: bool = False  # this run is in the index already (a rerun after a crash)
     _fd: int | None = None
@@ -179,6 +216,16 @@ class Index:
             raise IndexRefused(f"index {self.path} has {short} of {len(self.parts)} parts without shingle sets "
                                "(written without --index-exact), so its pairs cannot be decided exactly; run "
                                "without --index-exact, or build another --index folder with it")
+        old = sum(1 for p in self.parts if not p.get("para_sets"))
+        if self.exact and old:
+            raise IndexRefused(f"index {self.path} has {old} of {len(self.parts)} parts with shingle sets but "
+                               "without paragraph signatures (written by a cleaner before them), so paragraphs near "
+                               "one of theirs cannot be found as in one run; run without --index-exact, or build "
+                               "another --index folder with it")
+        other = [p["para_sets"] for p in self.parts if p.get("para_sets") not in (None, self.para_settings)]
+        if self.with_sets and self.para_settings is not None and other:
+            raise IndexRefused(f"index {self.path} has paragraph signatures of {other[0]}, this run has "
+                               f"{self.para_settings}; signatures of other settings cannot be compared")
         for p in self.parts:  # before the work: a part that is not whole is found now (and kept)
             self._loaded[str(p["run"])] = self._read_part(p)
 
@@ -250,9 +297,12 @@ class Index:
                 # mapped: the reduce copies what it compares, the rest is never read
                 return np.load(d / f"{name}.npy", mmap_mode="r", allow_pickle=False).view(np.ndarray)
 
+            near = entry.get("para_sets")
             a = {name: load(name) for name in (*_DOC_ARRAYS, *_ROW_ARRAYS, "sigs", "p_off", "ids", "id_off",
-                                               *(("sets", "set_off") if entry.get("sets") else ()))}
+                                               *(("sets", "set_off") if entry.get("sets") else ()),
+                                               *(_NEAR_ARRAYS if near else ()))}
             runs = [(str(r), int(k)) for r, k in meta["runs"]]
+            pnum = int(near["num_perm"]) if near else 0
         except (OSError, ValueError, KeyError, TypeError) as e:
             raise self._bad(f"has a damaged part {entry['run']} ({type(e).__name__}: {e})") from None
         n, m = int(entry.get("docs", -1)), int(entry.get("paragraphs", -1))
@@ -263,15 +313,18 @@ class Index:
               and (n == 0 or (int(a["p_off"][-1]) == m and int(a["id_off"][-1]) == len(a["ids"])))
               and meta.get("docs") == n and isinstance(meta.get("files"), list) and sum(k for _, k in runs) == n
               and (n == 0 or 0 <= int(a["doc_file"].min()) <= int(a["doc_file"].max()) < len(meta["files"]))
-              and ("sets" not in a or _sets_whole(a["sets"], a["set_off"], n)))
+              and ("sets" not in a or _sets_whole(a["sets"], a["set_off"], n))
+              and (not near or _near_whole(a, m, pnum)))
         if not ok:
             raise self._bad(f"has a damaged part {entry['run']} (its arrays do not match its manifest entry)")
         blob = a["ids"].tobytes()
         off = a["id_off"].tolist()
         ids = [blob[off[k]:off[k + 1]].decode("utf-8", "surrogateescape") for k in range(n)]
+        paras = NearParagraphs(a["para_row"], a["para_sigs"], Ragged(a["para_sets"], a["para_set_off"]), dict(near)) \
+            if near else None
         return Part(str(entry["run"]), runs, list(meta["files"]), ids, a["doc_key"], a["doc_line"], a["doc_file"],
                     a["sigs"], a["p_off"], a["p_key"], a["p_words"], a["p_line"], a["p_gone"],
-                    Ragged(a["sets"], a["set_off"]) if "sets" in a else None)
+                    Ragged(a["sets"], a["set_off"]) if "sets" in a else None, paras)
 
     def _part(self, entry: dict[str, Any]) -> Part:
         got = self._loaded.get(str(entry["run"]))
@@ -291,6 +344,11 @@ class Index:
                                 for p, b in zip(parts, doc_base[:-1].tolist())]).astype(np.int32)
         starts = np.concatenate([np.asarray(p.p_off[:-1], np.int64) + b
                                  for p, b in zip(parts, offsets_of(rows_of)[:-1].tolist())])
+        sets = [p.sets for p in parts if p.sets is not None]
+        exact = self.with_sets and len(sets) == len(parts)  # (open refused --index-exact on parts without)
+        near = [p.paras for p in parts if p.paras is not None] if exact else []
+        if len(near) != len(parts):  # parts from before them: paragraphs are compared within the batch only
+            near = []
         unit = MapResult(
             index=-1, rel="", ids=[i for p in parts for i in p.ids], doc_chars=np.zeros(n, np.int64),
             doc_key=np.concatenate([p.doc_key for p in parts]), doc_kept=np.ones(n, np.int32), p_doc=p_doc,
@@ -298,14 +356,17 @@ class Index:
             p_key=np.concatenate([p.p_key for p in parts]),
             p_words=np.concatenate([p.p_words for p in parts]).astype(np.int32),
             p_line=np.concatenate([p.p_line for p in parts]), sigs=np.concatenate([p.sigs for p in parts]),
-            para_rows=np.zeros(0, np.int32), para_sigs=None)
-        sets = [p.sets for p in parts if p.sets is not None]
-        exact = self.with_sets and len(sets) == len(parts)  # (open refused --index-exact on parts without)
+            para_rows=np.concatenate([q.rows + b for q, b in zip(near, offsets_of(rows_of)[:-1].tolist())])
+            if near else np.zeros(0, np.int32),
+            # one part (compacted): left mapped, as near_paragraphs copies all signatures anyway
+            para_sigs=(near[0].sigs if len(near) == 1 else np.concatenate([q.sigs for q in near])) if near else None)
         return Earlier(unit, np.concatenate([p.p_gone for p in parts]),
                        [r for p in parts for r, k in p.runs for _ in range(k)],
                        [p.files[f] for p in parts for f in p.doc_file.tolist()],
                        np.concatenate([p.doc_line for p in parts]),
-                       sets if exact else None, doc_base[:-1] if exact else None)
+                       sets if exact else None, doc_base[:-1] if exact else None,
+                       [q.sets for q in near] if near else None,
+                       offsets_of([len(q.rows) for q in near])[:-1] if near else None)
 
     # --- write ---------------------------------------------------------------------------------
 
@@ -342,6 +403,8 @@ class Index:
             e["runs"] = [r for r, _ in part.runs]
         if part.sets is not None:
             e["sets"] = True
+        if part.paras is not None:
+            e["para_sets"] = part.paras.settings
         return e
 
     def _tidy(self) -> None:
@@ -363,6 +426,9 @@ class Index:
                   "p_line": part.p_line, "p_gone": part.p_gone, "ids": ids, "id_off": id_off}
         if part.sets is not None:
             arrays.update(sets=part.sets.values, set_off=part.sets.offsets)
+        if part.paras is not None:
+            q = part.paras
+            arrays.update(para_row=q.rows, para_sigs=q.sigs, para_sets=q.sets.values, para_set_off=q.sets.offsets)
         for name, arr in arrays.items():
             _save(tmp / f"{name}.npy", np.ascontiguousarray(arr))
         with open(tmp / "meta.json", "w", encoding="utf-8") as fh:
@@ -401,9 +467,16 @@ def join_parts(parts: list[Part]) -> Part:
     # the sets stay only when every part has them: an index with some is decided by estimate
     have = [p.sets for p in parts if p.sets is not None]
     sets = _join_ragged(have) if len(have) == len(parts) else None
+    near = [p.paras for p in parts if p.paras is not None]
+    paras = None
+    if sets is not None and len(near) == len(parts) and all(q.settings == near[0].settings for q in near):
+        rows = offsets_of([len(p.p_key) for p in parts])[:-1].tolist()
+        paras = NearParagraphs(np.concatenate([q.rows + b for q, b in zip(near, rows)]),
+                               np.concatenate([q.sigs for q in near]), _join_ragged([q.sets for q in near]),
+                               near[0].settings)
     return Part(name, runs, list(files), [i for p in parts for i in p.ids], cat("doc_key"), cat("doc_line"), doc_file,
                 cat("sigs"), _chain([p.p_off for p in parts]), cat("p_key"), cat("p_words"), cat("p_line"),
-                cat("p_gone"), sets)
+                cat("p_gone"), sets, paras)
 
 
 def _chain(offsets: list[np.ndarray]) -> np.ndarray:
@@ -414,7 +487,9 @@ def _chain(offsets: list[np.ndarray]) -> np.ndarray:
 
 
 def _join_ragged(rs: list[Ragged]) -> Ragged:
-    return Ragged(np.concatenate([r.values for r in rs]).astype(np.uint32), _chain([r.offsets for r in rs]))
+    # (no second copy: hundreds of MB with the paragraph sets of a large run)
+    return Ragged(np.concatenate([r.values for r in rs]).astype(np.uint32, copy=False),
+                  _chain([r.offsets for r in rs]))
 
 
 def _sets_whole(values: np.ndarray, off: np.ndarray, n: int) -> bool:
@@ -423,18 +498,35 @@ def _sets_whole(values: np.ndarray, off: np.ndarray, n: int) -> bool:
             and int(off[0]) == 0 and int(off[-1]) == len(values) and bool(np.all(off[1:] >= off[:-1])))
 
 
+def _near_whole(a: dict[str, np.ndarray], rows: int, num_perm: int) -> bool:
+    """A part's compared paragraphs fit its paragraphs: increasing rows among them, a signature and a set each."""
+    r = a["para_row"]
+    n = len(r)
+    return (r.dtype == np.int64 and r.ndim == 1 and (n == 0 or (int(r[0]) >= 0 and int(r[-1]) < rows))
+            and bool(np.all(r[1:] > r[:-1])) and a["para_sigs"].shape == (n, num_perm)
+            and a["para_sigs"].dtype == np.uint32 and _sets_whole(a["para_sets"], a["para_set_off"], n))
+
+
 def survivors(run: str, units: list[MapResult], drops: Decisions, written: set[int], num_perm: int,
-              doc_sets: Callable[[int, np.ndarray], Ragged] | None = None) -> Part:
+              store: SetStore | None = None, near: dict[str, Any] | None = None) -> Part:
     """What a run adds to the index: the documents of the written units that no step removed,
     with every paragraph the map kept of them (those the reduce removed marked gone).
 
-    With `doc_sets` (unit, positions -> their shingle sets: --index-exact) also their sets, and
-    also the documents that only the paragraph steps took (emptied by them, or removed as equal
-    to another after them), all their paragraphs gone: one run over all still has them in its
-    document step, where a later document near one of them goes as its near-duplicate, and
-    their paragraphs still count for templates there."""
+    With the map's `store` (--index-exact) also their sets, and also the documents that only the
+    paragraph steps took (emptied by them, or removed as equal to another after them), all their
+    paragraphs gone: one run over all still has them in its document step, where a later document
+    near one of them goes as its near-duplicate, and their paragraphs still count for templates
+    there. And the signatures and sets of their paragraphs that the near-paragraph step compared
+    and kept (`near`: the paragraph settings): the ones a later paragraph can go as near. (A
+    document the paragraph steps took keeps none: each of its long paragraphs went, at the latest
+    as a repeat of the document it equals, min_dup_words being below min_near_words.)"""
+    doc_sets = store.docs if store is not None else None
     files: dict[str, int] = {}
     sets: list[Ragged] = []
+    q_rows: list[np.ndarray] = []
+    q_sigs: list[np.ndarray] = []
+    q_sets: list[Ragged] = []
+    nrows = 0
     ids: list[str] = []
     keys, lines, dfile, sigs, rows_n = [], [], [], [], []
     rk, rw, rl, rg = [], [], [], []
@@ -448,6 +540,8 @@ def survivors(run: str, units: list[MapResult], drops: Decisions, written: set[i
         gone = np.zeros(len(u.p_doc), dtype=bool) if not para_drops else \
             np.array([(int(d), int(i)) in para_drops for d, i in zip(u.p_doc.tolist(), u.p_idx.tolist())], dtype=bool)
         kept: list[int] = []
+        track = store is not None and near is not None and u.para_sigs is not None and len(u.para_rows) > 0
+        at = np.full(len(u.p_doc) if track else 0, -1, np.int64)  # each row's in the part (-1: not, or gone)
         for d in range(u.ndocs):
             a, b = int(start[d]), int(start[d + 1])
             if b == a or (d in gone_docs and d not in late) or (doc_sets is None and gone[a:b].all()):
@@ -463,8 +557,17 @@ def survivors(run: str, units: list[MapResult], drops: Decisions, written: set[i
             rw.append(np.minimum(u.p_words[a:b], np.iinfo(np.uint16).max))
             rl.append(u.p_line[a:b])
             rg.append(np.ones(b - a, dtype=bool) if d in late else gone[a:b])
+            if track:
+                at[a:b] = np.where(rg[-1], -1, nrows + np.arange(b - a))
+            nrows += b - a
         if doc_sets is not None and kept:
             sets.append(doc_sets(u.index, np.array(kept, np.int64)))
+        if track:
+            assert store is not None and u.para_sigs is not None
+            take = np.flatnonzero(at[u.para_rows] >= 0)
+            q_rows.append(at[u.para_rows[take]])
+            q_sigs.append(u.para_sigs[take])
+            q_sets.append(Ragged(*store.paragraphs(np.full(len(take), u.index, np.int64), take)))
 
     def cat(xs: list[np.ndarray], dtype: Any) -> np.ndarray:
         return np.concatenate(xs).astype(dtype) if xs else np.zeros(0, dtype)
@@ -472,4 +575,8 @@ def survivors(run: str, units: list[MapResult], drops: Decisions, written: set[i
     return Part(run, [(run, len(ids))], list(files), ids, np.array(keys, np.uint64), np.array(lines, np.int32),
                 np.array(dfile, np.int32), np.array(sigs, np.uint32).reshape(len(ids), num_perm),
                 offsets_of(rows_n).astype(np.int64), cat(rk, np.uint64), cat(rw, np.uint16), cat(rl, np.int32),
-                cat(rg, np.bool_), None if doc_sets is None else _join_ragged(sets or [Ragged.empty()]))
+                cat(rg, np.bool_), None if doc_sets is None else _join_ragged(sets or [Ragged.empty()]),
+                None if store is None or near is None else
+                NearParagraphs(cat(q_rows, np.int64), np.concatenate(q_sigs).astype(np.uint32) if q_sigs else
+                               np.zeros((0, int(near["num_perm"])), np.uint32),
+                               _join_ragged(q_sets or [Ragged.empty()]), near))

@@ -33,7 +33,7 @@ from ..report import Report, RunOutcome
 from ..writers import TEMP_MARK, ShardWriter, atomic_writer, remove_stale_temp
 from . import folders, resume
 from .executor import Executor, executor_for
-from .index import Index, IndexRefused, settings, survivors
+from .index import Index, IndexRefused, para_settings, settings, survivors
 from .map import map_task
 from .tasks import TASK_BYTES, MapResult, MapTask, Unit, WriteResult, WriteTask, WriteUnit, plan_map_tasks
 from .write import write_task
@@ -243,7 +243,7 @@ class Run:
         run = hashlib.sha256(json.dumps(ident, sort_keys=True).encode()).hexdigest()[:16]
         try:
             self.index = Index(Path(self.cfg.index), settings(self.cfg), run, self.cfg.index_readonly,
-                               self.cfg.index_exact).open()
+                               self.cfg.index_exact, para_settings(self.cfg)).open()
         except IndexRefused as e:
             raise RunError(str(e)) from None
 
@@ -254,7 +254,7 @@ class Run:
         assert self.index is not None
         written = {w.index for w in wres if w.error is None}
         store = None if self.index.readonly or self.index.already else self.store  # (sets: none are added)
-        part = survivors(self.index.run, ok, dec, written, self.cfg.num_perm, store.docs if store else None)
+        part = survivors(self.index.run, ok, dec, written, self.cfg.num_perm, store, para_settings(self.cfg))
         self.store = None
         added = self.index.add(part)
         dec.clusters["index"] = {"path": str(self.index.path), "run": self.index.run,
