@@ -125,9 +125,9 @@ class Config:
                              "its survivors are added to it", "--index", "DIR", default_text="none")
     index_readonly: bool = _opt(False, "dedup", "Check against --index without adding this run to it.",
                                 "--index-readonly")
-    index_exact: bool = _opt(False, "dedup", "Keep each indexed document's shingle set in --index too (about "
-                             "3.5 times the disk), so that pairs with an indexed document are decided by exact "
-                             "Jaccard, as in one run over all batches.", "--index-exact")
+    index_exact: bool = _opt(False, "dedup", "Keep the shingle sets of the indexed documents and the signatures "
+                             "and sets of their long paragraphs in --index too (about 8.5 times the disk), so that "
+                             "batches decide as one run over all of them.", "--index-exact")
     # The config file's [storage] table (and CLEANER_STORAGE_OPTIONS, see storage.py): no flag,
     # not shown (not in repr, as_dict, the report or `clean config`), no part of the fingerprint.
     storage: StorageOptions = field(default_factory=StorageOptions, repr=False, compare=False,
