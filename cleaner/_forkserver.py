@@ -8,12 +8,3 @@ signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 import cleaner.run.map  # noqa: E402, F401
 import cleaner.run.write  # noqa: E402, F401
-
-# What every stripping worker builds first (the stoplists of 100 languages: ~0.3 CPU-s),
-# built once here and inherited by each worker the server forks.
-from cleaner.textfeat import stoplists  # noqa: E402
-
-try:
-    stoplists()
-except Exception:  # noqa: BLE001 -- a worker builds them itself then, and reports what fails
-    pass

@@ -197,21 +197,6 @@ class Failure:
     traceback: str = ""
 
 
-def start_fork_server() -> Any:
-    """The context workers start from; on POSIX its fork server is started now (once per
-    process), so that it imports the pipeline while this process does its own set-up."""
-    if os.name != "posix":
-        return mp.get_context("spawn")
-    ctx = mp.get_context("forkserver")
-    # Workers fork from the fork server with the pipeline already imported, instead of
-    # each importing it (~0.3 CPU-s per worker, and a run starts workers per phase).
-    ctx.set_forkserver_preload(["cleaner._forkserver"])
-    from multiprocessing import forkserver
-
-    forkserver.ensure_running()
-    return ctx
-
-
 class Pool:
     """Run fn(task) for each task in worker processes, results in task order.
 
@@ -224,7 +209,11 @@ class Pool:
         self.workers = max(1, workers)
         self.doc_timeout = doc_timeout
         self.max_memory = max_memory
-        self.ctx: Any = start_fork_server()
+        self.ctx: Any = mp.get_context("forkserver" if os.name == "posix" else "spawn")
+        if os.name == "posix":
+            # Workers fork from the fork server with the pipeline already imported, instead of
+            # each importing it (~0.3 CPU-s per worker, and a run starts workers per phase).
+            self.ctx.set_forkserver_preload(["cleaner._forkserver"])
         self.slots: list[_Slot] = []
         # the workers' lifeline: they hold the reading end, only this process the writing end
         self._alive_r, self._alive_w = self.ctx.Pipe(duplex=False)

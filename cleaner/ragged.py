@@ -36,6 +36,13 @@ def sorted_unique(x: np.ndarray) -> np.ndarray:
     return s[keep]
 
 
+def chain_offsets(offsets: list[np.ndarray]) -> np.ndarray:
+    """The offsets (each from 0) of ragged arrays put one after the other."""
+    base = offsets_of([int(o[-1]) for o in offsets])
+    return np.concatenate([np.zeros(1, np.int64)] + [np.asarray(o[1:], np.int64) + b
+                                                     for o, b in zip(offsets, base[:-1].tolist())])
+
+
 @dataclass(frozen=True, slots=True)
 class Ragged:
     """Row i is values[offsets[i]:offsets[i + 1]]."""
@@ -50,6 +57,14 @@ class Ragged:
     @classmethod
     def empty(cls, dtype: type = np.uint32) -> Ragged:
         return cls(np.zeros(0, dtype=dtype), np.zeros(1, dtype=np.int64))
+
+    @classmethod
+    def concat(cls, parts: list[Ragged], dtype: type | None = None) -> Ragged:
+        """The rows of `parts`, one part after the other (values as `dtype`, not copied again
+        when they are that already: hundreds of MB with the paragraph sets of a large index)."""
+        values = np.concatenate([r.values for r in parts])
+        return cls(values if dtype is None else values.astype(dtype, copy=False),
+                   chain_offsets([r.offsets for r in parts]))
 
     def __len__(self) -> int:
         return len(self.offsets) - 1

@@ -55,17 +55,12 @@ class ParagraphJaccard:
             assert self.indexed is not None
             values, offsets = self.indexed(self.index[items[:k]])
             if k < len(items):
-                values, offsets = _after(values, offsets,
-                                         *self.store.paragraphs(self.units[items[k:]], self.index[items[k:]]))
+                joined = Ragged.concat([Ragged(values, offsets),
+                                        Ragged(*self.store.paragraphs(self.units[items[k:]], self.index[items[k:]]))])
+                values, offsets = joined.values, joined.offsets
         else:
             values, offsets = self.store.paragraphs(self.units[items], self.index[items])
         return mh.jaccard_pairs(values, offsets, np.searchsorted(items, pairs))
-
-
-def _after(values: np.ndarray, offsets: np.ndarray, more: np.ndarray, more_offsets: np.ndarray
-           ) -> tuple[np.ndarray, np.ndarray]:
-    """Segments followed by more segments."""
-    return np.concatenate([values, more]), np.concatenate([offsets[:-1], np.asarray(more_offsets) + offsets[-1]])
 
 
 def write_set_store(path: str, fk: FileKeys) -> None:

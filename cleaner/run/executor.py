@@ -61,13 +61,7 @@ class Processes:
     find_buckets: BucketFinder | None = None
 
     def __init__(self, cfg: Config) -> None:
-        from ..pool import start_fork_server
-
         self.cfg = cfg
-        try:  # early, to overlap this process's set-up; a pool starts it when this fails
-            start_fork_server()
-        except OSError:  # no usable temporary folder for its socket, say: the run's checks say so
-            pass
 
     def run(self, fn: Callable[[Any], Any], tasks: list[Any], retry: Retry, on_failure: OnFailure,
             on_done: OnDone) -> list[Any]:

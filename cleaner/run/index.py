@@ -45,7 +45,7 @@ import numpy as np
 from ..config import Config
 from ..dedup.corpus import Decisions
 from ..dedup.sets import SetStore
-from ..ragged import Ragged, offsets_of
+from ..ragged import Ragged, chain_offsets, offsets_of
 from .tasks import MapResult
 
 FORMAT = "cleaner-index"
@@ -144,7 +144,7 @@ class Earlier:
         assert self.para_sets is not None and self.para_base is not None
         part = np.searchsorted(self.para_base, index, side="right") - 1
         got = [self.para_sets[p].take(index[part == p] - int(self.para_base[p])) for p in np.unique(part).tolist()]
-        r = _join_ragged(got or [Ragged.empty()])
+        r = Ragged.concat(got or [Ragged.empty()], np.uint32)
         return r.values, r.offsets
 
 
@@ -466,30 +466,17 @@ def join_parts(parts: list[Part]) -> Part:
 
     # the sets stay only when every part has them: an index with some is decided by estimate
     have = [p.sets for p in parts if p.sets is not None]
-    sets = _join_ragged(have) if len(have) == len(parts) else None
+    sets = Ragged.concat(have, np.uint32) if len(have) == len(parts) else None
     near = [p.paras for p in parts if p.paras is not None]
     paras = None
     if sets is not None and len(near) == len(parts) and all(q.settings == near[0].settings for q in near):
         rows = offsets_of([len(p.p_key) for p in parts])[:-1].tolist()
         paras = NearParagraphs(np.concatenate([q.rows + b for q, b in zip(near, rows)]),
-                               np.concatenate([q.sigs for q in near]), _join_ragged([q.sets for q in near]),
+                               np.concatenate([q.sigs for q in near]), Ragged.concat([q.sets for q in near], np.uint32),
                                near[0].settings)
     return Part(name, runs, list(files), [i for p in parts for i in p.ids], cat("doc_key"), cat("doc_line"), doc_file,
-                cat("sigs"), _chain([p.p_off for p in parts]), cat("p_key"), cat("p_words"), cat("p_line"),
+                cat("sigs"), chain_offsets([p.p_off for p in parts]), cat("p_key"), cat("p_words"), cat("p_line"),
                 cat("p_gone"), sets, paras)
-
-
-def _chain(offsets: list[np.ndarray]) -> np.ndarray:
-    """The offsets of ragged arrays put one after the other."""
-    base = offsets_of([int(o[-1]) for o in offsets])
-    return np.concatenate([np.zeros(1, np.int64)] + [np.asarray(o[1:], np.int64) + b
-                                                     for o, b in zip(offsets, base[:-1].tolist())])
-
-
-def _join_ragged(rs: list[Ragged]) -> Ragged:
-    # (no second copy: hundreds of MB with the paragraph sets of a large run)
-    return Ragged(np.concatenate([r.values for r in rs]).astype(np.uint32, copy=False),
-                  _chain([r.offsets for r in rs]))
 
 
 def _sets_whole(values: np.ndarray, off: np.ndarray, n: int) -> bool:
@@ -575,8 +562,8 @@ def survivors(run: str, units: list[MapResult], drops: Decisions, written: set[i
     return Part(run, [(run, len(ids))], list(files), ids, np.array(keys, np.uint64), np.array(lines, np.int32),
                 np.array(dfile, np.int32), np.array(sigs, np.uint32).reshape(len(ids), num_perm),
                 offsets_of(rows_n).astype(np.int64), cat(rk, np.uint64), cat(rw, np.uint16), cat(rl, np.int32),
-                cat(rg, np.bool_), None if doc_sets is None else _join_ragged(sets or [Ragged.empty()]),
+                cat(rg, np.bool_), None if doc_sets is None else Ragged.concat(sets or [Ragged.empty()], np.uint32),
                 None if store is None or near is None else
                 NearParagraphs(cat(q_rows, np.int64), np.concatenate(q_sigs).astype(np.uint32) if q_sigs else
                                np.zeros((0, int(near["num_perm"])), np.uint32),
-                               _join_ragged(q_sets or [Ragged.empty()]), near))
+                               Ragged.concat(q_sets or [Ragged.empty()], np.uint32), near))
