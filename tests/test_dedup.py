@@ -198,6 +198,24 @@ def test_cluster_gives_the_same_answer_with_batched_exact_checks():
     assert one.similarity.tolist() == many.similarity.tolist() and one.exact_checks == many.exact_checks
 
 
+def test_cluster_leaves_pairs_of_one_group_and_distinct_pairs_apart():
+    """groups: the corpus step does not compare paragraphs of one document (the step inside
+    documents did, with their text); distinct: pairs it names are never joined."""
+    texts = [prose(i, 6) for i in range(6)] * 2  # item i and i + 6 are copies
+    sigs, sets = _sig_rows(texts)
+
+    def exact(a, b):
+        return mh.jaccard_sets(sets[a], sets[b])
+
+    every = cluster(sigs, 0.8, np.arange(12), exact)
+    assert every.survivor.tolist() == list(range(6)) * 2
+    groups = np.array([0, 1, 2, 3, 4, 5, 0, 1, 2, 9, 9, 9])  # copies 6-8 are in their twin's group
+    apart = cluster(sigs, 0.8, np.arange(12), exact, groups=groups)
+    assert apart.survivor.tolist() == list(range(9)) + [3, 4, 5]
+    odd = cluster(sigs, 0.8, np.arange(12), exact, distinct=lambda a, b: a % 2 == 1)
+    assert odd.survivor.tolist() == list(range(6)) + [0, 7, 2, 9, 4, 11]
+
+
 def test_index_costs_under_a_kilobyte_per_document():
     """Signatures (128 x uint32), band keys and shared buckets: the memory the
     clustering holds per document, against ~3 KB for datasketch's MinHashLSH."""

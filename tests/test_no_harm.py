@@ -99,6 +99,31 @@ def test_recurring_short_facts_are_not_duplicates(cleaner):
     assert r.kept == ARTICLE and [x.reason for x in r.removed] == ["duplicate-paragraph"]
 
 
+VPN = ("{} supports the WireGuard protocol, a newer protocol that uses modern cryptography and is faster than "
+       "OpenVPN on most phones, laptops and home routers sold in the last five years.")
+
+
+def test_templated_facts_are_not_near_repeats(cli, tmp_path):
+    """Paragraphs of one template that each name their own subject (a comparison's providers)
+    state different facts: they stay, in one document and across the corpus-wide step too.
+    A copy with words added (a quote in a reply) or cut short (a teaser) still goes."""
+    a, b, c = (VPN.format(x) for x in ("Mullvad", "IVPN", "Proton VPN"))
+    quoted = "Alex wrote: " + a
+    teaser = a[:a.index(" five")] + " fi"
+    doc = [ARTICLE[0], a, ARTICLE[1], b, ARTICLE[2], c, ARTICLE[3], quoted, ARTICLE[4], teaser]
+    src = tmp_path / "in"
+    src.mkdir()
+    (src / "compare.txt").write_text("\n".join(doc) + "\n", encoding="utf-8")
+    (src / "other.txt").write_text("\n".join(ARTICLE[5:]) + "\n", encoding="utf-8")
+    r = cli(src, tmp_path / "out", "-q")
+    assert r.code == 0, r.err
+    kept = (tmp_path / "out" / "compare.txt").read_text(encoding="utf-8").splitlines()
+    removed = [json.loads(x) for x in (tmp_path / "out.report" / "removed.jsonl").read_text().splitlines()]
+    assert kept == doc[:7] + [ARTICLE[4]], [(x["text"][:40], x["reason"]) for x in removed]
+    assert {(x["line"], x["reason"], x["twin"]["line"]) for x in removed} == {
+        (8, "near-duplicate-paragraph", 2), (10, "near-duplicate-paragraph", 2)}
+
+
 def test_repeated_runs_of_short_lines_are_content(cleaner):
     """Rows of a table shown twice (a weekly plan, code lines) repeat as a run of short lines:
     content. The same run with a paragraph long enough to go alone is a repeated block."""

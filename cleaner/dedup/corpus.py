@@ -301,7 +301,8 @@ def near_paragraphs(c: Corpus, cfg: Config) -> None:
     indexed = c.earlier.paragraph_sets if c.earlier is not None and c.earlier.para_sets is not None else None
     asg = cluster(sigs, cfg.paragraph_threshold, np.arange(len(items)), find_buckets=c.find_buckets,
                   exact_many=ParagraphJaccard(c.store, units, index, indexed),
-                  settled=int(np.count_nonzero(units < 0)) if indexed is not None else 0)
+                  settled=int(np.count_nonzero(units < 0)) if indexed is not None else 0,
+                  groups=c.p_gid[items])
     removed = 0
     for x in np.flatnonzero(asg.survivor != np.arange(len(items))).tolist():
         row, tw = int(items[x]), int(items[int(asg.survivor[x])])

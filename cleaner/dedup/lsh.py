@@ -183,7 +183,8 @@ def cluster(sigs: np.ndarray, threshold: float, priority: Sequence[int] | np.nda
             exact: Callable[[int, int], float] | None = None,
             valid: np.ndarray | None = None, min_recall: float = 0.995,
             find_buckets: BucketFinder = local_buckets,
-            exact_many: Callable[[np.ndarray], np.ndarray] | None = None, settled: int = 0) -> Assignment:
+            exact_many: Callable[[np.ndarray], np.ndarray] | None = None, settled: int = 0,
+            groups: np.ndarray | None = None, distinct: Callable[[int, int], bool] | None = None) -> Assignment:
     """Near-duplicate clusters with exactly one survivor each.
 
     priority: lower is kept first (sorted path order, or -length for --keep longest).
@@ -194,6 +195,10 @@ def cluster(sigs: np.ndarray, threshold: float, priority: Sequence[int] | np.nda
     keys on its cluster; the result is the same).
     settled: the first items in priority order that are survivors already (--index: paragraphs
     its runs compared with each other and kept), so pairs of two of them need no check.
+    groups: pairs of items of one group are not compared (the corpus step leaves the paragraphs
+    of one document to the step inside documents, which sees their text).
+    distinct(i, j): pairs it calls distinct are never joined, however similar (inner's
+    templated facts that substitute words).
 
     Items that share a band bucket are candidates; pairs whose signature
     estimate is VERIFY_MARGIN or more below the threshold are dropped. An
@@ -227,6 +232,8 @@ def cluster(sigs: np.ndarray, threshold: float, priority: Sequence[int] | np.nda
     del buckets
     if settled:
         pairs = pairs[rank[pairs[:, 1]] >= settled]
+    if groups is not None and len(pairs):
+        pairs = pairs[groups[pairs[:, 0]] != groups[pairs[:, 1]]]
     from ..minhash import agreement
 
     est = agreement(sigs, pairs) / width
@@ -256,6 +263,6 @@ def cluster(sigs: np.ndarray, threshold: float, priority: Sequence[int] | np.nda
             checks += 1
         else:
             j = e
-        if j >= threshold:
+        if j >= threshold and (distinct is None or not distinct(m, s_)):
             survivor[m], sim[m], alive[m], joined = s_, j, False, True
     return Assignment(survivor, sim, checks, compared, index_bytes)
