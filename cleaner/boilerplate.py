@@ -70,8 +70,6 @@ SCORE_CLIP = 8.0
 SETTLE_ROUNDS = 32
 # Paragraphs of one document whose drop detail names the features that decided it.
 MAX_EXPLAINED = 20_000
-# Consecutive lines of bare links that make a list of links (removed together).
-LINK_RUN = 3
 # Reasons of decisive hits that are a page's chrome (menus, footers, consent, share bars).
 CHROME = frozenset((R.NAVIGATION, R.LEGAL, R.COOKIE, R.SHARE, R.NEWSLETTER))
 
@@ -159,7 +157,6 @@ class Features:
     hits: list[tuple[Hit, ...]]
     chrome: np.ndarray  # bool: removed by a rule of a page-chrome reason (CHROME)
     marker: np.ndarray  # bool: removed by a rule that opens a block of boilerplate
-    links: np.ndarray  # bool: links and hardly a word besides (a bare URL, a link list's line)
     tok_counts: np.ndarray  # tokens per paragraph (the dedup tokenizer's)
     tok_hashes: np.ndarray  # uint64, every token, paragraph after paragraph
     tok_lengths: np.ndarray  # uint16, bytes of each (capped)
@@ -198,8 +195,7 @@ class Features:
                      self.units[rows], self.words[rows], self.list_item[rows], self.heading_start[rows],
                      self.urls[rows], self.social[rows], np.full(len(sizes), -1, dtype=np.int64),
                      [self.hits[i] for i in rows.tolist()], self.chrome[rows], self.marker[rows],
-                     self.links[rows], tc,
-                     self.tok_hashes[tidx], self.tok_lengths[tidx], self.tok_stop[tidx])
+                     tc, self.tok_hashes[tidx], self.tok_lengths[tidx], self.tok_stop[tidx])
         f.relanguage(min_density)
         return f
 
@@ -221,7 +217,7 @@ class Features:
         return Features(self.doc_start[d0:d1 + 1] - lo, self.own[lo:hi], self.units[lo:hi], self.words[lo:hi],
                         self.list_item[lo:hi], self.heading_start[lo:hi], self.urls[lo:hi], self.social[lo:hi],
                         self.lang[d0:d1], self.hits[lo:hi], self.chrome[lo:hi], self.marker[lo:hi],
-                        self.links[lo:hi], self.tok_counts[lo:hi], self.tok_hashes[a:b], self.tok_lengths[a:b], self.tok_stop[a:b])
+                        self.tok_counts[lo:hi], self.tok_hashes[a:b], self.tok_lengths[a:b], self.tok_stop[a:b])
 
     def subset(self, which: Sequence[int]) -> Features:
         """The documents `which`, whole, in that order."""
@@ -236,7 +232,7 @@ class Features:
         return Features(np.concatenate(([0], np.cumsum(sizes))).astype(np.int64), self.own[rows],
                         self.units[rows], self.words[rows], self.list_item[rows], self.heading_start[rows],
                         self.urls[rows], self.social[rows], self.lang[w], [self.hits[i] for i in rows.tolist()],
-                        self.chrome[rows], self.marker[rows], self.links[rows], tc,
+                        self.chrome[rows], self.marker[rows], tc,
                         self.tok_hashes[tidx], self.tok_lengths[tidx], self.tok_stop[tidx])
 
     @staticmethod
@@ -252,7 +248,7 @@ class Features:
             np.concatenate([p.urls for p in parts]), np.concatenate([p.social for p in parts]),
             np.concatenate([p.lang for p in parts]), [h for p in parts for h in p.hits],
             np.concatenate([p.chrome for p in parts]), np.concatenate([p.marker for p in parts]),
-            np.concatenate([p.links for p in parts]), np.concatenate([p.tok_counts for p in parts]), np.concatenate([p.tok_hashes for p in parts]),
+            np.concatenate([p.tok_counts for p in parts]), np.concatenate([p.tok_hashes for p in parts]),
             np.concatenate([p.tok_lengths for p in parts]), np.concatenate([p.tok_stop for p in parts]))
 
     @staticmethod
@@ -260,7 +256,7 @@ class Features:
         z = np.zeros(0, dtype=np.int64)
         return Features(np.zeros(1, dtype=np.int64), np.zeros((0, len(OWN_FEATURES))), np.zeros(0), z,
                         z.astype(bool), z.astype(bool), z, z, z, [], z.astype(bool), z.astype(bool),
-                        z.astype(bool), z, z.astype(np.uint64), z.astype(np.uint16), z.astype(np.int32))
+                        z, z.astype(np.uint64), z.astype(np.uint16), z.astype(np.int32))
 
 
 def features_of(docs: Sequence[Sequence[str]], rules: RuleSet, min_density: float = 0.05
@@ -274,7 +270,7 @@ def features_of(docs: Sequence[Sequence[str]], rules: RuleSet, min_density: floa
     marker = np.array([h is not None and h.block for h in decided], dtype=bool)
     f = Features(b.doc_start, b.own, st.units, st.words, st.list_item, st.heading_start, b.urls,
                  (st.emoji + st.handles + st.hashtags).astype(np.int64), b.lang, b.hits, chrome, marker,
-                 (b.urls > 0) & (st.words - b.link_words <= b.urls + 3), b.tokens, b.token_hashes, np.minimum(b.token_lengths, 65535).astype(np.uint16), b.token_stop)
+                 b.tokens, b.token_hashes, np.minimum(b.token_lengths, 65535).astype(np.uint16), b.token_stop)
     pd = b.para_doc
     timeouts = [(int(pd[i]), int(i - b.doc_start[pd[i]]), t) for i, t in b.timeouts]
     return f, timeouts
@@ -556,19 +552,6 @@ class Classifier:
         for g in low[MAX_EXPLAINED:].tolist() if not self.explain else []:
             reason[g] = R.LOW_CONTENT
             detail[g] = f"score {prob[g]:.2f} < {thr_p[g]:.2f}"
-
-        # a run of LINK_RUN lines of links and hardly a word besides is a list of links; one
-        # such line alone (a source, a reference, a URL in code) stays unless the model drops it
-        if n and f.links.any():
-            run_id, run_len, run_first, run_last = _runs(f.links, doc)
-            for r in np.flatnonzero((run_len >= LINK_RUN) & f.links[run_first]).tolist():
-                a, b = int(run_first[r]), int(run_last[r])
-                d = int(doc[a])
-                for g in range(a, b + 1):
-                    if reason[g] is None or reason[g] == R.LOW_CONTENT:
-                        reason[g] = R.LOW_CONTENT
-                        detail[g] = (f"a list of links (lines {line(d, a - int(start[d]))}-"
-                                     f"{line(d, b - int(start[d]))})")
 
         # block cut: a block marker after the start of the article cuts what follows it,
         # unless article text comes back after it (long, and on the topic of what came before)

@@ -68,10 +68,9 @@ def test_pattern_reason(clf, reason, before, after, middle):
 
 def test_low_content_lines_around_an_article(clf):
     nav = ["* News", "* Sport", "* Weather", "* Traffic", "Opinion"]
-    links = ["https://example.org/a https://example.org/b", "https://example.org/c", "www.example.org/d"]
-    d = decisions(clf, ["Menu"] + nav + ARTICLE + links)
+    d = decisions(clf, ["Menu"] + nav + ARTICLE)
     assert d["Menu"] == R.NAVIGATION
-    assert all(d[x] == R.LOW_CONTENT for x in nav[:-1] + links)
+    assert all(d[x] == R.LOW_CONTENT for x in nav[:-1])
     assert_article_kept(d)
 
 
@@ -214,13 +213,14 @@ def test_a_related_box_inside_the_article_does_not_cut_the_rest(clf):
     assert_article_kept(d)
 
 
-def test_a_list_of_links_goes_one_source_line_stays(clf):
-    # A bare link is no evidence by itself (a source, a reference, a URL in documentation:
-    # on the dev sets such lines were text more often than not); three in a row are a list.
+def test_bare_links_are_no_evidence_one_or_many(clf):
+    # A bare link is no evidence by itself (a source, a reference, a URL in documentation),
+    # nor are three in a row: on both dev sets a rule for such runs took as many words of
+    # the gold content (reference lists, URLs in code) as of junk, and no F1.
     links = ["https://example.org/harbour-bridge-plan", "www.example.org/news/bridge-report.pdf",
              "https://example.org/ferry-timetable"]
-    d = decisions(clf, ARTICLE + links)
-    assert all(d[x] == R.LOW_CONTENT for x in links)
+    d = decisions(clf, ARTICLE + ["Sources"] + links)
+    assert all(d[x] is None for x in ["Sources"] + links), d
     assert_article_kept(d)
     source = "Source: www.example.org/news/bridge-report.pdf"
     d = decisions(clf, ARTICLE + [source])
