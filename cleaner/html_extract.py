@@ -317,7 +317,15 @@ def parse(html: bytes | str | Any) -> Any:
     """The lxml tree of a page (as trafilatura parses it), or None."""
     from trafilatura.utils import load_html
 
-    return load_html(html)
+    tree = load_html(html)
+    if tree is None and isinstance(html, (bytes, str)) and html.strip():
+        # trafilatura rejects markup without "html" in its first 50 characters whose root has a
+        # single child ("not quite HTML"): a saved fragment such as an extractor's output
+        # (<div><div>...</div></div>). Its text is still the page's: parse it inside a document
+        # rather than read it as empty.
+        tree = load_html(b"<html><body>" + html + b"</body></html>" if isinstance(html, bytes)
+                         else "<html><body>" + html + "</body></html>")
+    return tree
 
 
 def extract_blocks(html: bytes | str | Any) -> list[Block]:

@@ -123,3 +123,14 @@ def test_scripts_without_spaces_are_measured_in_characters() -> None:
     assert pf.x[row, col] > np.log1p(90)
     kept = ex.clean_page(html).text.split("\n")
     assert zh * 2 in kept and th * 2 in kept
+
+
+def test_a_fragment_with_one_root_is_read() -> None:
+    """A saved fragment (an extractor's output: one <div> holding the article) is the page's
+    text; trafilatura's loader alone rejects it as not quite HTML and the page read empty."""
+    inner = "".join(f"<p>{p}</p>" for p in ARTICLE)
+    for frag in (f'<div><div class="story">{inner}</div></div>', f"<article>{inner}</article>"):
+        for data in (frag, frag.encode()):
+            assert [b.text for b in H.extract_blocks(data)] == ARTICLE
+            assert H.HtmlExtractor().clean_page(data).text.split("\n") == ARTICLE
+    assert H.extract_blocks(b"   ") == [] and H.extract_blocks("") == []

@@ -136,6 +136,15 @@ def test_repeated_runs_of_short_lines_are_content(cleaner):
     assert r.kept == [ARTICLE[0], *block, ARTICLE[2]], [(x.text, x.reason) for x in r.removed]
 
 
+def test_a_see_also_section_is_content(cleaner):
+    """"See also" heads a man page's or an answer's cross-references as often as a teaser
+    list (on the dev sets' extracted text, more often): it is no evidence of junk."""
+    doc = ["tar - an archiving utility", ARTICLE[1], ARTICLE[2], "See also", "gzip(1), xz(1), cpio(1)",
+           "Bugs", "Report bugs to the mailing list of the project.", ARTICLE[3]]
+    r = cleaner.clean_text("\n".join(doc))
+    assert r.kept == doc, [(x.text, x.reason) for x in r.removed]
+
+
 def test_seed_junk_classes_still_go(cleaner):
     doc = ARTICLE + ["Advertisement", "Subscribe now for unlimited digital access for just $1 a week.",
                      "Leave a comment", "More from The Riverside Gazette", "Council delays vote on bus lanes",
