@@ -58,6 +58,12 @@ SUBSAMPLE = 0.3
 MAX_HARM = 0.004
 T_CLEAN = (0.03, 0.05)
 T_DUMP = (0.25, 0.3, 0.35)
+# Objectives this close are a tie (a held-out difference of 0.001 is within the spread of the
+# folds): of tied thresholds, those removing the least of the clean gold win. On 2026-12-02
+# t_dump 0.3 led 0.25 by 0.0010 (stripping alone), while with the default run (dedup too) 0.25
+# scored higher held out (WCXB fulltext 0.820 vs 0.817, Dragnet 0.876 vs 0.875) and removed
+# less gold (WCXB 1.25 vs 1.36 %).
+OBJECTIVE_TIE = 0.002
 
 
 def fixture_keys() -> set[tuple[str, str]]:
@@ -292,16 +298,16 @@ def main(argv: list[str] | None = None) -> int:
         models, final = fit_all(docs, f, fold_doc, a.folds, params)
         with open(mfile, "wb") as fh:
             pickle.dump((models, final), fh, protocol=pickle.HIGHEST_PROTOCOL)
-    best = None
+    tried = []
     for tc in T_CLEAN:
         for td in T_DUMP:
             res = table(docs, held_out_outputs(docs, f, fold_doc, models, rules, params, tc, td))
             obj = objective(res)
-            print(f"  t_clean {tc} t_dump {td}: objective {obj:.4f}", flush=True)
-            if best is None or obj > best[0] + 1e-9:
-                best = (obj, tc, td, res)
-    assert best is not None
-    _, tc, td, res = best
+            harm = float(np.mean([v["harm"] for k, v in res.items() if k.endswith("/gold")]))
+            print(f"  t_clean {tc} t_dump {td}: objective {obj:.4f}, gold removed {harm:.2%}", flush=True)
+            tried.append((obj, harm, tc, td, res))
+    top = max(t[0] for t in tried)
+    _, _, tc, td, res = min((t for t in tried if t[0] >= top - OBJECTIVE_TIE), key=lambda t: (t[1], -t[0]))
     final.t_clean, final.t_dump = tc, td
     print(f"\nheld out ({a.folds} folds by site), t_clean {tc}, t_dump {td}:")
     show(res)
