@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from .config import Config, ConfigError, load_config_file
-from .document import Document, split_paragraphs
+from .document import Document, split_record
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,8 +85,8 @@ class Cleaner:
     def clean_text(self, text: str) -> Result:
         """Remove boilerplate and repeated paragraphs from one document's text
         (paragraphs are its non-blank lines)."""
-        paragraphs, lines, sep = split_paragraphs(text)
-        return self._clean(Document("text", "text", paragraphs, lines, separator=sep))
+        paragraphs, lines, gaps = split_record(text)
+        return self._clean(Document("text", "text", paragraphs, lines, gaps=gaps))
 
     def clean_html(self, html: str | bytes) -> Result:
         """Extract the main text of a page (trafilatura), then clean it like clean_text."""
@@ -97,4 +97,4 @@ class Cleaner:
         dec = self.engine.clean(doc)
         removed = [Removed(doc.lines[i], doc.paragraphs[i], d.reason, d.detail) for i, d in sorted(dec.drops.items())]
         kept_text = [doc.paragraphs[i] for i in dec.kept]
-        return Result(doc.separator.join(kept_text), kept_text, removed)
+        return Result(doc.kept_text(dec.kept), kept_text, removed)

@@ -6,7 +6,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import formats, storage
+from . import compression, formats, storage
 from .readers import InputFile
 
 
@@ -160,3 +160,33 @@ def _resolve_collisions(files: list[InputFile]) -> None:
                 n += 1
             files[i] = InputFile(f.rel, f.path, f.kind, f.compression, out)
         taken.add(out)
+
+
+def txt_folders(files: list[InputFile]) -> list[InputFile]:
+    """--output-format txt: the folder of each many-document file's records (record N of
+    x.jsonl goes to x/0000000N.txt) becomes its out_rel. A folder that another input's
+    output would share (x.jsonl beside x.jsonl.gz, or beside an input folder x/) takes the
+    file's name without its compression suffix, then its whole name, so no record
+    overwrites another."""
+    taken: set[str] = set()
+    for f in files:
+        if formats.of(f).one_document:
+            parts = f.out_rel.split("/")
+            taken.add(f.out_rel)
+            taken.update("/".join(parts[:k]) for k in range(1, len(parts)))
+    out = []
+    for f in files:
+        if formats.of(f).one_document:
+            out.append(f)
+            continue
+        plain = compression.split_suffix(f.rel)[0]
+        name = plain.rsplit("/", 1)[-1]
+        stem = plain[: plain.rfind(".")] if "." in name else plain
+        folder = next((c for c in (stem, plain, f.rel) if c not in taken), None)
+        n = 2
+        while folder is None:
+            folder = f"{f.rel}.{n}" if f"{f.rel}.{n}" not in taken else None
+            n += 1
+        taken.add(folder)
+        out.append(InputFile(f.rel, f.path, f.kind, f.compression, folder))
+    return out

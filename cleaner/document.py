@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -40,14 +41,40 @@ class Document:
     # leaves them as they are
     decided: bool = False
     strict_json: bool = True  # False: the record needed the standard library's JSON (NaN, big ints)
+    # a record's text as it was around its paragraphs (split_record): gaps[i] is the white space
+    # between paragraph i-1 and paragraph i in the text (gaps[0] is ""), so that the kept text is
+    # the input with the removed paragraphs cut out; None: kept paragraphs are joined by `separator`
+    gaps: list[str] | None = None
 
     def kept(self) -> list[int]:
         if not self.drops:
             return list(range(len(self.paragraphs)))
         return [i for i in range(len(self.paragraphs)) if i not in self.drops]
 
-    def kept_text(self) -> str:
-        return "\n".join(self.paragraphs[i] for i in self.kept())
+    def kept_text(self, kept: list[int] | None = None) -> str:
+        """The text of the paragraphs `kept` (ascending indices; default: those not dropped).
+
+        With `gaps` (a record's text): the input text with the other paragraphs cut out, trimmed
+        of surrounding white space. Kept paragraphs keep what stood between them (line breaks,
+        blank lines, the indentation and trailing white space of their lines); where paragraphs
+        were cut out, each took one line-break run with it: of the runs around and between them,
+        the one with the most line breaks stays (the first of equal ones), between the trailing
+        white space of the kept line before and the indentation of the kept line after.
+        Without `gaps`: the kept paragraphs joined by `separator`.
+        """
+        if kept is None:
+            kept = self.kept()
+        paras, gaps = self.paragraphs, self.gaps
+        if gaps is None:
+            return self.separator.join([paras[i] for i in kept])
+        out: list[str] = []
+        prev = -1
+        for i in kept:
+            if prev >= 0:
+                out.append(gaps[i] if i == prev + 1 else _bridge(gaps, prev, i))
+            out.append(paras[i])
+            prev = i
+        return "".join(out)
 
     def where(self, i: int) -> str:
         if self.record is not None:
@@ -67,6 +94,56 @@ class ItemError:
     def __str__(self) -> str:
         where = f"{self.file}:{self.line}" if self.line is not None else self.file
         return f"{where}: {self.message}"
+
+
+_BREAK = re.compile(r"\r\n|\r|\n")
+_BREAKS = re.compile(r"(\r\n|\r|\n)")
+
+
+def _break_run(gap: str) -> tuple[int, int, int]:
+    """Where the line-break run of a gap (its line breaks and the blank lines between them)
+    starts and ends, and how many line breaks it holds."""
+    spans = [m.span() for m in _BREAK.finditer(gap)]
+    if not spans:
+        return len(gap), len(gap), 0
+    return spans[0][0], spans[-1][1], len(spans)
+
+
+def _bridge(gaps: list[str], a: int, b: int) -> str:
+    """What joins kept paragraph a to kept paragraph b > a + 1 (paragraphs a+1 .. b-1 cut out):
+    the trailing white space of a's line, the widest line-break run of gaps[a+1 .. b] (the
+    first of equal ones), the indentation of b's line."""
+    best, width = "", -1
+    for g in gaps[a + 1:b + 1]:
+        start, end, n = _break_run(g)
+        if n > width:
+            best, width = g[start:end], n
+    return gaps[a + 1][:_break_run(gaps[a + 1])[0]] + best + gaps[b][_break_run(gaps[b])[1]:]
+
+
+def split_record(text: str) -> tuple[list[str], list[int], list[str]]:
+    """The paragraphs and lines of split_paragraphs(text), and the gaps to rebuild a record's
+    text from them (Document.gaps): gaps[i] is text's white space between paragraph i-1 and
+    paragraph i, as it is in `text` (its \\r\\n or \\r line breaks too); gaps[0] is ""."""
+    pieces = _BREAKS.split(text)  # line, break, line, break, ..., line
+    paras: list[str] = []
+    lines: list[int] = []
+    gaps: list[str] = []
+    seen: dict[str, str] = {}  # one object per distinct gap: most are "\n" or "\n\n"
+    pos = 0
+    end = 0  # where the previous paragraph ended in `text`
+    for k in range(0, len(pieces), 2):
+        line = pieces[k]
+        s = line.strip()
+        if s:
+            start = pos + len(line) - len(line.lstrip())
+            gap = text[end:start] if paras else ""
+            gaps.append(seen.setdefault(gap, gap))
+            paras.append(s)
+            lines.append(k // 2 + 1)
+            end = start + len(s)
+        pos += len(line) + (len(pieces[k + 1]) if k + 1 < len(pieces) else 0)
+    return paras, lines, gaps
 
 
 def split_paragraphs(text: str) -> tuple[list[str], list[int], str]:

@@ -11,8 +11,11 @@ from .document import Document, ItemError
 from .readers import ReadError
 
 
-def explain_docs(path: Path, cfg: Config) -> list[tuple[Document, list[dict[str, Any]]]]:
-    """Per document, one row per paragraph: line, decision, reason, detail, features, text."""
+def explain_docs(path: Path, cfg: Config, errors: list[ItemError] | None = None
+                 ) -> list[tuple[Document, list[dict[str, Any]]]]:
+    """Per document, one row per paragraph: line, decision, reason, detail, features, text.
+    A bad record raises ReadError, or with `errors` is put there and the rest explained (as
+    `clean` skips it and cleans the rest)."""
     from .document_cleaner import DocumentCleaner
 
     f = formats.input_file(path.name, str(path))
@@ -22,7 +25,10 @@ def explain_docs(path: Path, cfg: Config) -> list[tuple[Document, list[dict[str,
     out = []
     for item in formats.of(f).read(f, cfg):
         if isinstance(item, ItemError):
-            raise ReadError(item.message, item.line)
+            if errors is None:
+                raise ReadError(item.message, item.line)
+            errors.append(item)
+            continue
         doc = item
         dec = dc.clean(doc)
         rows: list[dict[str, Any]] = []
@@ -41,9 +47,13 @@ def explain_file(path: Path, cfg: Config) -> int:
     from rich.markup import escape
 
     console = Console(highlight=False, soft_wrap=True)
-    err = Console(stderr=True, highlight=False)
+    err = Console(stderr=True, highlight=False, soft_wrap=True)  # an error line stays one line
+    if not path.exists():
+        err.print(f"clean: error: {escape(str(path))}: no such file")
+        return 1
+    errors: list[ItemError] = []
     try:
-        docs = explain_docs(path, cfg)
+        docs = explain_docs(path, cfg, errors)
     except ReadError as e:
         where = f"{path}:{e.line}" if e.line else str(path)
         err.print(f"clean: error: {escape(where)}: {escape(str(e))}")
@@ -84,7 +94,10 @@ def explain_file(path: Path, cfg: Config) -> int:
                          f"[dim]({name}={x:.3g})[/dim]" for name, x, v in top]
                 rules = f" [dim]rules: {escape(', '.join(f['rules']))}[/dim]" if f.get("rules") else ""
                 console.print(f"{'':12}{'  '.join(parts)}{rules}")
+    for bad in errors:
+        where = f"{path}:{bad.line}" if bad.line else str(path)
+        err.print(f"clean: error: {escape(where)}: {escape(bad.message)} (record skipped)")
     console.print("\n[dim]p = model's probability of text (kept from the document's threshold); own = from the "
                   "paragraph alone; then the features that moved p most ([green]+[/green] towards keep, [red]-[/red] "
                   "towards drop, in log-odds)[/dim]")
-    return 0
+    return 1 if errors else 0

@@ -313,18 +313,41 @@ def _walk(tree: Any) -> _Walk:
     return out
 
 
-def parse(html: bytes | str | Any) -> Any:
-    """The lxml tree of a page (as trafilatura parses it), or None."""
-    from trafilatura.utils import load_html
+_PARSER: Any = None
 
-    tree = load_html(html)
-    if tree is None and isinstance(html, (bytes, str)) and html.strip():
-        # trafilatura rejects markup without "html" in its first 50 characters whose root has a
-        # single child ("not quite HTML"): a saved fragment such as an extractor's output
-        # (<div><div>...</div></div>). Its text is still the page's: parse it inside a document
-        # rather than read it as empty.
-        tree = load_html(b"<html><body>" + html + b"</body></html>" if isinstance(html, bytes)
-                         else "<html><body>" + html + "</body></html>")
+
+def parse(html: bytes | str | Any) -> Any:
+    """The lxml tree of a page, or None: decoded and repaired as trafilatura's loader does, with
+    the parser trafilatura uses but for two things. `huge_tree`: without it libxml2 drops, with
+    no error, everything nested deeper than 255 elements, and a forum page whose posts leave
+    their <div> open nests one level per post (its last posts vanished). And a fragment whose
+    root has a single child (an extractor's saved output, <div><div>...</div></div>), which
+    trafilatura rejects as not quite HTML, is read: its text is the page's."""
+    global _PARSER
+    if hasattr(html, "iter"):
+        return html
+    from lxml.html import HTMLParser, fromstring
+    from trafilatura.utils import decode_file, repair_faulty_html
+
+    if _PARSER is None:
+        _PARSER = HTMLParser(collect_ids=False, default_doctype=False, encoding="utf-8", remove_comments=True,
+                             remove_pis=True, huge_tree=True)
+    text = decode_file(html)
+    if not isinstance(text, str) or not text.strip():
+        return None
+    text = repair_faulty_html(text, text[:50].lower())
+    tree = None
+    try:
+        tree = fromstring(text, parser=_PARSER)
+    except ValueError:  # "Unicode strings with encoding declaration are not supported"
+        pass
+    except Exception:  # lxml's own parser errors (a document with no elements at all)
+        tree = None
+    if tree is None or len(tree) < 1:
+        try:
+            tree = fromstring(text.encode("utf-8", "surrogatepass"), parser=_PARSER)
+        except Exception:
+            tree = None
     return tree
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import math
 import os
 import shutil
 from collections.abc import Iterator
@@ -195,13 +196,30 @@ def remove_stale_temp(root: str | Path) -> int:
     return n
 
 
+def _non_finite(rec: object) -> bool:
+    """Whether a NaN or an infinity is anywhere in the record (no recursion: records nest deep)."""
+    stack = [rec]
+    while stack:
+        x = stack.pop()
+        if isinstance(x, float):
+            if not math.isfinite(x):
+                return True
+        elif isinstance(x, dict):
+            stack.extend(x.values())
+        elif isinstance(x, (list, tuple)):
+            stack.extend(x)
+    return False
+
+
 def json_line(rec: object, fast: bool = True) -> bytes:
     """One compact JSON line, UTF-8. orjson when it can say the same thing; the
     standard library for what orjson would change or refuse (NaN, integers over
     64 bits, lone surrogates, which stay escaped)."""
     if fast:
         try:
-            return orjson.dumps(rec) + b"\n"
+            out = orjson.dumps(rec)
+            if b"null" not in out or not _non_finite(rec):  # orjson writes NaN and infinities as null
+                return out + b"\n"
         except (TypeError, orjson.JSONEncodeError):
             pass
     try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 
@@ -148,6 +149,17 @@ def test_explain_bad_file_is_a_clear_error(cli, tmp_path):
     assert r.code == 1 and "nope.txt" in r.err
     r = cli("--explain", p)
     assert r.code in (0, 1)
+
+
+def test_explain_skips_a_bad_record_and_explains_the_rest(cli, tmp_path):
+    """As `clean` does: the bad record is an error naming its line, the others are explained."""
+    p = write(tmp_path, "x.jsonl", "\n".join([json.dumps({"id": "a", "text": ARTICLE[1]}), "not json",
+                                              json.dumps({"id": "c", "text": ARTICLE[2]})]) + "\n")
+    r = cli("--explain", p)
+    assert r.code == 1
+    assert "x.jsonl:2:" in r.err and "invalid JSON" in r.err
+    heads = [line.split()[0] for line in r.out.splitlines() if "paragraphs kept" in line]
+    assert heads == ["a", "c"]
 
 
 def test_workers_1_and_2_give_the_same_bytes(cli, tmp_path):

@@ -76,8 +76,9 @@ def _warc(path, pages):
 
     with open(path, "wb") as fh:
         w = WARCWriter(fh, gzip=True)
-        for url, body, ctype in pages:
-            headers = StatusAndHeaders("200 OK", [("Content-Type", ctype)], protocol="HTTP/1.0")
+        for url, body, ctype, *status in pages:
+            headers = StatusAndHeaders(status[0] if status else "200 OK", [("Content-Type", ctype)],
+                                       protocol="HTTP/1.0")
             w.write_record(w.create_warc_record(url, "response", payload=io.BytesIO(body), http_headers=headers))
         w.write_record(w.create_warc_record("https://example.org/robots.txt", "request",
                                             payload=io.BytesIO(b"GET / HTTP/1.0\r\n\r\n")))
@@ -106,6 +107,26 @@ def test_warc_response_records_go_through_the_html_path(cli, tmp_path):
     rep = read_report(tmp_path / "out.report")  # the records that are not pages are accounted for
     assert rep["documents"]["warc_records_not_documents"] == {"not HTML": 1, "not a response": 1}
     assert rep["per_file"][0]["records_not_documents"] == {"not HTML": 1, "not a response": 1}
+
+
+def test_warc_redirects_error_pages_and_empty_bodies_are_counted_not_failed(cli, tmp_path):
+    """A crawl is full of them: they are no pages (and no errors: the run exits 0)."""
+    src = tmp_path / "in"
+    src.mkdir()
+    _warc(src / "crawl.warc.gz", [
+        ("https://example.org/a", page(ARTICLE[0], ARTICLE[1:]), "text/html"),
+        ("https://example.org/r", b"", "text/html", "301 Moved Permanently"),
+        ("https://example.org/gone", page("Not found", ["Sorry, this page does not exist."]), "text/html",
+         "404 Not Found"),
+        ("https://example.org/e", b"  ", "text/html"),
+    ])
+    r = cli(src, tmp_path / "out", "-q")
+    assert r.code == 0, r.err
+    with gzip.open(tmp_path / "out/crawl.jsonl.gz", "rt", encoding="utf-8") as fh:
+        assert [json.loads(x)["id"] for x in fh] == ["https://example.org/a"]
+    rep = read_report(tmp_path / "out.report")
+    assert rep["documents"]["warc_records_not_documents"] == {
+        "HTTP status 3xx": 1, "HTTP status 4xx": 1, "empty body": 1, "not a response": 1}
 
 
 def test_jsonl_on_stdin_to_stdout(tmp_path):
@@ -158,6 +179,23 @@ def test_output_format_parquet_and_txt(cli, tmp_path):
     files = sorted(p.relative_to(tmp_path / "txt").as_posix() for p in (tmp_path / "txt").rglob("*.txt"))
     assert files == [f"x/{n:08d}.txt" for n in (1, 2, 3, 4)]
     assert (tmp_path / "txt/x/00000002.txt").read_text(encoding="utf-8") == clean_of(30) + "\n"
+
+
+def test_output_format_txt_never_writes_two_records_to_one_name(cli, tmp_path):
+    """x.jsonl beside x.jsonl.gz, a.jsonl beside an input folder a/: each file's records
+    get a folder of their own (the first keeps the short name) and nothing is overwritten."""
+    import gzip
+
+    src = tmp_path / "in"
+    write(src, "x.jsonl", json.dumps({"text": ARTICLE[0]}) + "\n")
+    (src / "x.jsonl.gz").write_bytes(gzip.compress((json.dumps({"text": ARTICLE[1]}) + "\n").encode()))
+    write(src, "a.jsonl", json.dumps({"text": ARTICLE[2]}) + "\n")
+    write(src, "a/00000001.txt", ARTICLE[3] + "\n")
+    assert cli(src, tmp_path / "txt", "-q", "--output-format", "txt").code == 0
+    got = {p.relative_to(tmp_path / "txt").as_posix(): p.read_text(encoding="utf-8")
+           for p in (tmp_path / "txt").rglob("*.txt")}
+    assert got == {"x/00000001.txt": ARTICLE[0] + "\n", "x.jsonl/00000001.txt": ARTICLE[1] + "\n",
+                   "a.jsonl/00000001.txt": ARTICLE[2] + "\n", "a/00000001.txt": ARTICLE[3] + "\n"}
 
 
 def test_outputs_load_with_pyarrow_and_datasets(cli, tmp_path, monkeypatch):

@@ -135,3 +135,19 @@ def test_gzip_output_is_deterministic(cli, tmp_path):
     cli(src, tmp_path / "o1", "-q")
     cli(src, tmp_path / "o2", "-q")
     assert (tmp_path / "o1/x.jsonl.gz").read_bytes() == (tmp_path / "o2/x.jsonl.gz").read_bytes()
+
+
+def test_record_fields_keep_big_integers_and_nan(cli, tmp_path):
+    """Other fields pass through as they were: an integer over 64 bits stays exact (orjson
+    would read it as a float), a NaN stays NaN in the shards (orjson writes null)."""
+    src = tmp_path / "in"
+    big = 1180591620717411303424
+    text = json.dumps("\n".join(ARTICLE))
+    line = f'{{"id":"a","text":{text},"big":{big},"neg":-9223372036854775809,"score":NaN}}\n'
+    write(src, "x.jsonl", line)
+    for fmt in ("same", "jsonl"):
+        out = tmp_path / fmt
+        assert cli(src, out, "-q", "--output-format", fmt).code == 0
+        raw = (out / ("x.jsonl" if fmt == "same" else "part-00000.jsonl")).read_text(encoding="utf-8")
+        assert f'"big":{big}' in raw and '"neg":-9223372036854775809' in raw and '"score":NaN' in raw, raw[-120:]
+        assert json.loads(raw)["big"] == big

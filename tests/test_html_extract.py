@@ -134,3 +134,14 @@ def test_a_fragment_with_one_root_is_read() -> None:
             assert [b.text for b in H.extract_blocks(data)] == ARTICLE
             assert H.HtmlExtractor().clean_page(data).text.split("\n") == ARTICLE
     assert H.extract_blocks(b"   ") == [] and H.extract_blocks("") == []
+
+
+def test_a_page_nested_deeper_than_the_parsers_default_limit_keeps_all_its_text() -> None:
+    """Posts that leave their <div> open nest one level each: past 255 levels libxml2 dropped
+    the rest of the page without a word (the last posts of a long thread)."""
+    posts = [f"Post number {i}: the firmware update fixed the battery drain on my phone after {i} days."
+             for i in range(300)]
+    html = "<html><body>" + "".join(f"<div class=post><p>{p}</p>" for p in posts) + "</body></html>"
+    assert [b.text for b in H.extract_blocks(html)] == posts
+    res = H.HtmlExtractor().clean_page(html.encode())
+    assert [b.text for b in res.blocks] == posts

@@ -18,7 +18,9 @@ Kept = Sequence[tuple[Document, list[int]]]  # documents with the indices of the
 
 
 def kept_text(doc: Document, kept: list[int]) -> str:
-    return doc.separator.join(doc.paragraphs[i] for i in kept)
+    """The text field of a kept record: its text with the other paragraphs cut out
+    (Document.kept_text)."""
+    return doc.kept_text(kept)
 
 
 def write_lines(path: str | Path, docs: Kept) -> None:
@@ -64,12 +66,11 @@ class Format:
         return {"id": doc.id, **doc.metadata, text_field: kept_text(doc, kept)}
 
     def txt_name(self, f: InputFile, record: int | None) -> str:
-        """With --output-format txt: record N of x.jsonl becomes x/0000000N.txt."""
+        """With --output-format txt: record N of x.jsonl becomes x/0000000N.txt (the run has
+        made out_rel the records' folder, discover.txt_folders)."""
         if self.one_document:
             return f.out_rel
-        base = compression.split_suffix(f.rel)[0]
-        base = base[: base.rfind(".")] if "." in base.rsplit("/", 1)[-1] else base
-        return f"{base}/{record or 0:08d}.txt"
+        return f"{f.out_rel}/{record or 0:08d}.txt"
 
     def write_txt(self, out_root: Path, f: InputFile, docs: Kept) -> list[str]:
         """--output-format txt: one text file per document; returns what was written."""

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import codecs
 import json
+import re
 from collections.abc import Iterator
 from typing import Any
 
 import orjson
 
 from .. import compression, readers, storage, writers
-from ..document import Document, ItemError, split_paragraphs
+from ..document import Document, ItemError, split_record
 from ..escape import printable
 from ..readers import InputFile, Part, ReadError
 from .base import Format, Kept, kept_text
@@ -21,6 +22,11 @@ def _type_name(v: Any) -> str:
             bool: "a boolean", type(None): "null"}.get(type(v), type(v).__name__)
 
 
+# 19 digits or more: a number that may not fit in 64 bits (or digits inside a string: the
+# standard library reads those the same, only slower)
+_LONG_NUMBER = re.compile(rb"\d{19}")
+
+
 def parse_record(line: bytes, f: InputFile, n: int, text_field: str, id_field: str) -> Document:
     """One JSONL line to a document; raises ReadError (with the line) if it is not usable.
 
@@ -29,6 +35,8 @@ def parse_record(line: bytes, f: InputFile, n: int, text_field: str, id_field: s
     standard library, for the same result or a precise error.
     """
     try:
+        if _LONG_NUMBER.search(line):  # orjson reads an integer over 64 bits as a float: precision lost
+            raise orjson.JSONDecodeError("integer over 64 bits", "", 0)
         rec = orjson.loads(line)
         strict = True
     except orjson.JSONDecodeError:
@@ -65,9 +73,9 @@ def record_document(rec: dict[str, Any], f: InputFile, n: int, text_field: str, 
         doc_id = f"{printable(f.rel)}:{n}"
     else:
         doc_id = str(rid)
-    paras, lines, sep = split_paragraphs(text)
+    paras, lines, gaps = split_record(text)
     return Document(id=doc_id, source=f.rel, paragraphs=paras, lines=lines, record=n,
-                    metadata=rec, separator=sep)
+                    metadata=rec, gaps=gaps)
 
 
 def plan_parts(f: InputFile, part_bytes: int | None = None) -> list[Part]:
@@ -121,6 +129,7 @@ def iter_jsonl(f: InputFile, max_bytes: int, text_field: str, id_field: str, par
     part = part or Part()
     n = part.first_line - 1
     pos = part.start
+    records = 0
     try:
         with readers.open_binary(f, max_ratio, part.start) as fh, readers.unchanged(fh, part):
             while part.end is None or pos < part.end:
@@ -137,7 +146,10 @@ def iter_jsonl(f: InputFile, max_bytes: int, text_field: str, id_field: str, par
                     continue
                 if n == 1 and line.startswith(codecs.BOM_UTF8):
                     line = line[3:]
-                if n in skip or not line.strip():
+                if not line.strip():
+                    continue
+                records += 1
+                if n in skip:
                     continue
                 try:
                     yield parse_record(line, f, n, text_field, id_field)
@@ -149,6 +161,8 @@ def iter_jsonl(f: InputFile, max_bytes: int, text_field: str, id_field: str, par
         if compression.is_error(e):
             raise ReadError(str(readers.decompress_error(f, e)) + f" after line {n}", n + 1) from None
         raise
+    if not records and part.start == 0 and part.end is None:  # the whole file, and nothing in it
+        raise ReadError("empty file" if not pos else "no records (blank lines only)")
 
 
 class Jsonl(Format):

@@ -130,7 +130,7 @@ def write_like_source(path: str, src: InputFile, docs: Kept, text_field: str, pa
             # a bad row group (reported by the reader, which stopped there): the groups read before it
             table, first = _groups_holding(source, part or Part(), max((d.record or 1) for d, _ in docs))
     rows = [doc.record - first for doc, _ in docs if doc.record is not None]
-    texts = [doc.separator.join(doc.paragraphs[i] for i in kept) for doc, kept in docs]
+    texts = [kept_text(doc, kept) for doc, kept in docs]
     table = table.take(pa.array(rows, type=pa.int64()))
     col = table.schema.get_field_index(text_field)
     table = table.set_column(col, table.schema.field(col).with_type(pa.string()), pa.array(texts, pa.string()))

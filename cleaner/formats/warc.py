@@ -56,7 +56,8 @@ def _check_start(fh: IO[bytes], f: InputFile) -> None:
         raise ReadError(f"not a WARC file: it starts with {head[:24]!r}")
 
 
-def _body_or_error(rec: Any, f: InputFile, n: int, max_bytes: int) -> Document | ItemError:
+def _body_or_error(rec: Any, f: InputFile, n: int, max_bytes: int) -> Document | ItemError | None:
+    """The page of an HTML response, an error, or None for a response with an empty body."""
     body = rec.content_stream().read(max_bytes + 1)
     if len(body) > max_bytes:
         return ItemError(f.rel, f"record larger than --max-bytes ({max_bytes:,}); skipped", n)
@@ -64,7 +65,7 @@ def _body_or_error(rec: Any, f: InputFile, n: int, max_bytes: int) -> Document |
     meta = {"url": url, "warc_record_id": rec.rec_headers.get_header("WARC-Record-ID"),
             "warc_date": rec.rec_headers.get_header("WARC-Date")}
     if not body.strip():
-        return ItemError(f.rel, f"empty response body for {url}", n)
+        return None
     return Document(id=url or f"{printable(f.rel)}:{n}", source=f.rel, paragraphs=[], lines=[], record=n,
                     metadata=meta, html=body)
 
@@ -122,8 +123,14 @@ def iter_warc(f: InputFile, max_bytes: int, skip: frozenset[int] = frozenset(),
                     counts["not a response"] = counts.get("not a response", 0) + 1
                 elif "html" not in (rec.http_headers.get_header("Content-Type") or "").lower():
                     counts["not HTML"] = counts.get("not HTML", 0) + 1
+                elif not (status := (rec.http_headers.get_statuscode() or "").strip()).startswith("2"):
+                    # redirects, not-found and server error pages: what the crawl was sent, not a page
+                    key = f"HTTP status {status[:1]}xx" if status[:1].isdigit() else "no HTTP status"
+                    counts[key] = counts.get(key, 0) + 1
                 elif n not in skip:
                     item = _body_or_error(rec, f, n, max_bytes)
+                    if item is None:  # 200 with nothing in it (a crawl fetch that got no page)
+                        counts["empty body"] = counts.get("empty body", 0) + 1
                 _check_complete(rec, n)
                 if item is not None:
                     yield item

@@ -24,7 +24,7 @@ from .. import formats, storage
 from ..config import Config, ConfigError, load_config_file
 from ..dedup.corpus import Decisions, reduce
 from ..dedup.sets import SetStore
-from ..discover import Skipped, discover
+from ..discover import Skipped, discover, txt_folders
 from ..document import ItemError
 from ..escape import printable
 from ..pool import Failure, fewer_collections, unit_and_record
@@ -165,6 +165,8 @@ class Run:
         self.phase = "discovery"
         files, skipped = discover(self.input, cfg.follow_symlinks,
                                   exclude=(str(self.output), str(self.report_dir)))
+        if cfg.output_format == "txt":
+            files = txt_folders(files)
         timings["discover"] = time.perf_counter() - t_start
         ident = resume.identity(cfg, self.input, self.output)
         if cfg.index is not None:  # before the work: an index that cannot be used is refused now
