@@ -526,6 +526,21 @@ class Classifier:
         def line(d: int, i: int) -> int:
             return int(lines[d][i]) if lines is not None else i + 1
 
+        # A short line between two paragraphs of article text (rule-dropped lines between them
+        # aside) stays whatever its score: nothing in its position says junk, and what the model
+        # drops there is a heading or a one-line paragraph of the article ("Construction
+        # Timeline" before an advert). On both dev sets' text inputs it changed no F1 by 0.0005.
+        if n:
+            anchor = keep & (f.units >= self.p.anchor_units) & (prob >= 0.5)
+            for g in np.flatnonzero(~blocked & ~keep & (f.units <= self.p.heading_max_units)).tolist():
+                d = int(doc[g])
+                a, b = g - 1, g + 1
+                while a >= start[d] and blocked[a]:
+                    a -= 1
+                while b < start[d + 1] and blocked[b]:
+                    b += 1
+                if a >= start[d] and b < start[d + 1] and anchor[a] and anchor[b]:
+                    keep[g] = True
         # what moved the score, for the dropped ones (details) or all of them (--explain)
         low = np.flatnonzero(~blocked & ~keep)
         show = np.flatnonzero(~blocked) if self.explain else low[:MAX_EXPLAINED]
