@@ -55,3 +55,24 @@ def test_clean_cleaner_and_explain_decide_alike(cli, tmp_path):
         kept_lines, removed = _explained(res.out)
         assert removed == via_clean
         assert [lines[n - 1] for n in kept_lines] == kept_clean
+
+
+def test_the_audit_says_when_a_repeats_first_copy_went_too():
+    """A repeat names its first copy as twin; when that copy was removed as well (the decision
+    made again without the repeats can drop it), the twin says so: no copy is in the output."""
+    from cleaner.document import Document, Drop
+    from cleaner.document_cleaner import Decision
+    from cleaner.run.tasks import WriteResult
+    from cleaner.run.write import _final
+
+    doc = Document("d.txt", "d.txt", ["Intro", "Stop overpaying today", "Body", "Stop overpaying today"], [1, 2, 4, 5])
+    dup = Drop("duplicate-paragraph", "same as line 2", twin="d.txt", twin_line=2, twin_file="d.txt")
+    audit: list = []
+    kept = _final(doc, Decision({1: Drop("low-content", "score 0.1 < 0.2"), 3: dup}, [0, 2]), None,
+                  WriteResult(0), audit)
+    assert kept == [0, 2]
+    assert [a.get("twin") for a in audit] == [None, {"id": "d.txt", "file": "d.txt", "line": 2,
+                                                     "removed": "low-content"}]
+    audit = []
+    _final(doc, Decision({3: dup}, [0, 1, 2]), None, WriteResult(0), audit)
+    assert audit[0]["twin"] == {"id": "d.txt", "file": "d.txt", "line": 2}

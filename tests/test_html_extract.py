@@ -145,3 +145,17 @@ def test_a_page_nested_deeper_than_the_parsers_default_limit_keeps_all_its_text(
     assert [b.text for b in H.extract_blocks(html)] == posts
     res = H.HtmlExtractor().clean_page(html.encode())
     assert [b.text for b in res.blocks] == posts
+
+
+def test_a_page_the_model_would_empty_keeps_what_trafilatura_found() -> None:
+    """A one-paragraph page: the model, short of context, scores it low; the page is not
+    emptied on that doubt alone. A page of nothing but a cookie notice still is."""
+    one = ("<html><head><title>Harbour</title></head><body><p>The harbour town woke early, as the fishing "
+           "boats returned with their catch before the sun rose over the cliffs.</p></body></html>")
+    res = H.HtmlExtractor().clean_page(one.encode())
+    assert res.text == "The harbour town woke early, as the fishing boats returned with their catch before " \
+                       "the sun rose over the cliffs."
+    cookie = ("<html><body><div class='cookie-banner'><p>We use cookies to improve your experience on our "
+              "website. By continuing to browse you agree to our use of cookies.</p></div></body></html>")
+    res = H.HtmlExtractor().clean_page(cookie.encode())
+    assert not res.keep.any() and res.reasons[0] is not None

@@ -50,9 +50,20 @@ def _final(doc: Document, dec: Decision | None, doc_drop: Drop | None, res: Writ
         audit.append(_audit(doc, None, doc_drop, "\n".join(doc.paragraphs)))
         return None
     assert dec is not None, "a document that stays has its decision"
+    at_line: dict[int, int] | None = None
     for i in sorted(dec.drops):
-        res.para_reasons[dec.drops[i].reason] += 1
-        audit.append(_audit(doc, i, dec.drops[i], doc.paragraphs[i]))
+        drop = dec.drops[i]
+        res.para_reasons[drop.reason] += 1
+        rec = _audit(doc, i, drop, doc.paragraphs[i])
+        if drop.twin == doc.id and drop.twin_line is not None:
+            # a repeat of this document whose first copy went as well (the decision made again
+            # without the repeats can drop it): the audit says so, no copy is left in the output
+            if at_line is None:
+                at_line = {ln: k for k, ln in enumerate(doc.lines)}
+            j = at_line.get(drop.twin_line)
+            if j is not None and j in dec.drops:
+                rec["twin"]["removed"] = dec.drops[j].reason
+        audit.append(rec)
     if not dec.kept:
         res.doc_reasons[R.EMPTY_DOC] += 1
         audit.append(_audit(doc, None, Drop(R.EMPTY_DOC, "no paragraph kept"), ""))
