@@ -532,15 +532,13 @@ class Classifier:
         # Timeline" before an advert). On both dev sets' text inputs it changed no F1 by 0.0005.
         if n:
             anchor = keep & (f.units >= self.p.anchor_units) & (prob >= 0.5)
-            for g in np.flatnonzero(~blocked & ~keep & (f.units <= self.p.heading_max_units)).tolist():
-                d = int(doc[g])
-                a, b = g - 1, g + 1
-                while a >= start[d] and blocked[a]:
-                    a -= 1
-                while b < start[d + 1] and blocked[b]:
-                    b += 1
-                if a >= start[d] and b < start[d + 1] and anchor[a] and anchor[b]:
-                    keep[g] = True
+            at = np.arange(n)
+            # the nearest paragraph not ruled out before and after each one (-1 / n: none)
+            before = np.concatenate(([-1], np.maximum.accumulate(np.where(blocked, -1, at))[:-1]))
+            after = np.concatenate((np.minimum.accumulate(np.where(blocked, n, at)[::-1])[::-1][1:], [n]))
+            inside = (before >= start[doc]) & (after < start[doc + 1])
+            keep |= (~blocked & (f.units <= self.p.heading_max_units) & inside
+                     & anchor[np.clip(before, 0, n - 1)] & anchor[np.clip(after, 0, n - 1)])
         # what moved the score, for the dropped ones (details) or all of them (--explain)
         low = np.flatnonzero(~blocked & ~keep)
         show = np.flatnonzero(~blocked) if self.explain else low[:MAX_EXPLAINED]

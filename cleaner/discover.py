@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -182,11 +183,8 @@ def txt_folders(files: list[InputFile]) -> list[InputFile]:
         plain = compression.split_suffix(f.rel)[0]
         name = plain.rsplit("/", 1)[-1]
         stem = plain[: plain.rfind(".")] if "." in name else plain
-        folder = next((c for c in (stem, plain, f.rel) if c not in taken), None)
-        n = 2
-        while folder is None:
-            folder = f"{f.rel}.{n}" if f"{f.rel}.{n}" not in taken else None
-            n += 1
+        numbered = (f"{f.rel}.{k}" for k in itertools.count(2))
+        folder = next(c for c in itertools.chain((stem, plain, f.rel), numbered) if c not in taken)
         taken.add(folder)
         out.append(InputFile(f.rel, f.path, f.kind, f.compression, folder))
     return out

@@ -34,7 +34,6 @@ class Document:
     lines: list[int]  # 1-based line of each paragraph in the file (or in the record's text)
     record: int | None = None  # 1-based line of the record in a JSONL file
     metadata: dict[str, Any] = field(default_factory=dict)  # other fields, passed through
-    separator: str = "\n"  # what joins kept paragraphs in a JSONL text field
     drops: dict[int, Drop] = field(default_factory=dict)  # paragraph index -> why it went
     html: bytes | None = None  # a page still to extract (paragraphs are empty until then)
     # the page's blocks were decided by the HTML extractor (html_extract): the text classifier
@@ -43,7 +42,7 @@ class Document:
     strict_json: bool = True  # False: the record needed the standard library's JSON (NaN, big ints)
     # a record's text as it was around its paragraphs (split_record): gaps[i] is the white space
     # between paragraph i-1 and paragraph i in the text (gaps[0] is ""), so that the kept text is
-    # the input with the removed paragraphs cut out; None: kept paragraphs are joined by `separator`
+    # the input with the removed paragraphs cut out; None: kept paragraphs are joined by "\n"
     gaps: list[str] | None = None
 
     def kept(self) -> list[int]:
@@ -60,13 +59,13 @@ class Document:
         were cut out, each took one line-break run with it: of the runs around and between them,
         the one with the most line breaks stays (the first of equal ones), between the trailing
         white space of the kept line before and the indentation of the kept line after.
-        Without `gaps`: the kept paragraphs joined by `separator`.
+        Without `gaps` (an HTML page's blocks): the kept paragraphs, a line each.
         """
         if kept is None:
             kept = self.kept()
         paras, gaps = self.paragraphs, self.gaps
         if gaps is None:
-            return self.separator.join([paras[i] for i in kept])
+            return "\n".join([paras[i] for i in kept])
         out: list[str] = []
         prev = -1
         for i in kept:
@@ -96,14 +95,13 @@ class ItemError:
         return f"{where}: {self.message}"
 
 
-_BREAK = re.compile(r"\r\n|\r|\n")
 _BREAKS = re.compile(r"(\r\n|\r|\n)")
 
 
 def _break_run(gap: str) -> tuple[int, int, int]:
     """Where the line-break run of a gap (its line breaks and the blank lines between them)
     starts and ends, and how many line breaks it holds."""
-    spans = [m.span() for m in _BREAK.finditer(gap)]
+    spans = [m.span() for m in _BREAKS.finditer(gap)]
     if not spans:
         return len(gap), len(gap), 0
     return spans[0][0], spans[-1][1], len(spans)
@@ -113,12 +111,9 @@ def _bridge(gaps: list[str], a: int, b: int) -> str:
     """What joins kept paragraph a to kept paragraph b > a + 1 (paragraphs a+1 .. b-1 cut out):
     the trailing white space of a's line, the widest line-break run of gaps[a+1 .. b] (the
     first of equal ones), the indentation of b's line."""
-    best, width = "", -1
-    for g in gaps[a + 1:b + 1]:
-        start, end, n = _break_run(g)
-        if n > width:
-            best, width = g[start:end], n
-    return gaps[a + 1][:_break_run(gaps[a + 1])[0]] + best + gaps[b][_break_run(gaps[b])[1]:]
+    runs = [(g, _break_run(g)) for g in gaps[a + 1:b + 1]]
+    g, (start, end, _) = max(runs, key=lambda r: r[1][2])  # max keeps the first of equal ones
+    return gaps[a + 1][:runs[0][1][0]] + g[start:end] + gaps[b][runs[-1][1][1]:]
 
 
 def split_record(text: str) -> tuple[list[str], list[int], list[str]]:
@@ -149,8 +144,8 @@ def split_record(text: str) -> tuple[list[str], list[int], list[str]]:
 def split_paragraphs(text: str) -> tuple[list[str], list[int], str]:
     """Non-blank lines of `text`, stripped, with their 1-based line numbers.
 
-    Lines end at \\r\\n, \\r or \\n. Also returns the separator to rejoin kept
-    paragraphs with: a blank line if the text separates paragraphs that way.
+    Lines end at \\r\\n, \\r or \\n. Also returns how the text separates its
+    paragraphs: "\n\n" if by blank lines, else "\n" (a record keeps its own gaps: split_record).
     """
     if "\r" in text:
         text = text.replace("\r\n", "\n").replace("\r", "\n")

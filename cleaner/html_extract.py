@@ -336,12 +336,9 @@ def parse(html: bytes | str | Any) -> Any:
     if not isinstance(text, str) or not text.strip():
         return None
     text = repair_faulty_html(text, text[:50].lower())
-    tree = None
     try:
         tree = fromstring(text, parser=_PARSER)
-    except ValueError:  # "Unicode strings with encoding declaration are not supported"
-        pass
-    except Exception:  # lxml's own parser errors (a document with no elements at all)
+    except Exception:  # an encoding declaration in a str (ValueError), lxml's own parser errors
         tree = None
     if tree is None or len(tree) < 1:
         try:
