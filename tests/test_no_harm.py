@@ -145,6 +145,31 @@ def test_a_see_also_section_is_content(cleaner):
     assert r.kept == doc, [(x.text, x.reason) for x in r.removed]
 
 
+def test_read_more_links_of_a_listing_do_not_cut_it(cleaner):
+    """"Read more" ends each excerpt of a listing: the link label goes, the excerpts after it stay
+    (as a block marker it had cut them, the rest of the page)."""
+    texts = [ARTICLE[1], ARTICLE[4], ARTICLE[5], ARTICLE[6]]
+    doc = [ARTICLE[0]]
+    for t in texts:
+        doc += [t, "Continue reading" if t == texts[-1] else "Read more"]
+    r = cleaner.clean_text("\n".join(doc))
+    assert r.kept == [ARTICLE[0], *texts], [(x.text, x.reason) for x in r.removed]
+    assert {x.reason for x in r.removed} == {"teaser-sidebar"}
+
+
+def test_prose_about_a_copyright_notice_is_content(cleaner):
+    """A sentence that mentions "all rights reserved" is no notice; the notice itself still goes."""
+    line = "The phrase all rights reserved was required by the Buenos Aires Convention of 1910."
+    doc = [ARTICLE[0], ARTICLE[1], line, ARTICLE[2], ARTICLE[3]]
+    r = cleaner.clean_text("\n".join(doc))
+    assert r.kept == doc, [(x.text, x.reason) for x in r.removed]
+    notices = ["Riverside Gazette Ltd. All rights reserved.", "All Rights Reserved 2024",
+               "Riverside Gazette | All rights reserved | Privacy"]
+    for notice in notices:
+        r = cleaner.clean_text("\n".join(ARTICLE + [notice]))
+        assert r.kept == ARTICLE and [x.reason for x in r.removed] == ["legal-footer"], notice
+
+
 def test_seed_junk_classes_still_go(cleaner):
     doc = ARTICLE + ["Advertisement", "Subscribe now for unlimited digital access for just $1 a week.",
                      "Leave a comment", "More from The Riverside Gazette", "Council delays vote on bus lanes",
