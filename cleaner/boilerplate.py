@@ -34,6 +34,7 @@ cleaning idempotent.
 from __future__ import annotations
 
 import json
+from bisect import bisect_right
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -345,8 +346,10 @@ def doc_matrix(f: Features, s: np.ndarray, p: Params) -> np.ndarray:
     ]).reshape(nd, len(DOC_FEATURES))
 
 
-def context_matrix(f: Features, s: np.ndarray, p_dump: np.ndarray, dmat: np.ndarray, p: Params) -> np.ndarray:
-    """One row of CONTEXT_FEATURES per paragraph, from the own-stage scores s."""
+def context_matrix(f: Features, s: np.ndarray, p_dump: np.ndarray, dmat: np.ndarray, p: Params,
+                   content: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
+    """One row of CONTEXT_FEATURES per paragraph, from the own-stage scores s (`content`:
+    f.content(), if the caller has it)."""
     start = f.doc_start
     doc = f.para_doc()
     n = len(s)
@@ -371,7 +374,7 @@ def context_matrix(f: Features, s: np.ndarray, p_dump: np.ndarray, dmat: np.ndar
     sh = units <= p.run_units
     run_id, run_len, run_first, run_last = _runs(sh, doc)
     core = (s >= 0) & (units >= p.core_units)
-    cw_hashes, cw_counts = f.content()
+    cw_hashes, cw_counts = content if content is not None else f.content()
     ov = TF.content_overlap(cw_hashes, cw_counts, doc, core)
     big = 10 ** 6
     last_core = np.maximum.accumulate(np.where(core, i, -big))
@@ -379,11 +382,12 @@ def context_matrix(f: Features, s: np.ndarray, p_dump: np.ndarray, dmat: np.ndar
     d_prev = np.where(last_core >= a, i - last_core, big)
     d_next = np.where(next_core < e, next_core - i, big)
     umax = np.maximum.reduceat(units, np.minimum(start[:-1], n - 1))[doc]
+    mean_2 = _seg_window_mean(s, start, doc, 2, EDGE_SCORE)
     return np.column_stack([
-        s, prev, nxt, _seg_window_mean(s, start, doc, 2, EDGE_SCORE), _seg_window_mean(s, start, doc, 6, EDGE_SCORE),
+        s, prev, nxt, mean_2, _seg_window_mean(s, start, doc, 6, EDGE_SCORE),
         (i == a).astype(float), (i == e - 1).astype(float), (before == 0).astype(float), (after == 0).astype(float),
         np.minimum(before, after) / np.maximum(total, 1e-9), (i - a) / np.maximum(cnt - 1, 1),
-        short * _seg_window_mean(s, start, doc, 2, EDGE_SCORE), short * prev, short * nxt,
+        short * mean_2, short * prev, short * nxt,
         heading * (nxt > 0), after_marker, np.log1p(np.where(sh, run_len[run_id], 0)),
         (sh & (run_first[run_id] == a)).astype(float), (sh & (run_last[run_id] == e - 1)).astype(float),
         ov, p_dump[doc], np.log1p(np.minimum(np.minimum(d_prev, d_next), 1000)),
@@ -419,6 +423,77 @@ def feature_label(name: str) -> str:
     return _LABELS.get(name, name)
 
 
+def _top_columns(v: np.ndarray, k: int) -> np.ndarray:
+    """Per row of v, the columns of its k largest values, largest first, and of equal
+    values the later column first: the first k of a reversed stable argsort, by k
+    passes of argmax (the sort of every row's 60 columns cost more than all the rest)."""
+    v = v.copy()
+    n, m = v.shape
+    k = min(k, m)
+    out = np.empty((n, k), dtype=np.int64)
+    rows = np.arange(n)
+    for c in range(k):
+        j = m - 1 - np.argmax(v[:, ::-1], axis=1)
+        out[:, c] = j
+        v[rows, j] = -np.inf
+    return out
+
+
+@dataclass(slots=True)
+class _TopFeatures:
+    """The four features that moved each scored paragraph most (rows of a batch): their
+    indices, contributions to the logit and values."""
+
+    names: Sequence[str]
+    order: np.ndarray
+    c: np.ndarray
+    x: np.ndarray
+
+
+class Contributions:
+    """Per paragraph of a document: [(feature, value, contribution)] of the features that
+    moved its score most. Read by --explain and the API only, so each paragraph's list
+    is built when it is asked for (a run drops hundreds of thousands of lines)."""
+
+    __slots__ = ("_top", "_row", "_own")
+
+    def __init__(self, top: _TopFeatures | None = None, row: dict[int, int] | None = None) -> None:
+        self._top = top
+        self._row = row or {}
+        self._own: dict[int, list[tuple[str, float, float]]] = {}
+
+    def __contains__(self, i: object) -> bool:
+        return i in self._own or i in self._row
+
+    def __getitem__(self, i: int) -> list[tuple[str, float, float]]:
+        if i in self._own:
+            return self._own[i]
+        r, t = self._row[i], self._top
+        assert t is not None
+        return [(t.names[j], x, c) for j, x, c in zip(t.order[r].tolist(), t.x[r].tolist(), t.c[r].tolist())]
+
+    def __setitem__(self, i: int, value: list[tuple[str, float, float]]) -> None:
+        self._row.pop(i, None)
+        self._own[i] = value
+
+    def get(self, i: int, default: Any = None) -> Any:
+        return self[i] if i in self else default
+
+    def keys(self) -> list[int]:
+        return sorted(set(self._row) | set(self._own))
+
+    def __iter__(self) -> Any:
+        return iter(self.keys())
+
+    def __len__(self) -> int:
+        return len(self.keys())
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Contributions):
+            other = {k: other[k] for k in other.keys()}
+        return isinstance(other, dict) and {k: self[k] for k in self.keys()} == other
+
+
 @dataclass(slots=True)
 class Verdict:
     """The decision for one document: what goes and why, and the scores behind it."""
@@ -429,7 +504,7 @@ class Verdict:
     p_dump: float
     threshold: float
     ruled: np.ndarray  # bool: decided by a rule or forced (the model's scores are not used)
-    contributions: dict[int, list[tuple[str, float, float]]] = field(default_factory=dict)
+    contributions: Contributions = field(default_factory=lambda: Contributions())
 
     def kept(self) -> list[int]:
         return [i for i in range(len(self.prob)) if i not in self.drops]
@@ -478,14 +553,15 @@ class Classifier:
 
     # -- scores ------------------------------------------------------------------------------------------
 
-    def scores(self, f: Features, blocked: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    def scores(self, f: Features, blocked: np.ndarray, content: tuple[np.ndarray, np.ndarray] | None = None
+               ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Own scores, p_dump per document, final logits, and the context stage's input rows."""
         m = self.model
         s1 = m.own.logits(f.own) if len(f) else np.zeros(0)
         s1 = np.where(blocked, EDGE_SCORE, s1)
         dmat = doc_matrix(f, s1, self.p)
         p_dump = _sigmoid(m.doc.logits(dmat)) if f.ndocs else np.zeros(0)
-        x = np.hstack([context_matrix(f, s1, p_dump, dmat, self.p), f.own]) if len(f) \
+        x = np.hstack([context_matrix(f, s1, p_dump, dmat, self.p, content), f.own]) if len(f) \
             else np.zeros((0, len(m.context.features)))
         s2 = m.context.logits(x) if len(f) else np.zeros(0)
         return s1, p_dump, np.where(blocked, EDGE_SCORE, s2), x
@@ -510,14 +586,16 @@ class Classifier:
                 g = int(start[d]) + i
                 reason[g], detail[g] = drop.reason, drop.detail
                 blocked[g] = True
-        for g, hs in enumerate(f.hits):
-            if hs and not blocked[g]:
-                h = decide_hits(hs)
+        hits = f.hits
+        for g in [g for g, hs in enumerate(hits) if hs]:
+            if not blocked[g]:
+                h = decide_hits(hits[g])
                 if h is not None:
                     hit_of[g] = h
                     reason[g], detail[g] = h.reason, f"rule {h.rule}"
                     blocked[g] = True
-        s1, p_dump, s2, x = self.scores(f, blocked)
+        content = f.content()
+        s1, p_dump, s2, x = self.scores(f, blocked, content)
         own_p, prob = _sigmoid(s1), _sigmoid(s2)
         thr = self.model.threshold(p_dump)
         thr_p = thr[doc] if n else np.zeros(0)
@@ -542,36 +620,37 @@ class Classifier:
         # what moved the score, for the dropped ones (details) or all of them (--explain)
         low = np.flatnonzero(~blocked & ~keep)
         show = np.flatnonzero(~blocked) if self.explain else low[:MAX_EXPLAINED]
-        contrib_rows: dict[int, list[tuple[str, float, float]]] = {}
+        top: _TopFeatures | None = None
         if len(show):
             last = self.model.context
             contrib = last.contributions(x[show])
             sign = np.where(keep[show], 1.0, -1.0)[:, None]
-            tops = np.argsort(contrib * sign, axis=1, kind="stable")[:, ::-1][:, :4]
-            top_c = np.take_along_axis(contrib, tops, axis=1)
-            top_x = np.take_along_axis(x[show], tops, axis=1)
-            why_of: dict[tuple[int, ...], str] = {}
-            for row, g in enumerate(show.tolist()):
-                order, c, xs = tops[row].tolist(), top_c[row].tolist(), top_x[row].tolist()
-                contrib_rows[g] = [(last.features[j], xs[k], c[k]) for k, j in enumerate(order)]
-                if not keep[g]:
-                    negs = tuple(j for k, j in enumerate(order[:3]) if c[k] < 0)
-                    why = why_of.get(negs)
-                    if why is None:
-                        why = why_of[negs] = ", ".join(dict.fromkeys(feature_label(last.features[j])
-                                                                     for j in negs)) or "low score"
-                    reason[g] = R.LOW_CONTENT
-                    detail[g] = f"score {prob[g]:.2f} < {thr_p[g]:.2f} ({why})"
-        for g in low[MAX_EXPLAINED:].tolist() if not self.explain else []:
-            reason[g] = R.LOW_CONTENT
-            detail[g] = f"score {prob[g]:.2f} < {thr_p[g]:.2f}"
+            tops = _top_columns(contrib * sign, 4)
+            top = _TopFeatures(last.features, tops, np.take_along_axis(contrib, tops, axis=1),
+                               np.take_along_axis(x[show], tops, axis=1))
+            # a dropped paragraph's detail names the (up to) three features that pulled it
+            # down most; the documents of a batch share a handful of such triples
+            rows = np.flatnonzero(~keep[show])
+            key = np.where(top.c[rows, :3] < 0, tops[rows, :3], -1)
+            combos, which = np.unique(key, axis=0, return_inverse=True)
+            whys = [", ".join(dict.fromkeys(feature_label(last.features[j]) for j in combo if j >= 0)) or "low score"
+                    for combo in combos.tolist()]
+            gs = show[rows]
+            for g, pr, th, k in zip(gs.tolist(), prob[gs].tolist(), thr_p[gs].tolist(), which.reshape(-1).tolist()):
+                reason[g] = R.LOW_CONTENT
+                detail[g] = f"score {pr:.2f} < {th:.2f} ({whys[k]})"
+        if not self.explain and len(low) > MAX_EXPLAINED:
+            rest = low[MAX_EXPLAINED:]
+            for g, pr, th in zip(rest.tolist(), prob[rest].tolist(), thr_p[rest].tolist()):
+                reason[g] = R.LOW_CONTENT
+                detail[g] = f"score {pr:.2f} < {th:.2f}"
 
         # block cut: a block marker after the start of the article cuts what follows it,
         # unless article text comes back after it (long, and on the topic of what came before)
         markers = f.marker
         marked_docs = sorted_unique(doc[markers]) if n else np.zeros(0, dtype=np.int64)
         if len(marked_docs):
-            cw_hashes, cw_counts = f.content()
+            cw_hashes, cw_counts = content
             ts = np.concatenate(([0], np.cumsum(cw_counts))).astype(np.int64)
             for d in marked_docs.tolist():
                 lo, hi = int(start[d]), int(start[d + 1])
@@ -589,54 +668,67 @@ class Classifier:
                 reason[g - 1] = R.SOCIAL
                 detail[g - 1] = f"social markers, before the embed on line {line(d, g - int(start[d]))}"
 
+        gone = [g for g, r in enumerate(reason) if r is not None]
+        gone_at = np.searchsorted(np.asarray(gone, dtype=np.int64), start).tolist() if n else [0] * (nd + 1)
+        show_at = np.searchsorted(show, start).tolist() if top is not None else None
+        starts = start.tolist()
         out = []
         for d in range(nd):
-            lo, hi = int(start[d]), int(start[d + 1])
-            drops = {g - lo: forced[d][g - lo] if g - lo in forced[d] else Drop(reason[g] or "", detail[g])
-                     for g in range(lo, hi) if reason[g] is not None}
+            lo, hi = starts[d], starts[d + 1]
+            fd = forced[d]
+            drops = {g - lo: fd[g - lo] if g - lo in fd else Drop(reason[g] or "", detail[g])
+                     for g in gone[gone_at[d]:gone_at[d + 1]]}
+            contributions = Contributions()
+            if show_at is not None and show_at[d] < show_at[d + 1]:
+                a, b = show_at[d], show_at[d + 1]
+                contributions = Contributions(top, dict(zip((show[a:b] - lo).tolist(), range(a, b))))
             out.append(Verdict(drops, prob[lo:hi], own_p[lo:hi], float(p_dump[d]) if nd else 0.0,
-                               float(thr[d]) if nd else 0.0, blocked[lo:hi],
-                               {g - lo: contrib_rows[g] for g in range(lo, hi) if g in contrib_rows}))
+                               float(thr[d]) if nd else 0.0, blocked[lo:hi], contributions))
         return out
 
     def _block_start(self, f: Features, lo: int, hi: int, markers: np.ndarray, reason: list[str | None],
                      prob: np.ndarray, cw_hashes: np.ndarray, ts: np.ndarray, forced: set[int]) -> int | None:
-        """The block marker from which the rest of the document is boilerplate, if any."""
+        """The block marker from which the rest of the document is boilerplate, if any: the
+        first (from the first anchor of article text on) with less text kept after it than
+        before and no anchor after it on the topic of the text before it. A marker that is
+        not the end skips to the last such anchor."""
         p = self.p
-
-        def anchor(g: int) -> bool:
-            return reason[g] is None and f.units[g] >= p.anchor_units and prob[g] >= 0.5
-
-        def vocab(g: int) -> set[int]:
-            return set(cw_hashes[int(ts[g]):int(ts[g + 1])].tolist())
-
-        begin = next((g for g in range(lo, hi) if anchor(g)), None)
-        if begin is None:
+        units = f.units[lo:hi]
+        free = np.fromiter((r is None for r in reason[lo:hi]), dtype=bool, count=hi - lo)
+        anchors = np.flatnonzero(free & (units >= p.anchor_units) & (prob[lo:hi] >= 0.5)).tolist()
+        if not anchors:
             return None
+        begin = anchors[0]
+        marks = [g for g in np.flatnonzero(markers[lo:hi]).tolist() if g >= begin and g not in forced]
+        if not marks:
+            return None
+        units_l, free_l = units.tolist(), free.tolist()
+        off = (ts[lo:hi + 1] - ts[lo]).tolist()
+        words = cw_hashes[int(ts[lo]):int(ts[hi])]
+        free_word = np.repeat(free, np.diff(off))
+
+        def vocab(q: int) -> set[int]:
+            return set(words[off[q]:off[q + 1]].tolist())
+
+        # the content words of the kept paragraphs from `begin` up to the marker looked at
         seen: set[int] = set()
-        g = begin
-        while g < hi:
-            if markers[g] and (g - lo) not in forced:
-                back = None
-                for q in range(g + 1, hi):
-                    if anchor(q):
-                        c = vocab(q)
-                        if c and len(c & seen) / len(c) >= p.anchor_overlap:
-                            back = q
-                kept_before = sum(float(f.units[q]) for q in range(lo, g) if reason[q] is None)
-                kept_after = sum(float(f.units[q]) for q in range(g + 1, hi) if reason[q] is None)
-                if back is None and kept_after < kept_before:
-                    return g
-                if back is None:  # more text after the marker than before: not the end of the article
-                    back = g
-                for q in range(g, back + 1):
-                    if reason[q] is None:
-                        seen |= vocab(q)
-                g = back + 1
+        upto = begin
+        pos = begin
+        for g in marks:
+            if g < pos:
                 continue
-            if reason[g] is None:
-                seen |= vocab(g)
-            g += 1
+            seen.update(words[off[upto]:off[g]][free_word[off[upto]:off[g]]].tolist())
+            upto = g
+            back = None
+            for q in anchors[bisect_right(anchors, g):]:
+                c = vocab(q)
+                if c and len(c & seen) / len(c) >= p.anchor_overlap:
+                    back = q
+            kept_before = sum(float(units_l[q]) for q in range(g) if free_l[q])
+            kept_after = sum(float(units_l[q]) for q in range(g + 1, hi - lo) if free_l[q])
+            if back is None and kept_after < kept_before:
+                return lo + g
+            pos = (g if back is None else back) + 1  # more text after the marker than before: not the end
         return None
 
     # -- the fixed point -------------------------------------------------------------------------------

@@ -142,6 +142,17 @@ def _tokens(encoded: Sequence[bytes]) -> Tokens:
     joined = b"\n".join(encoded)
     lengths = np.fromiter((len(e) for e in encoded), dtype=np.int64, count=len(encoded))
     text_starts = np.concatenate(([0], np.cumsum(lengths + 1)[:-1])).astype(np.int64)
+    return _joined_tokens(joined, text_starts)
+
+
+def tokenize_joined(lower_joined: bytes) -> Tokens:
+    """`tokenize` of texts that hold no newline, given lower-cased, encoded (UTF-8,
+    surrogatepass) and joined by newlines: one text per line."""
+    text_starts = np.concatenate(([0], np.flatnonzero(np.frombuffer(lower_joined, dtype=np.uint8) == 10) + 1))
+    return _joined_tokens(lower_joined, text_starts.astype(np.int64))
+
+
+def _joined_tokens(joined: bytes, text_starts: np.ndarray) -> Tokens:
     if joined:
         h, starts, ends = token_spans(np.frombuffer(joined, dtype=np.uint8))
     else:

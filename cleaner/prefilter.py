@@ -170,11 +170,12 @@ def required_literals(pattern: str) -> list[str] | None:
     return sorted(req)
 
 
-def literal_matrix(literals: Sequence[str], paragraphs: Sequence[str], compiled: bool = True) -> np.ndarray:
+def literal_matrix(literals: Sequence[str], paragraphs: Sequence[str], compiled: bool = True,
+                   joined: str | None = None) -> np.ndarray:
     """(len(literals), len(paragraphs)) bool: which paragraph contains which literal
-    (paragraphs hold no newline). One pass over the text in C; else one `str.find`
-    scan per literal."""
-    text = "\n".join(paragraphs)
+    (paragraphs hold no newline; `joined`: the paragraphs joined by newlines, if the
+    caller has them). One pass over the text in C; else one `str.find` scan per literal."""
+    text = "\n".join(paragraphs) if joined is None else joined
     lengths = np.fromiter((len(p) + 1 for p in paragraphs), dtype=np.int64, count=len(paragraphs))
     starts = np.concatenate(([0], np.cumsum(lengths)[:-1])).astype(np.int64)
     out = np.zeros((len(literals), len(paragraphs)), dtype=np.uint8)

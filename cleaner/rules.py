@@ -175,45 +175,52 @@ class RuleSet:
         return hits, timeouts
 
 
-    def match_many(self, paragraphs: Sequence[str], n_words: Sequence[int]
-                   ) -> tuple[list[tuple[Hit, ...]], list[tuple[int, RuleTimeout]]]:
+    def match_many(self, paragraphs: Sequence[str], n_words: Sequence[int], lower: Sequence[str] | None = None,
+                   lower_joined: str | None = None) -> tuple[list[tuple[Hit, ...]], list[tuple[int, RuleTimeout]]]:
         """`match` for many paragraphs at once: the same hits, in rule order. A trusted
         rule runs only on the paragraphs that contain one of its literals (found for
-        all rules in one pass over the lower-cased text)."""
+        all rules in one pass over the lower-cased text). `lower`: the paragraphs
+        lower-cased, and `lower_joined` those joined by newlines, if the caller has them."""
         import numpy as np
 
         from .prefilter import literal_matrix
 
         n = len(paragraphs)
-        hits: list[list[Hit]] = [[] for _ in range(n)]
         timeouts: list[tuple[int, RuleTimeout]] = []
-        words = np.asarray(n_words, dtype=np.int64)
-        eligible = words <= PATTERN_WORD_CAP
         if not n or not self.rules:
             return [()] * n, timeouts
-        lower = [p.lower() for p in paragraphs]
+        # most paragraphs match no rule: their hits are the one shared empty tuple
+        hits: dict[int, list[Hit]] = {}
+        words = np.asarray(n_words, dtype=np.int64)
+        eligible = words <= PATTERN_WORD_CAP
+        if lower is None:
+            lower = [p.lower() for p in paragraphs]
         lits = sorted({lit for r in self.rules if r.literals for lit in r.literals})
         row = {lit: k for k, lit in enumerate(lits)}
-        found = literal_matrix(lits, lower) if lits else np.zeros((0, n), dtype=bool)
+        found = literal_matrix(lits, lower, joined=lower_joined) if lits else np.zeros((0, n), dtype=bool)
         everyone = np.flatnonzero(eligible).tolist()
         for r in self.rules:
             if r.literals:
                 cand = np.flatnonzero(found[[row[x] for x in r.literals]].any(axis=0) & eligible).tolist()
             else:
                 cand = everyone
+            search = r.compiled.search
             for i in cand:
                 if r.trusted:
-                    hit = r.compiled.search(lower[i])
+                    hit = search(lower[i])
                 else:
                     try:
-                        hit = r.compiled.search(paragraphs[i], timeout=self.timeout)
+                        hit = search(paragraphs[i], timeout=self.timeout)
                     except TimeoutError:
                         timeouts.append((i, RuleTimeout(r.name, self.timeout)))
                         continue
                 if hit:
                     w = int(words[i])
-                    hits[i].append(Hit(r.name, r.reason, r.block, w <= r.max_words, r.max_words == 0))
-        return [tuple(h) for h in hits], timeouts
+                    hits.setdefault(i, []).append(Hit(r.name, r.reason, r.block, w <= r.max_words, r.max_words == 0))
+        out: list[tuple[Hit, ...]] = [()] * n
+        for i, h in hits.items():
+            out[i] = tuple(h)
+        return out, timeouts
 
 
 def decide(hits: Sequence[Hit]) -> Hit | None:
