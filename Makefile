@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 DRAGNET ?= ../shared/bench/dragnet
 
-.PHONY: install demo test lint typecheck bench bench-quality bench-dedup bench-scale bench-multilingual bench-small-files train train-html clean-build
+.PHONY: install demo test lint typecheck bench bench-quality bench-speed bench-dedup bench-scale bench-multilingual bench-small-files train train-html clean-build
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -45,6 +45,11 @@ bench-quality: install
 # (--incremental-only for that alone; --incremental-docs/--incremental-batch for other sizes;
 # --incremental-exact: also with an index built and used with --index-exact).
 BENCH_DEDUP_ARGS ?= --incremental
+# The speed row of bench-quality alone (the shipped model, no fold models needed), --no-strip beside it.
+bench-speed: install
+	$(BIN)/python -m pip install --quiet -e '.[bench]'
+	$(BIN)/python bench/quality.py --speed
+
 bench-dedup: install
 	$(BIN)/python bench/dedup.py --dragnet $(DRAGNET) $(BENCH_DEDUP_ARGS)
 

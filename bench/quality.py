@@ -139,9 +139,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--keep", type=Path, default=None, help="keep the work folders (inputs, outputs) here")
     ap.add_argument("--no-references", action="store_true", help="skip jusText and the trafilatura timing")
     ap.add_argument("--dragnet", type=Path, default=None, help="(ignored: the sets are found in ../shared/bench)")
+    ap.add_argument("--speed", action="store_true",
+                    help="only the speed row (the shipped model: needs no fold models), with a --no-strip run beside it")
     a = ap.parse_args(argv)
     warnings.filterwarnings("ignore")
     logging.disable(logging.CRITICAL)
+    if a.speed:
+        return speed_only(a.sets.split(","), a.inputs.split(","))
     if not (MODELS / "text-folds.json").exists():
         print("no fold models: run `make train` (and `make train-html`) first", file=sys.stderr)
         return 2
@@ -150,13 +154,7 @@ def main(argv: list[str] | None = None) -> int:
     work.mkdir(parents=True, exist_ok=True)
     runner = Runner(work)
     rows: list[tuple[str, str, str, str, str]] = []  # set, input, tool, scores, speed
-    docs_all: list[T.Doc] = []
-    if "wcxb" in sets:
-        docs_all += T.load_wcxb()
-    if "dragnet" in sets:
-        docs_all += T.load_dragnet()
-    if "multilingual" in sets and (ROOT / "bench/out/multilingual/index.json").exists():
-        docs_all += T.load_multilingual()
+    docs_all = load_sets(sets)
     tf = runner.text_folds["of"]
     by: dict[tuple[str, str], list[T.Doc]] = collections.defaultdict(list)
     for d in docs_all:
@@ -215,7 +213,38 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def speed_rows(work: Path, docs: list[T.Doc], add) -> None:  # type: ignore[no-untyped-def]
+def load_sets(sets: list[str]) -> list[T.Doc]:
+    """The text inputs of the named dev sets (the multilingual set once it is built)."""
+    docs: list[T.Doc] = []
+    if "wcxb" in sets:
+        docs += T.load_wcxb()
+    if "dragnet" in sets:
+        docs += T.load_dragnet()
+    if "multilingual" in sets and (ROOT / "bench/out/multilingual/index.json").exists():
+        docs += T.load_multilingual()
+    return docs
+
+
+def speed_only(sets: list[str], inputs: list[str]) -> int:
+    """`make bench-speed`: the speed row alone, and the same shards with --no-strip beside it
+    (what reading, dedup and writing cost without the strip stage)."""
+    docs = [d for d in load_sets(sets) if d.input in inputs and d.input != "html"]
+    rows: list[tuple[str, ...]] = []
+
+    def add(*r: str) -> None:
+        rows.append(r)
+        print("  " + " ".join(r), file=sys.stderr, flush=True)
+
+    with tempfile.TemporaryDirectory(prefix="cleaner-speed-") as tmp:
+        speed_rows(Path(tmp), docs, add)
+        speed_rows(Path(tmp), docs, add, strip=False)
+    print("\n| set | input | tool | documents | speed |\n|---|---|---|---|---|")
+    for r in rows:
+        print("| " + " | ".join(r) + " |")
+    return 0
+
+
+def speed_rows(work: Path, docs: list[T.Doc], add, strip: bool = True) -> None:  # type: ignore[no-untyped-def]
     """Plain-text speed in the layout of the issue's figure: all the text inputs above as 8
     JSONL shards, one `clean` run with the defaults and the shipped model, `--workers 1`."""
     if not docs:
@@ -232,12 +261,16 @@ def speed_rows(work: Path, docs: list[T.Doc], add) -> None:  # type: ignore[no-u
     for fh in shards:
         fh.close()
     t = time.perf_counter()
-    rep = clean_corpus(src, dst, overwrite=True, workers=1)
+    rep = clean_corpus(src, dst, overwrite=True, workers=1, strip=strip)
     wall = time.perf_counter() - t
-    strip = rep.timings["stages_cpu"].get("strip", 0.0)  # features, rules and the model, CPU seconds
+    if not strip:
+        add("all text", "8 JSONL shards", "cleaner --no-strip",
+            f"{len(docs)} documents, {nbytes / 1e6:.1f} MB", f"{nbytes / 1e6 / wall:.2f} MB/s whole run")
+        return
+    cpu = rep.timings["stages_cpu"].get("strip", 0.0)  # features, rules and the model, CPU seconds
     add("all text", "8 JSONL shards", "cleaner, defaults",
         f"{len(docs)} documents, {nbytes / 1e6:.1f} MB, {nbytes / len(docs) / 1e3:.1f} KB each",
-        f"{nbytes / 1e6 / wall:.2f} MB/s whole run; strip stage {nbytes / 1e6 / max(strip, 1e-9):.2f} MB/CPU-s")
+        f"{nbytes / 1e6 / wall:.2f} MB/s whole run; strip stage {nbytes / 1e6 / max(cpu, 1e-9):.2f} MB/CPU-s")
 
 
 def html_rows(runner: Runner, sets: list[str], add, prf, no_refs: bool) -> None:  # type: ignore[no-untyped-def]

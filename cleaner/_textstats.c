@@ -503,6 +503,24 @@ typedef struct {
     int32_t f;
 } Split;
 
+/* ROWS rows walk a tree side by side: one row's walk is a chain of dependent loads,
+ * several independent chains keep the processor busy. node[j]: the leaf row j reaches;
+ * path (if not NULL): the node row j is at after each step d, at path[(j * depth + d) * stride]. */
+enum { ROWS = 8 };
+
+static inline void walk_rows(const Split *ts, const double *const row[ROWS], int depth, int32_t node[ROWS],
+                             int32_t *path, Py_ssize_t stride) {
+    for (int j = 0; j < ROWS; j++)
+        node[j] = 0;
+    for (int d = 0; d < depth; d++)
+        for (int j = 0; j < ROWS; j++) {
+            Split q = ts[node[j]];
+            node[j] = 2 * node[j] + 1 + (row[j][q.f] > q.thr);
+            if (path != NULL)
+                path[((Py_ssize_t)j * depth + d) * stride] = node[j];
+        }
+}
+
 static PyObject *tree_logits(PyObject *self, PyObject *args) {
     (void)self;
     PyObject *o[5];
@@ -516,10 +534,8 @@ static PyObject *tree_logits(PyObject *self, PyObject *args) {
     const double *thr = t.thr, *val = t.val;
     Split *sp = NULL;
     Py_BEGIN_ALLOW_THREADS
-    /* ROWS rows walk each tree side by side: one row's walk is a chain of dependent loads,
-     * several independent chains keep the processor busy (each row still adds its leaves
-     * in tree order: the same floats) */
-    enum { ROWS = 8 };
+    /* ROWS rows side by side (walk_rows); each row still adds its leaves in tree order: the
+     * same floats */
     /* each node's split as one record (its feature and threshold side by side) */
     Py_ssize_t nn = t.trees * t.nodes;
     sp = PyMem_RawMalloc(sizeof(Split) * (size_t)(nn ? nn : 1));
@@ -535,13 +551,8 @@ static PyObject *tree_logits(PyObject *self, PyObject *args) {
                 s[j] = base;
             }
             for (Py_ssize_t k = 0; k < t.trees; k++) {
-                const Split *ts = sp + k * t.nodes;
-                Py_ssize_t node[ROWS] = {0};
-                for (int d = 0; d < depth; d++)
-                    for (int j = 0; j < ROWS; j++) {
-                        Split q = ts[node[j]];
-                        node[j] = 2 * node[j] + 1 + (row[j][q.f] > q.thr);
-                    }
+                int32_t node[ROWS];
+                walk_rows(sp + k * t.nodes, row, depth, node, NULL, 0);
                 const double *va = val + k * t.nodes;
                 for (int j = 0; j < ROWS; j++)
                     s[j] += va[node[j]];
@@ -566,9 +577,19 @@ static PyObject *tree_contributions(PyObject *self, PyObject *args) {
     if (!PyArg_ParseTuple(args, "OOOOiO", &o[0], &o[1], &o[2], &o[3], &depth, &o[4]) ||
         open_trees(o, depth, 1, "tree_contributions", &t) < 0)
         return NULL;
-    Py_ssize_t *path = PyMem_Malloc(sizeof(Py_ssize_t) * (size_t)(t.trees * (depth + 1) + 1));
-    double *level = PyMem_Malloc(sizeof(double) * (size_t)(t.nf + 1));
-    if (path == NULL || level == NULL) {
+    /* as in tree_logits, ROWS rows walk each tree side by side; each node also
+     * holds what stepping into it adds (its value less its parent's, the same subtraction
+     * the numpy code makes) and the feature its parent split on */
+    Py_ssize_t nn = t.trees * t.nodes;
+    Split *sp = PyMem_Malloc(sizeof(Split) * (size_t)(nn ? nn : 1));
+    double *delta = PyMem_Malloc(sizeof(double) * (size_t)(nn ? nn : 1));
+    int32_t *pf = PyMem_Malloc(sizeof(int32_t) * (size_t)(nn ? nn : 1));
+    int32_t *path = PyMem_Malloc(sizeof(int32_t) * (size_t)(ROWS * t.trees * depth + 1));
+    double *level = PyMem_Malloc(sizeof(double) * (size_t)(ROWS * t.nf + 1));
+    if (sp == NULL || delta == NULL || pf == NULL || path == NULL || level == NULL) {
+        PyMem_Free(sp);
+        PyMem_Free(delta);
+        PyMem_Free(pf);
         PyMem_Free(path);
         PyMem_Free(level);
         close_trees(&t);
@@ -578,28 +599,55 @@ static PyObject *tree_contributions(PyObject *self, PyObject *args) {
     const double *thr = t.thr, *val = t.val;
     Py_ssize_t nf = t.nf;
     Py_BEGIN_ALLOW_THREADS
-    for (Py_ssize_t r = 0; r < t.rows; r++) {
-        const double *row = t.x + r * nf;
-        double *acc = t.out + r * nf;
-        for (Py_ssize_t k = 0; k < t.trees; k++) {
-            Py_ssize_t node = 0, off = k * t.nodes, *p = path + k * (depth + 1);
-            p[0] = 0;
-            for (int d = 0; d < depth; d++) {
-                node = 2 * node + 1 + (row[feature[off + node]] > thr[off + node]);
-                p[d + 1] = node;
-            }
+    for (Py_ssize_t q = 0; q < nn; q++) {
+        sp[q] = (Split){thr[q], (int32_t)feature[q]};
+        delta[q] = 0.0;
+        pf[q] = 0;
+    }
+    /* only nodes on some path of depth `depth` are read: those below the root */
+    for (Py_ssize_t k = 0; k < t.trees; k++) {
+        Py_ssize_t off = k * t.nodes;
+        for (Py_ssize_t c = 1; c < ((Py_ssize_t)1 << (depth + 1)) - 1; c++) {
+            Py_ssize_t par = (c - 1) / 2;
+            delta[off + c] = val[off + c] - val[off + par];
+            pf[off + c] = (int32_t)feature[off + par];
         }
+    }
+    for (Py_ssize_t r0 = 0; r0 < t.rows; r0 += ROWS) {
+        int m = t.rows - r0 < ROWS ? (int)(t.rows - r0) : ROWS;
+        const double *row[ROWS];
+        for (int j = 0; j < ROWS; j++)
+            row[j] = t.x + (r0 + (j < m ? j : 0)) * nf;  /* a short last block repeats its first row */
+        for (Py_ssize_t k = 0; k < t.trees; k++) {
+            int32_t node[ROWS];
+            walk_rows(sp + k * t.nodes, row, depth, node, path + k, t.trees);
+        }
+        /* each row's level sums in tree order, the ROWS rows' sums side by side (independent
+         * chains of additions: one row's are often to the same feature, one after another) */
         for (int d = 0; d < depth; d++) {
-            memset(level, 0, sizeof(double) * (size_t)nf);
+            memset(level, 0, sizeof(double) * (size_t)(ROWS * nf));
+            const int32_t *p[ROWS];
+            for (int j = 0; j < ROWS; j++)
+                p[j] = path + ((Py_ssize_t)j * depth + d) * t.trees;
             for (Py_ssize_t k = 0; k < t.trees; k++) {
-                Py_ssize_t off = k * t.nodes, p0 = path[k * (depth + 1) + d], p1 = path[k * (depth + 1) + d + 1];
-                level[feature[off + p0]] += val[off + p1] - val[off + p0];
+                Py_ssize_t off = k * t.nodes;
+                for (int j = 0; j < ROWS; j++) {
+                    Py_ssize_t c = off + p[j][k];
+                    level[j * nf + pf[c]] += delta[c];
+                }
             }
-            for (Py_ssize_t j = 0; j < nf; j++)
-                acc[j] += level[j];
+            for (int j = 0; j < m; j++) {
+                double *acc = t.out + (r0 + j) * nf;
+                const double *lv = level + j * nf;
+                for (Py_ssize_t f = 0; f < nf; f++)
+                    acc[f] += lv[f];
+            }
         }
     }
     Py_END_ALLOW_THREADS
+    PyMem_Free(sp);
+    PyMem_Free(delta);
+    PyMem_Free(pf);
     PyMem_Free(path);
     PyMem_Free(level);
     close_trees(&t);
