@@ -35,7 +35,7 @@ from __future__ import annotations
 
 import json
 from bisect import bisect_right
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
@@ -450,7 +450,7 @@ class _TopFeatures:
     x: np.ndarray
 
 
-class Contributions:
+class Contributions(MutableMapping[int, list[tuple[str, float, float]]]):
     """Per paragraph of a document: [(feature, value, contribution)] of the features that
     moved its score most. Read by --explain and the API only, so each paragraph's list
     is built when it is asked for (a run drops hundreds of thousands of lines)."""
@@ -459,10 +459,10 @@ class Contributions:
 
     def __init__(self, top: _TopFeatures | None = None, row: dict[int, int] | None = None) -> None:
         self._top = top
-        self._row = row or {}
-        self._own: dict[int, list[tuple[str, float, float]]] = {}
+        self._row = row or {}  # paragraph -> its row in `top`
+        self._own: dict[int, list[tuple[str, float, float]]] = {}  # set later (settle_many)
 
-    def __contains__(self, i: object) -> bool:
+    def __contains__(self, i: object) -> bool:  # without building the list, as Mapping's would
         return i in self._own or i in self._row
 
     def __getitem__(self, i: int) -> list[tuple[str, float, float]]:
@@ -476,22 +476,15 @@ class Contributions:
         self._row.pop(i, None)
         self._own[i] = value
 
-    def get(self, i: int, default: Any = None) -> Any:
-        return self[i] if i in self else default
+    def __delitem__(self, i: int) -> None:
+        if self._own.pop(i, None) is None:
+            del self._row[i]
 
-    def keys(self) -> list[int]:
-        return sorted(set(self._row) | set(self._own))
-
-    def __iter__(self) -> Any:
-        return iter(self.keys())
+    def __iter__(self) -> Iterator[int]:
+        return iter(sorted(self._row.keys() | self._own.keys()))
 
     def __len__(self) -> int:
-        return len(self.keys())
-
-    def __eq__(self, other: object) -> bool:
-        if isinstance(other, Contributions):
-            other = {k: other[k] for k in other.keys()}
-        return isinstance(other, dict) and {k: self[k] for k in self.keys()} == other
+        return len(self._row.keys() | self._own.keys())
 
 
 @dataclass(slots=True)
