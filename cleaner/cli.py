@@ -205,13 +205,17 @@ def _check_rules(cfg: Config) -> None:
     from .rules import RuleError, RuleSet
 
     try:
-        RuleSet.build(cfg.rules, cfg.default_rules, cfg.regex_timeout)
+        RuleSet.check(cfg.rules, cfg.default_rules)
     except RuleError as e:
         raise UsageFailure(str(e)) from None
 
 
 def _run(input_dir: Path, output_dir: Path, cfg: Config, report_dir: Optional[Path], overwrite: bool,
          quiet: bool, report_note: str | None = None) -> int:
+    if cfg.engine != "dask" and cfg.workers > 0:
+        from .pool import start_forkserver
+
+        start_forkserver(early=True)  # first: the workers' set-up overlaps this process's imports below
     from .progress import Progress
     from .run import Interrupted, Run, RunError
 

@@ -197,6 +197,44 @@ class Failure:
     traceback: str = ""
 
 
+@contextmanager
+def _main_file_hidden_if_missing() -> Iterator[None]:
+    """multiprocessing has a new worker run the caller's main script again by its path; a
+    script read from stdin (`python - <<EOF`) has the path "<stdin>", which the worker cannot
+    open, and it dies before its first task. Workers need nothing of the caller's main (their
+    code is cleaner's), so such a path is hidden while one starts."""
+    main = sys.modules.get("__main__")
+    path = getattr(main, "__file__", None)
+    if (main is None or not isinstance(path, str) or getattr(main.__spec__, "name", None) is not None
+            or os.path.exists(path)):
+        yield
+        return
+    del main.__file__
+    try:
+        yield
+    finally:
+        main.__file__ = path
+
+
+def start_forkserver(early: bool = False) -> None:
+    """Start the workers' fork server (POSIX), if not running. Workers fork from it with the
+    pipeline imported and set up (cleaner._forkserver: ~0.3 s of imports and ~0.5 s of
+    tables, models and a first page), instead of each doing it, per phase. It starts in the
+    background: called early (cli, Processes), that work overlaps the caller's own start.
+    `early`: an attempt only; what fails (no usable temporary folder, no processes left) is
+    met again, and reported, when the first pool starts, after the run's own checks."""
+    if os.name != "posix":
+        return
+    from multiprocessing import forkserver
+
+    forkserver.set_forkserver_preload(["cleaner._forkserver"])
+    try:
+        forkserver.ensure_running()
+    except OSError:
+        if not early:
+            raise
+
+
 class Pool:
     """Run fn(task) for each task in worker processes, results in task order.
 
@@ -210,10 +248,7 @@ class Pool:
         self.doc_timeout = doc_timeout
         self.max_memory = max_memory
         self.ctx: Any = mp.get_context("forkserver" if os.name == "posix" else "spawn")
-        if os.name == "posix":
-            # Workers fork from the fork server with the pipeline already imported, instead of
-            # each importing it (~0.3 CPU-s per worker, and a run starts workers per phase).
-            self.ctx.set_forkserver_preload(["cleaner._forkserver"])
+        start_forkserver()
         self.slots: list[_Slot] = []
         # the workers' lifeline: they hold the reading end, only this process the writing end
         self._alive_r, self._alive_w = self.ctx.Pipe(duplex=False)
@@ -222,7 +257,8 @@ class Pool:
         parent, child = self.ctx.Pipe()
         current = self.ctx.Value("q", -1, lock=False)
         proc = self.ctx.Process(target=_worker, args=(child, current, self.max_memory, self._alive_r), daemon=True)
-        proc.start()
+        with _main_file_hidden_if_missing():
+            proc.start()
         child.close()
         return _Slot(proc, parent, current)
 

@@ -346,26 +346,28 @@ DETECT_TOP = 64
 DETECT_TOKENS = 400
 
 
-def _justext_lists() -> dict[str, list[str]]:
-    """jusText's stoplists (100 languages, from Wikipedia), by language name."""
+def _justext_lists() -> dict[str, str]:
+    """jusText's stoplists (100 languages, from Wikipedia), by language name: each file's
+    text, a word per line in order of frequency."""
     from importlib import resources
 
-    out: dict[str, list[str]] = {}
+    out: dict[str, str] = {}
     try:
         folder = resources.files("justext").joinpath("stoplists")
         for entry in sorted(folder.iterdir(), key=lambda e: e.name):
             if entry.name.endswith(".txt"):
-                out[entry.name[:-4]] = entry.read_text(encoding="utf-8").split()
+                out[entry.name[:-4]] = entry.read_text(encoding="utf-8")
     except (ModuleNotFoundError, FileNotFoundError, NotADirectoryError):
         pass
     return out
 
 
 def _hash_words(words: list[str]) -> tuple[np.ndarray, np.ndarray]:
-    """Token hash of each word the tokenizer keeps whole, and which words those are."""
-    from .minhash import tokenize
+    """Token hash of each (lower-case) word the tokenizer keeps whole, and which words those
+    are. The words as one newline-joined text: one tokenizer pass, not one per word."""
+    from .minhash import tokenize_joined
 
-    tok = tokenize(words)
+    tok = tokenize_joined("\n".join(words).encode("utf-8", "surrogatepass"))
     single = tok.counts == 1  # a stopword the tokenizer splits ("don't") cannot be looked up
     return tok.hashes[tok.starts()[single]], np.flatnonzero(single)
 
@@ -377,24 +379,20 @@ def stoplists() -> Stoplists:
     lists = _justext_lists()
     lists.pop("Simple_English", None)  # English again, in a shorter list
     if not lists:  # jusText comes with trafilatura; without it, the short lists that ship here
-        lists = {k: sorted(v) for k, v in own_lists().items()}
+        lists = {k: "\n".join(sorted(v)) for k, v in own_lists().items()}
     names = tuple(sorted(lists))
-    words: list[str] = []
-    lang_of: list[int] = []
-    top: list[bool] = []
-    for i, name in enumerate(names):
-        seen: dict[str, None] = {}
-        for w in lists[name]:
-            seen.setdefault(w.lower(), None)
-        for rank, w in enumerate(seen):
-            words.append(w)
-            lang_of.append(i)
-            top.append(rank < DETECT_TOP)
     if len(names) > 64 * LANG_WORDS:
         raise ValueError(f"{len(names)} stoplists: at most {64 * LANG_WORDS} fit the language bits")
+    # each list lower-cased as a whole (the same as word by word: lower-casing keeps the
+    # whitespace between words) and de-duplicated in its order (of frequency); built at every
+    # process start, ~180k words, so without a Python loop per word
+    per = [list(dict.fromkeys(lists[name].lower().split())) for name in names]
+    sizes = np.array([len(w) for w in per], dtype=np.int64)
+    words = [w for ws in per for w in ws]
     h, kept = _hash_words(words)
-    lg = np.asarray(lang_of, dtype=np.int64)[kept]
-    tp = np.asarray(top, dtype=bool)[kept]
+    lg = np.repeat(np.arange(len(names), dtype=np.int64), sizes)[kept]
+    rank = np.arange(len(words), dtype=np.int64) - np.repeat(np.cumsum(sizes) - sizes, sizes)
+    tp = (rank < DETECT_TOP)[kept]
     uniq = sorted_unique(h)
     at = np.searchsorted(uniq, h)
     langs = np.zeros((len(uniq), LANG_WORDS), dtype=np.uint64)

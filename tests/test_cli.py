@@ -110,6 +110,34 @@ def test_bad_arguments_exit_2_with_one_line(cli, tmp_path):
         assert r.err.startswith("clean: error: ") and r.err.count("\n") == 1, r.err
 
 
+def test_bad_rule_files_are_refused_before_the_run_and_good_ones_apply(cli, tmp_path):
+    # the up-front check compiles the user's files only (the shipped ones: test below); it
+    # must still refuse what the workers' full build would refuse
+    src = corpus(tmp_path)
+    cases = {
+        "bad regex": ('[[rule]]\nname = "mine"\nreason = "promo"\npattern = "(unclosed"\n', "bad pattern"),
+        "name clash": ('[[rule]]\nname = "ad-label"\nreason = "promo"\npattern = "x"\n', "already defined in the shipped rules"),
+        "not toml": ('[[rule]\n', "not valid TOML"),
+        "bad reason": ('[[rule]]\nreason = "Promo Code"\npattern = "x"\n', "reason"),
+    }
+    for name, (text, msg) in cases.items():
+        f = write(tmp_path, f"{name}.toml", text)
+        r = cli(src, tmp_path / "o", "--rules", f)
+        assert r.code == 2 and msg in r.err and f.name in r.err, (name, r.err)
+        assert not (tmp_path / "o").exists()
+    f = write(tmp_path, "good.toml", '[[rule]]\nname = "closing"\nreason = "promo"\npattern = "different closing"\n')
+    assert cli(src, tmp_path / "o", "-q", "--rules", f).code == 0
+    assert any(r["detail"] == "rule closing" for r in read_audit(tmp_path / "o.report"))
+
+
+def test_shipped_rules_build():
+    from cleaner.rules import RuleSet, _default_names, default_rules
+
+    rules = RuleSet.build().rules
+    assert [r.name for r in rules] == list(_default_names()) and len(rules) > 20
+    assert all(r.compiled.pattern == r.pattern for r in default_rules())
+
+
 def test_unreadable_file_is_reported_run_goes_on_exit_1(cli, tmp_path):
     src = corpus(tmp_path)
     write(src, "bad.txt", b"caf\xe9 au lait\nsecond line\n")

@@ -232,3 +232,17 @@ def test_a_report_that_cannot_be_written_at_the_end_is_an_error_not_a_crash(cli,
     r = cli(src, tmp_path / "out", "-q", "--workers", "0")
     assert r.code == 0, r.err
     assert (tmp_path / "out.report/report.json").exists()
+
+
+def test_the_api_runs_workers_from_a_script_read_on_stdin(tmp_path):
+    # `python - <<EOF`: multiprocessing would have each worker run the main script again from
+    # the path "<stdin>", and every worker would die before its first file
+    src = tmp_path / "in"
+    for i in range(3):
+        write(src, f"d{i}.txt", "\n\n".join(prose(10 * i + k, 4) for k in range(4)))
+    script = (f"from cleaner import clean_corpus\n"
+              f"r = clean_corpus({str(src)!r}, {str(tmp_path / 'out')!r}, workers=2)\n"
+              f"print('ERRORS', r.errors)\n")
+    r = subprocess.run([sys.executable, "-"], input=script, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0 and "ERRORS []" in r.stdout, r.stdout + r.stderr
+    assert sorted(p.name for p in (tmp_path / "out").glob("*.txt")) == ["d0.txt", "d1.txt", "d2.txt"]

@@ -12,7 +12,7 @@ from typing import Any, Protocol
 
 from ..config import Config
 from ..dedup.lsh import BucketFinder
-from ..pool import Failure, Pool
+from ..pool import Failure, Pool, start_forkserver
 
 Retry = Callable[[Any, Any, str], Any]
 OnFailure = Callable[[Failure], None]
@@ -62,6 +62,7 @@ class Processes:
 
     def __init__(self, cfg: Config) -> None:
         self.cfg = cfg
+        start_forkserver(early=True)  # its set-up runs while the run discovers and plans its work
 
     def run(self, fn: Callable[[Any], Any], tasks: list[Any], retry: Retry, on_failure: OnFailure,
             on_done: OnDone) -> list[Any]:
