@@ -127,16 +127,20 @@ def load_rule_file(path: str | Path) -> list[Rule]:
     return load_rules_text(text, str(p))
 
 
+def _shipped_text() -> str:
+    return resources.files("cleaner").joinpath("data/rules.toml").read_text(encoding="utf-8")
+
+
 @lru_cache(maxsize=1)
 def default_rules() -> tuple[Rule, ...]:
-    text = resources.files("cleaner").joinpath("data/rules.toml").read_text(encoding="utf-8")
-    return tuple(load_rules_text(text, "cleaner/data/rules.toml", trusted=True))
+    return tuple(load_rules_text(_shipped_text(), "cleaner/data/rules.toml", trusted=True))
 
 
 @lru_cache(maxsize=1)
 def _default_names() -> tuple[str, ...]:
-    text = resources.files("cleaner").joinpath("data/rules.toml").read_text(encoding="utf-8")
-    return tuple(str(item.get("name", f"rule{i}")) for i, item in enumerate(tomllib.loads(text)["rule"], 1))
+    """The shipped rules' names, as _parse names them, without compiling their patterns."""
+    items = tomllib.loads(_shipped_text())["rule"]
+    return tuple(str(item.get("name", f"rule{i}")) for i, item in enumerate(items, 1))
 
 
 class RuleSet:

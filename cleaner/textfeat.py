@@ -30,7 +30,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from .ragged import ranges, sorted_unique
+from .ragged import offsets_of, ranges, sorted_unique
 
 # character classes
 C_OTHER, C_SPACE, C_UPPER, C_LETTER, C_MARK, C_DIGIT, C_NUMBER, C_PUNCT, C_SYMBOL = range(9)
@@ -391,7 +391,7 @@ def stoplists() -> Stoplists:
     words = [w for ws in per for w in ws]
     h, kept = _hash_words(words)
     lg = np.repeat(np.arange(len(names), dtype=np.int64), sizes)[kept]
-    rank = np.arange(len(words), dtype=np.int64) - np.repeat(np.cumsum(sizes) - sizes, sizes)
+    rank = np.arange(len(words), dtype=np.int64) - np.repeat(offsets_of(sizes)[:-1], sizes)
     tp = (rank < DETECT_TOP)[kept]
     uniq = sorted_unique(h)
     at = np.searchsorted(uniq, h)
