@@ -75,6 +75,14 @@ class Document:
             prev = i
         return "".join(out)
 
+    def line_break(self) -> str:
+        """The text's first line break (a file of \\r\\n lines ends in one too); "\\n" without gaps."""
+        for g in self.gaps or ():
+            m = _BREAKS.search(g)
+            if m:
+                return m.group()
+        return "\n"
+
     def where(self, i: int) -> str:
         if self.record is not None:
             return f"{self.source}:{self.record} (paragraph {i + 1})"
@@ -117,7 +125,8 @@ def _bridge(gaps: list[str], a: int, b: int) -> str:
 
 
 def split_record(text: str) -> tuple[list[str], list[int], list[str]]:
-    """The paragraphs and lines of split_paragraphs(text), and the gaps to rebuild a record's
+    """The paragraphs of a text file or a record's text: its non-blank lines (lines end at
+    \\r\\n, \\r or \\n), stripped, with their 1-based line numbers; and the gaps to rebuild the
     text from them (Document.gaps): gaps[i] is text's white space between paragraph i-1 and
     paragraph i, as it is in `text` (its \\r\\n or \\r line breaks too); gaps[0] is ""."""
     pieces = _BREAKS.split(text)  # line, break, line, break, ..., line
@@ -139,20 +148,3 @@ def split_record(text: str) -> tuple[list[str], list[int], list[str]]:
             end = start + len(s)
         pos += len(line) + (len(pieces[k + 1]) if k + 1 < len(pieces) else 0)
     return paras, lines, gaps
-
-
-def split_paragraphs(text: str) -> tuple[list[str], list[int], str]:
-    """Non-blank lines of `text`, stripped, with their 1-based line numbers.
-
-    Lines end at \\r\\n, \\r or \\n. Also returns how the text separates its
-    paragraphs: "\n\n" if by blank lines, else "\n" (a record keeps its own gaps: split_record).
-    """
-    if "\r" in text:
-        text = text.replace("\r\n", "\n").replace("\r", "\n")
-    stripped = [line.strip() for line in text.split("\n")]
-    paras = [s for s in stripped if s]
-    lines = [n for n, s in enumerate(stripped, 1) if s] if len(paras) < len(stripped) \
-        else list(range(1, len(stripped) + 1))
-    blank_gaps = sum(1 for a, b in zip(lines, lines[1:]) if b - a > 1)
-    sep = "\n\n" if paras and blank_gaps * 2 >= len(paras) - 1 > 0 else "\n"
-    return paras, lines, sep

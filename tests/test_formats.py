@@ -7,7 +7,7 @@ import json
 
 from conftest import ARTICLE, read_audit, read_report, write
 
-from cleaner.document import split_paragraphs
+from cleaner.document import split_record
 
 HTML = """<!DOCTYPE html><html><head><meta charset="utf-8"><title>Harbour bridge</title></head>
 <body><nav><ul><li><a href="/">Home</a></li><li><a href="/news">News</a></li><li><a href="/sport">Sport</a></li></ul></nav>
@@ -26,7 +26,9 @@ def test_text_lines_are_paragraphs_and_come_out_unchanged(cli, tmp_path):
     write(src, "c.md", "\n\n".join(ARTICLE) + "\n")
     assert cli(src, tmp_path / "out", "-q", "--no-dedup").code == 0
     assert (tmp_path / "out/a/b.txt").read_text(encoding="utf-8") == "\n".join(ARTICLE) + "\n"
-    assert (tmp_path / "out/c.md").read_text(encoding="utf-8") == "\n".join(ARTICLE) + "\n"
+    # blank lines between paragraphs stay: joined into consecutive lines, Markdown's paragraphs
+    # would become one
+    assert (tmp_path / "out/c.md").read_text(encoding="utf-8") == "\n\n".join(ARTICLE) + "\n"
 
 
 def test_surrounding_white_space_is_trimmed_but_text_is_not_rewritten(cli, tmp_path):
@@ -34,14 +36,36 @@ def test_surrounding_white_space_is_trimmed_but_text_is_not_rewritten(cli, tmp_p
     lines = ["  " + ARTICLE[1] + "\t", ARTICLE[2] + "   "]
     write(src, "a.txt", "\r\n".join(lines) + "\r\n")
     assert cli(src, tmp_path / "out", "-q").code == 0
-    assert (tmp_path / "out/a.txt").read_text(encoding="utf-8") == ARTICLE[1] + "\n" + ARTICLE[2] + "\n"
+    # the text is trimmed at its start and end; between its lines it is as it was (a \r\n file
+    # stays one)
+    assert (tmp_path / "out/a.txt").read_bytes() == (ARTICLE[1] + "\t\r\n" + ARTICLE[2] + "\r\n").encode()
 
 
-def test_split_paragraphs_line_endings_and_blank_line_style():
-    paras, lines, sep = split_paragraphs("one\r\ntwo\rthree\n\n\nfour")
-    assert paras == ["one", "two", "three", "four"] and lines == [1, 2, 3, 6] and sep == "\n"
-    paras, lines, sep = split_paragraphs("one\n\ntwo\n\nthree")
-    assert lines == [1, 3, 5] and sep == "\n\n"
+PITCH = "Subscribe now for unlimited digital access for just $1 a week."
+
+
+def test_a_text_file_comes_out_with_the_removed_lines_cut_out_and_its_layout_kept(cli, tmp_path):
+    src = tmp_path / "in"
+    code = "    def rebuild(bridge):\n        return bridge.close() and bridge.open()"
+    body = [ARTICLE[0], "", ARTICLE[1], "", PITCH, "", ARTICLE[2], "", code, "", ARTICLE[4], "", ARTICLE[5]]
+    write(src, "notes.md", "\n".join(body) + "\n")
+    assert cli(src, tmp_path / "out", "-q").code == 0
+    out = (tmp_path / "out/notes.md").read_text(encoding="utf-8")
+    gone = [(r["line"], r["text"]) for r in read_audit(tmp_path / "out.report")]
+    assert gone == [(5, PITCH)]
+    # the pitch's line went with one of the blank lines around it; the indented code is as it was
+    expected = body[:4] + body[6:]
+    assert out == "\n".join(expected) + "\n"
+    # the API gives the same text
+    from cleaner import Cleaner
+
+    assert Cleaner().clean_text("\n".join(body) + "\n").text == out.rstrip("\n")
+
+
+def test_split_record_line_endings_and_blank_lines():
+    paras, lines, gaps = split_record("one\r\ntwo\rthree\n\n\nfour")
+    assert paras == ["one", "two", "three", "four"] and lines == [1, 2, 3, 6]
+    assert gaps == ["", "\r\n", "\r", "\n\n\n"]
 
 
 def test_html_is_extracted_and_written_as_txt(cli, tmp_path):

@@ -24,9 +24,14 @@ def kept_text(doc: Document, kept: list[int]) -> str:
 
 
 def write_lines(path: str | Path, docs: Kept) -> None:
-    """Kept paragraphs, one per line, as plain text (never compressed)."""
-    text = "\n".join([doc.paragraphs[i] for doc, kept in docs for i in kept])
-    writers.write_bytes(str(path), writers.utf8(text + "\n") if text else b"")  # str: a Path or a RemotePath
+    """Kept text as a plain text file (never compressed): each document's text with its removed
+    paragraphs cut out (Document.kept_text: a text file's or record's blank lines and indentation
+    stay; an HTML page's blocks a line each), ending in a line break."""
+    texts = [doc.kept_text(kept) for doc, kept in docs if kept]
+    text = "\n".join(texts)
+    if text:
+        text += docs[0][0].line_break()
+    writers.write_bytes(str(path), writers.utf8(text) if text else b"")  # str: a Path or a RemotePath
 
 
 class Format:
