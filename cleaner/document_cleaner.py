@@ -99,13 +99,19 @@ class DocumentCleaner:
             page = self.html.clean_page(doc.html)
         doc.html = None
         if self.cfg.strip:
-            doc.paragraphs = [b.text for b in page.blocks]
+            doc.paragraphs = [b.shown for b in page.blocks]
             doc.drops = {i: Drop(page.reasons[i] or "", page.details[i] or "")
                          for i in range(len(page.blocks)) if not page.keep[i]}
             doc.decided = True
         else:
-            doc.paragraphs = [b.text for b, k in zip(page.blocks, page.keep) if k]
+            doc.paragraphs = [b.shown for b, k in zip(page.blocks, page.keep) if k]
+        # the line where each block starts in the page's text (a <pre> block keeps its lines)
         doc.lines = list(range(1, len(doc.paragraphs) + 1))
+        if any(b.raw is not None for b in page.blocks):
+            line = 1
+            for i, p in enumerate(doc.paragraphs):
+                doc.lines[i] = line
+                line += p.count("\n") + 1
 
     def strip_many(self, docs: Sequence[Document]) -> tuple[Any, list[Any], list[list[ItemError]]]:
         """Boilerplate of many documents at once: marks what goes in each doc.drops;

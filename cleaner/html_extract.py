@@ -176,9 +176,37 @@ def _token_bits(attr: str) -> int:
 class Block:
     """One line of the page as a text browser shows it."""
 
-    text: str
+    text: str  # its words, one space between them: what the features and trafilatura's text see
     tag: str  # the innermost block element around the text ("br" for a line after a <br>)
     depth: int  # elements open around it
+    # a <pre> block of several lines (code, a poem, a table in text) as it is shown: its lines
+    # and their indentation, the margin they share and trailing white space trimmed
+    raw: str | None = None
+
+    @property
+    def shown(self) -> str:
+        """What the output holds of the block."""
+        return self.raw if self.raw is not None else self.text
+
+
+def _pre_text(raw: str) -> str | None:
+    """A <pre> block's text with its lines, or None for one line (its words are its text)."""
+    lines = [line.rstrip() for line in raw.replace("\r\n", "\n").replace("\r", "\n").split("\n")]
+    while lines and not lines[-1]:
+        lines.pop()
+    start = 0
+    while start < len(lines) and not lines[start]:
+        start += 1
+    lines = lines[start:]
+    if len(lines) < 2:
+        return None
+    body = [line for line in lines if line]
+    margin = min(len(line) - len(line.lstrip()) for line in body)
+    first = body[0][:margin]
+    while margin and any(not line.startswith(first[:margin]) for line in body):
+        margin -= 1  # a margin of tabs on some lines and spaces on others: only what they share
+    text = "\n".join(line[margin:] for line in lines).strip()
+    return text if "\n" in text else None
 
 
 @dataclass(slots=True)
@@ -208,6 +236,7 @@ def _walk(tree: Any) -> _Walk:
     flink: list[bool] = [False]
     block_ids: list[int] = [-1]  # ids of the open block elements (-1: none)
     block_tags: list[str] = ["body"]
+    pre_open = 0  # <pre> elements open: their text keeps its lines
     n_el = 0
     max_depth = 0
     hidden_bit = _BIT["hidden"]
@@ -218,9 +247,11 @@ def _walk(tree: Any) -> _Walk:
 
     def flush() -> None:
         nonlocal cbits, after_br
-        text = " ".join("".join(cur).split())
+        joined = "".join(cur)
+        text = " ".join(joined.split())
         if text:
-            blocks.append(Block(text, "br" if after_br else block_tags[-1], len(fbits) - 1))
+            raw = _pre_text(joined) if pre_open and "\n" in joined else None
+            blocks.append(Block(text, "br" if after_br else block_tags[-1], len(fbits) - 1, raw))
             out_bits.append(cbits)
             out_link.append(len(" ".join("".join(cur_link).split())) if cur_link else 0)
             out_chars.append(len(text))
@@ -271,6 +302,8 @@ def _walk(tree: Any) -> _Walk:
                 if cur:
                     flush()
                 after_br = False
+                if tag == "pre":
+                    pre_open += 1
                 if tag != "br":
                     n_el += 1
                     block_ids.append(n_el)
@@ -294,6 +327,8 @@ def _walk(tree: Any) -> _Walk:
                 if tag in BLOCK_TAGS:
                     if cur:
                         flush()
+                    if tag == "pre":
+                        pre_open -= 1
                     if tag == "br":
                         after_br = True
                     else:
@@ -727,7 +762,7 @@ class PageResult:
 
     @property
     def text(self) -> str:
-        return "\n".join(b.text for b, k in zip(self.blocks, self.keep) if k)
+        return "\n".join(b.shown for b, k in zip(self.blocks, self.keep) if k)
 
 
 class HtmlExtractor:

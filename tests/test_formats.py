@@ -90,6 +90,40 @@ def test_page_blocks_are_a_line_per_block_without_scripts():
     assert not any("hidden" in line or "Harbour bridge" == line for line in lines)  # no script, no <head>
 
 
+CODE_PAGE = """<html><body><nav><a href="/">Home</a> <a href="/docs">Docs</a></nav>
+<article><h1>Reading a file</h1><p>{intro}</p>
+<pre><code>
+    with open("notes.txt") as f:
+\ttext = f.read()
+
+    print(len(text)){trailing}
+</code></pre>
+<p>{outro}</p><pre>one line   of  code</pre></article>
+<footer><p>Copyright 2024 Example Media. All rights reserved.</p><a href="/privacy">Privacy policy</a></footer>
+</body></html>"""
+
+
+def test_a_pre_block_keeps_its_lines_and_their_indentation(cli, tmp_path):
+    from cleaner.html_extract import extract_blocks
+
+    page = CODE_PAGE.format(intro=ARTICLE[1], outro=ARTICLE[2], trailing="   ")
+    pre = [b for b in extract_blocks(page.encode()) if b.tag == "pre"]
+    # the shared margin (spaces here, a tab there: only what they share, none) and trailing white
+    # space trimmed; the words seen by the features are the block's words, a space between them
+    assert [b.raw for b in pre] == ['with open("notes.txt") as f:\n\ttext = f.read()\n\n    print(len(text))', None]
+    assert pre[0].text == 'with open("notes.txt") as f: text = f.read() print(len(text))'
+    assert pre[1].shown == "one line of code"
+    write(tmp_path / "in", "p.html", page)
+    assert cli(tmp_path / "in", tmp_path / "out", "-q").code == 0
+    out = (tmp_path / "out/p.txt").read_text(encoding="utf-8")
+    assert "\n" + pre[0].raw + "\n" + ARTICLE[2] + "\none line of code\n" in out
+    # the audit's line is where the block starts in the page's text, its lines counted: the menu
+    # 1, the heading 2, the intro 3, the code 4-7, the outro 8, the one-line code 9
+    gone = {r["text"]: r["line"] for r in read_audit(tmp_path / "out.report")}
+    assert gone["Copyright 2024 Example Media. All rights reserved."] == 10
+    assert "Privacy policy" in gone
+
+
 def test_jsonl_text_replaced_other_fields_pass_through(cli, tmp_path):
     src = tmp_path / "in"
     recs = [
