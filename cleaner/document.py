@@ -75,14 +75,6 @@ class Document:
             prev = i
         return "".join(out)
 
-    def line_break(self) -> str:
-        """The text's first line break (a file of \\r\\n lines ends in one too); "\\n" without gaps."""
-        for g in self.gaps or ():
-            m = _BREAKS.search(g)
-            if m:
-                return m.group()
-        return "\n"
-
     def where(self, i: int) -> str:
         if self.record is not None:
             return f"{self.source}:{self.record} (paragraph {i + 1})"

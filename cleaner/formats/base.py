@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -16,6 +17,8 @@ COPIES_FIELD = "cleaner_copies"
 
 Kept = Sequence[tuple[Document, list[int]]]  # documents with the indices of their kept paragraphs
 
+_BREAK = re.compile(r"\r\n|\r|\n")
+
 
 def kept_text(doc: Document, kept: list[int]) -> str:
     """The text field of a kept record: its text with the other paragraphs cut out
@@ -27,10 +30,12 @@ def write_lines(path: str | Path, docs: Kept) -> None:
     """Kept text as a plain text file (never compressed): each document's text with its removed
     paragraphs cut out (Document.kept_text: a text file's or record's blank lines and indentation
     stay; an HTML page's blocks a line each), ending in a line break."""
-    texts = [doc.kept_text(kept) for doc, kept in docs if kept]
-    text = "\n".join(texts)
+    text = "\n".join([doc.kept_text(kept) for doc, kept in docs if kept])
     if text:
-        text += docs[0][0].line_break()
+        # the text's own line break (a file of \r\n lines ends in one too), "\n" for one line: a
+        # property of the output alone, so that a second run writes the same bytes
+        m = _BREAK.search(text)
+        text += m.group() if m else "\n"
     writers.write_bytes(str(path), writers.utf8(text) if text else b"")  # str: a Path or a RemotePath
 
 
