@@ -95,13 +95,14 @@ class ItemError:
         return f"{where}: {self.message}"
 
 
-_BREAKS = re.compile(r"(\r\n|\r|\n)")
+# a line break of a text file or a record (the group: split() keeps the breaks)
+LINE_BREAK = re.compile(r"(\r\n|\r|\n)")
 
 
 def _break_run(gap: str) -> tuple[int, int, int]:
     """Where the line-break run of a gap (its line breaks and the blank lines between them)
     starts and ends, and how many line breaks it holds."""
-    spans = [m.span() for m in _BREAKS.finditer(gap)]
+    spans = [m.span() for m in LINE_BREAK.finditer(gap)]
     if not spans:
         return len(gap), len(gap), 0
     return spans[0][0], spans[-1][1], len(spans)
@@ -121,7 +122,7 @@ def split_record(text: str) -> tuple[list[str], list[int], list[str]]:
     \\r\\n, \\r or \\n), stripped, with their 1-based line numbers; and the gaps to rebuild the
     text from them (Document.gaps): gaps[i] is text's white space between paragraph i-1 and
     paragraph i, as it is in `text` (its \\r\\n or \\r line breaks too); gaps[0] is ""."""
-    pieces = _BREAKS.split(text)  # line, break, line, break, ..., line
+    pieces = LINE_BREAK.split(text)  # line, break, line, break, ..., line
     paras: list[str] = []
     lines: list[int] = []
     gaps: list[str] = []

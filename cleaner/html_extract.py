@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -42,6 +43,7 @@ from typing import Any
 import numpy as np
 
 from cleaner import reasons as R
+from cleaner.document import LINE_BREAK
 from cleaner.gbdt import Stage, sigmoid
 
 # --- the walk ----------------------------------------------------------------------------
@@ -191,22 +193,13 @@ class Block:
 
 def _pre_text(raw: str) -> str | None:
     """A <pre> block's text with its lines, or None for one line (its words are its text)."""
-    lines = [line.rstrip() for line in raw.replace("\r\n", "\n").replace("\r", "\n").split("\n")]
-    while lines and not lines[-1]:
-        lines.pop()
-    start = 0
-    while start < len(lines) and not lines[start]:
-        start += 1
-    lines = lines[start:]
-    if len(lines) < 2:
-        return None
+    lines = [line.rstrip() for line in LINE_BREAK.split(raw)[::2]]
     body = [line for line in lines if line]
-    margin = min(len(line) - len(line.lstrip()) for line in body)
-    first = body[0][:margin]
-    while margin and any(not line.startswith(first[:margin]) for line in body):
-        margin -= 1  # a margin of tabs on some lines and spaces on others: only what they share
-    text = "\n".join(line[margin:] for line in lines).strip()
-    return text if "\n" in text else None
+    if len(body) < 2:
+        return None
+    # the indentation all its lines share (a margin of tabs on some, spaces on others: none)
+    margin = len(os.path.commonprefix([line[:len(line) - len(line.lstrip())] for line in body]))
+    return "\n".join(line[margin:] for line in lines).strip()
 
 
 @dataclass(slots=True)

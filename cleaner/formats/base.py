@@ -2,22 +2,19 @@
 
 from __future__ import annotations
 
-import re
 import shutil
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
 from .. import compression, storage, writers
-from ..document import Document, ItemError
+from ..document import LINE_BREAK, Document, ItemError
 from ..readers import InputFile, Part
 
 # --annotate: the field of each output record that says how many copies the corpus had
 COPIES_FIELD = "cleaner_copies"
 
 Kept = Sequence[tuple[Document, list[int]]]  # documents with the indices of their kept paragraphs
-
-_BREAK = re.compile(r"\r\n|\r|\n")
 
 
 def kept_text(doc: Document, kept: list[int]) -> str:
@@ -34,7 +31,7 @@ def write_lines(path: str | Path, docs: Kept) -> None:
     if text:
         # the text's own line break (a file of \r\n lines ends in one too), "\n" for one line: a
         # property of the output alone, so that a second run writes the same bytes
-        m = _BREAK.search(text)
+        m = LINE_BREAK.search(text)
         text += m.group() if m else "\n"
     writers.write_bytes(str(path), writers.utf8(text) if text else b"")  # str: a Path or a RemotePath
 
