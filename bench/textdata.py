@@ -38,7 +38,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from cleaner.document import split_paragraphs  # noqa: E402
+from cleaner.document import split_record  # noqa: E402
 
 SHARED = ROOT.parent / "shared" / "bench"
 CACHE = ROOT / "bench" / "out" / "cache"
@@ -106,7 +106,7 @@ def _read(p: Path) -> str:
 
 
 def _doc(set_: str, inp: str, pid: str, group: str, ptype: str, text: str, gold: str) -> Doc:
-    paras = split_paragraphs(text)[0]
+    paras = split_record(text)[0]
     if inp == "gold":
         y, w = np.ones(len(paras)), np.array([max(len(TOKEN.findall(p)), 1) for p in paras], dtype=float)
         w = w / w.sum() if len(w) else w

@@ -82,6 +82,10 @@ def explain_file(path: Path, cfg: Config) -> int:
             short = text if len(text) <= 100 else text[:97] + "..."
             if r["keep"]:
                 console.print(f"[green]L{r['line']:<4} keep[/green]  {feats:<46} {'':<26} {escape(short)}")
+                if f and not doc.decided and not f.get("ruled") and f["prob"] < f["threshold"]:
+                    # the two rules that keep what the model doubts (README, "How boilerplate is found")
+                    console.print(f"[dim]{'':12}kept below the threshold: a short line inside the text, or "
+                                  "nothing in the document would be kept on the score alone[/dim]")
             else:
                 why = str(r["reason"])
                 console.print(f"[red]L{r['line']:<4} DROP[/red]  {feats:<46} [red]{escape(why):<26}[/red] "

@@ -171,6 +171,17 @@ def test_explain_shows_each_paragraph_with_decision(cli, tmp_path):
     assert "\x1b[" not in r.out  # plain when not a terminal
 
 
+def test_explain_says_why_a_line_below_the_threshold_stays(cli, tmp_path):
+    """The model doubts a one-line record, which stays (a document is not emptied on doubt
+    alone): --explain says so rather than show a keep under the threshold unexplained."""
+    p = write(tmp_path, "title.txt", b"There are\n")
+    r = cli("--explain", p)
+    assert r.code == 0 and "1 of 1 paragraphs kept" in r.out
+    assert "kept below the threshold" in r.out
+    r = cli("--explain", src := corpus(tmp_path) / "a.txt")
+    assert r.code == 0 and "kept below the threshold" not in r.out, src
+
+
 def test_explain_bad_file_is_a_clear_error(cli, tmp_path):
     p = write(tmp_path, "x.txt", b"\xff\xfe\x00bad")
     r = cli("--explain", tmp_path / "nope.txt")

@@ -170,6 +170,29 @@ def test_prose_about_a_copyright_notice_is_content(cleaner):
         assert r.kept == ARTICLE and [x.reason for x in r.removed] == ["legal-footer"], notice
 
 
+def test_a_document_is_not_emptied_on_the_models_doubt_alone(cleaner):
+    """A record of a line or two (a title, a heading, a label) has nothing around it that says
+    junk; the model alone may doubt it, and doubt is no evidence: no record comes out empty
+    with only low-content removals. Each line of the seeds and of the multilingual fixture,
+    as a record of its own (before: "There are" and a Greek heading came out empty)."""
+    lines = [line.strip() for p in sorted(ROOT.joinpath("fixtures", "seeds").glob("*.txt"))
+             for line in p.read_text(encoding="utf-8").splitlines() if line.strip()]
+    lines += [line.strip() for p in sorted(ML.glob("*.txt"))
+              for line in p.read_text(encoding="utf-8").splitlines()[:15] if line.strip()]
+    assert len(lines) > 300
+    emptied = []
+    for text in lines:
+        r = cleaner.clean_text(text)
+        if not r.kept and {x.reason for x in r.removed} == {"low-content"}:
+            emptied.append(text)
+    assert emptied == []
+    # what a rule marks still goes, and a record that is only junk of a known kind is emptied
+    r = cleaner.clean_text("There are\nShare this article")
+    assert r.kept == ["There are"] and [x.reason for x in r.removed] == ["share-prompt"]
+    r = cleaner.clean_text("Subscribe to our newsletter")
+    assert r.kept == [] and [x.reason for x in r.removed] == ["newsletter-prompt"]
+
+
 def test_seed_junk_classes_still_go(cleaner):
     doc = ARTICLE + ["Advertisement", "Subscribe now for unlimited digital access for just $1 a week.",
                      "Leave a comment", "More from The Riverside Gazette", "Council delays vote on bus lanes",
