@@ -11,7 +11,7 @@ import pytest
 from conftest import ROOT
 
 BENCH = ROOT / "bench"
-SCRIPTS = sorted(p for p in [*BENCH.glob("*.py"), *BENCH.glob("multilingual/*.py")])
+SCRIPTS = sorted([*BENCH.glob("*.py"), *BENCH.glob("multilingual/*.py")])
 
 
 @pytest.mark.parametrize("path", SCRIPTS, ids=lambda p: str(p.relative_to(BENCH)))
