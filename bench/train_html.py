@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import collections
+import functools
 import gzip
 import hashlib
 import importlib.util
@@ -68,16 +69,15 @@ HP_OWN = {"trees": 80, "depth": 4, "lr": 0.15, "min_hess": 20.0}
 HP_CTX = {"trees": 80, "depth": 4, "lr": 0.15, "min_hess": 20.0}
 
 
+@functools.cache
 def tool(name: str) -> ModuleType:
+    """A scorer of ../shared/tools, loaded when first used (a clone without ../shared imports
+    this script, e.g. in the tests, and says what is missing only when it scores)."""
     spec = importlib.util.spec_from_file_location(name, SHARED / "tools" / f"{name}.py")
     assert spec and spec.loader
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
     return mod
-
-
-WCXB = tool("wcxb_score")
-SHINGLE = tool("shingle_f1")
 
 
 @dataclass
@@ -261,9 +261,9 @@ def predict(model: H.HtmlModel, p: Page) -> str:
 
 def score(p: Page, text: str) -> tuple[float, float, float]:
     if p.dataset == "wcxb":
-        P, Rc, F = WCXB.word_prf(text, p.gold)
+        P, Rc, F = tool("wcxb_score").word_prf(text, p.gold)
         return P, Rc, F
-    return SHINGLE.tp_fp_fn(p.gold, text)
+    return tool("shingle_f1").tp_fp_fn(p.gold, text)
 
 
 def summarise(rows: dict[str, list[tuple[str, tuple[float, float, float]]]], dataset: str
@@ -279,7 +279,7 @@ def summarise(rows: dict[str, list[tuple[str, tuple[float, float, float]]]], dat
         if dataset == "wcxb":
             out[t] = tuple(statistics.mean(r[i] for r in rs) for i in range(3))  # type: ignore[assignment]
         else:
-            out[t] = SHINGLE.macro(rs)
+            out[t] = tool("shingle_f1").macro(rs)
     return out
 
 
