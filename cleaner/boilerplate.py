@@ -266,9 +266,10 @@ def features_of(docs: Sequence[Sequence[str]], rules: RuleSet, min_density: floa
     b = TF.build_batch([list(d) for d in docs], rules, min_density)
     st = b.stats
     decided = [decide_hits(hs) if hs else None for hs in b.hits]
-    chrome = np.array([h is not None and h.reason in CHROME for h in decided], dtype=bool)
+    # a late rule's line is not context (rules.Rule.late)
+    chrome = np.array([h is not None and not h.late and h.reason in CHROME for h in decided], dtype=bool)
     # a block marker: the paragraph goes by a rule that opens a block ("More from ...", a pitch)
-    marker = np.array([h is not None and h.block for h in decided], dtype=bool)
+    marker = np.array([h is not None and not h.late and h.block for h in decided], dtype=bool)
     f = Features(b.doc_start, b.own, st.units, st.words, st.list_item, st.heading_start, b.urls,
                  (st.emoji + st.handles + st.hashtags).astype(np.int64), b.lang, b.hits, chrome, marker,
                  b.tokens, b.token_hashes, np.minimum(b.token_lengths, 65535).astype(np.uint16), b.token_stop)
@@ -574,6 +575,7 @@ class Classifier:
         detail: list[str] = [""] * n
         blocked = np.zeros(n, dtype=bool)
         hit_of: dict[int, Hit] = {}
+        late: dict[int, Hit] = {}
         for d in range(nd):
             for i, drop in forced[d].items():
                 g = int(start[d]) + i
@@ -583,7 +585,9 @@ class Classifier:
         for g in [g for g, hs in enumerate(hits) if hs]:
             if not blocked[g]:
                 h = decide_hits(hits[g])
-                if h is not None:
+                if h is not None and h.late:
+                    late[g] = h
+                elif h is not None:
                     hit_of[g] = h
                     reason[g], detail[g] = h.reason, f"rule {h.rule}"
                     blocked[g] = True
@@ -671,6 +675,11 @@ class Classifier:
                 reason[g - 1] = R.SOCIAL
                 detail[g - 1] = f"social markers, before the embed on line {line(d, g - int(start[d]))}"
 
+        # late rules last: their lines were context like any other for the decisions above
+        for g, h in late.items():
+            if reason[g] is None or reason[g] == R.LOW_CONTENT:
+                reason[g], detail[g] = h.reason, f"rule {h.rule}"
+                blocked[g] = True
         gone = [g for g, r in enumerate(reason) if r is not None]
         gone_at = np.searchsorted(np.asarray(gone, dtype=np.int64), start).tolist() if n else [0] * (nd + 1)
         show_at = np.searchsorted(show, start).tolist() if top is not None else None

@@ -20,7 +20,7 @@ DEFAULT_MAX_WORDS = 40
 # A paragraph longer than this is never removed by patterns alone.
 PATTERN_WORD_CAP = 400
 _REASON_RE = regex.compile(r"^[a-z][a-z0-9-]{0,40}$")
-_KEYS = {"name", "reason", "pattern", "max_words", "block", "case_sensitive"}
+_KEYS = {"name", "reason", "pattern", "max_words", "block", "late", "case_sensitive"}
 
 
 class RuleError(ValueError):
@@ -50,6 +50,10 @@ class Rule:
     # Strings one of which every match contains (prefilter.required_literals), for
     # trusted rules: a paragraph without any of them is not searched.
     literals: tuple[str, ...] | None = None
+    # A late rule removes its paragraph after the classifier has decided the others, so the
+    # line is not junk context for its neighbours (a comment's "Reply" line sits between
+    # comments the gold keeps: as an ordinary rule its removal took 353 of them with it).
+    late: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +63,7 @@ class Hit:
     block: bool
     decisive: bool  # this hit alone may remove the paragraph (short enough)
     evidence_only: bool = False  # max_words = 0: never removes by itself, a feature of the classifier
+    late: bool = False  # removes after the classifier's decision (Rule.late)
 
 
 def _parse(data: dict, origin: str, trusted: bool = False) -> list[Rule]:
@@ -86,7 +91,7 @@ def _parse(data: dict, origin: str, trusted: bool = False) -> list[Rule]:
         max_words = item.get("max_words", DEFAULT_MAX_WORDS)
         if not isinstance(max_words, int) or isinstance(max_words, bool) or max_words < 0:
             raise RuleError(f"{where}: max_words must be a whole number >= 0 (0: evidence only)")
-        for key in ("block", "case_sensitive"):
+        for key in ("block", "late", "case_sensitive"):
             if not isinstance(item.get(key, False), bool):
                 raise RuleError(f"{where}: {key} must be true or false")
         lower = trusted and not item.get("case_sensitive", False)
@@ -102,7 +107,8 @@ def _parse(data: dict, origin: str, trusted: bool = False) -> list[Rule]:
             found = required_literals(item["pattern"])
             literals = tuple(found) if found else None
         rules.append(Rule(str(name), item["reason"], item["pattern"], max_words,
-                          bool(item.get("block", False)), compiled, lower, literals))
+                          bool(item.get("block", False)), compiled, lower, literals,
+                          bool(item.get("late", False))))
     names = [r.name for r in rules]
     dup = sorted({n for n in names if names.count(n) > 1})
     if dup:
@@ -193,7 +199,7 @@ class RuleSet:
                     timeouts.append(RuleTimeout(r.name, self.timeout))
                     continue
             if found:
-                hits.append(Hit(r.name, r.reason, r.block, n_words <= r.max_words, r.max_words == 0))
+                hits.append(Hit(r.name, r.reason, r.block, n_words <= r.max_words, r.max_words == 0, r.late))
         return hits, timeouts
 
 
@@ -238,7 +244,8 @@ class RuleSet:
                         continue
                 if hit:
                     w = int(words[i])
-                    hits.setdefault(i, []).append(Hit(r.name, r.reason, r.block, w <= r.max_words, r.max_words == 0))
+                    hits.setdefault(i, []).append(Hit(r.name, r.reason, r.block, w <= r.max_words, r.max_words == 0,
+                                                      r.late))
         out: list[tuple[Hit, ...]] = [()] * n
         for i, h in hits.items():
             out[i] = tuple(h)

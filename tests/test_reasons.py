@@ -226,3 +226,28 @@ def test_bare_links_are_no_evidence_one_or_many(clf):
     d = decisions(clf, ARTICLE + [source])
     assert d[source] is None
     assert_article_kept(d)
+
+
+def test_a_comments_action_lines_go_and_the_comments_between_them_stay(clf):
+    thread = ["3 Comments",
+              "Anna says:", "Great news for the harbour, thanks for the report.", "Reply",
+              "Tom says:", "About time they fixed it.", "[Reply]",
+              "Lea says:", "I walk over that bridge every single day and it shakes.", "Reply Quote Like"]
+    d = decisions(clf, ARTICLE + thread)
+    assert [d[x] for x in ("Reply", "[Reply]", "Reply Quote Like")] == [R.COMMENT_PROMPT] * 3
+    for comment in (thread[2], thread[5], thread[8]):
+        assert d[comment] is None, (comment, d[comment])
+    assert_article_kept(d)
+    # a heading that starts with the word is no action line
+    heading = "Reply to the council's critics"
+    d = decisions(clf, ARTICLE[:2] + [heading] + ARTICLE[2:])
+    assert d[heading] is None
+
+
+def test_a_late_rule_is_parsed_and_checked(tmp_path):
+    from cleaner.rules import RuleError, load_rules_text
+
+    [r] = load_rules_text('[[rule]]\nname = "x"\nreason = "navigation"\npattern = "^back$"\nlate = true\n', "t.toml")
+    assert r.late
+    with pytest.raises(RuleError, match="late must be true or false"):
+        load_rules_text('[[rule]]\nname = "x"\nreason = "navigation"\npattern = "^back$"\nlate = "yes"\n', "t.toml")
