@@ -49,7 +49,11 @@ def explain_file(path: Path, cfg: Config) -> int:
     console = Console(highlight=False, soft_wrap=True)
     err = Console(stderr=True, highlight=False, soft_wrap=True)  # an error line stays one line
     if not path.exists():
-        err.print(f"clean: error: {escape(str(path))}: no such file")
+        hint = ""
+        if str(path).startswith("-"):
+            # `clean --explain --model m.json page.txt`: the option took the next word as its FILE
+            hint = " (--explain takes the file right after it: clean --explain FILE [OPTIONS])"
+        err.print(f"clean: error: {escape(str(path))}: no such file{escape(hint)}")
         return 1
     errors: list[ItemError] = []
     try:

@@ -186,6 +186,9 @@ def test_explain_bad_file_is_a_clear_error(cli, tmp_path):
     p = write(tmp_path, "x.txt", b"\xff\xfe\x00bad")
     r = cli("--explain", tmp_path / "nope.txt")
     assert r.code == 1 and "nope.txt" in r.err
+    # an option right after --explain is taken for its FILE: the error says how to call it
+    r = cli("--explain", "--no-dedup", p)
+    assert r.code == 1 and "--explain takes the file right after it" in r.err
     r = cli("--explain", p)
     assert r.code in (0, 1)
 
