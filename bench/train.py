@@ -110,7 +110,10 @@ def folds_of(docs: list[T.Doc], k: int) -> np.ndarray:
 
 
 def ruled(f: B.Features) -> np.ndarray:
-    return np.array([bool(hs) and decide_hits(hs) is not None for hs in f.hits], dtype=bool)
+    """The paragraphs a rule removes before the model: no training rows, and bad context. A late
+    rule's paragraph is neither (it is context like any other line when the model decides)."""
+    decided = [decide_hits(hs) if hs else None for hs in f.hits]
+    return np.array([h is not None and not h.late for h in decided], dtype=bool)
 
 
 def sample_weights(docs: list[T.Doc], f: B.Features) -> np.ndarray:
