@@ -678,7 +678,7 @@ class Classifier:
         # late rules last: their lines were context like any other for the decisions above
         for g, h in late.items():
             if reason[g] is None or reason[g] == R.LOW_CONTENT:
-                reason[g], detail[g] = h.reason, f"rule {h.rule}"
+                reason[g], detail[g] = h.reason, f"rule {h.rule}, after the classifier (a late rule)"
                 blocked[g] = True
         gone = [g for g, r in enumerate(reason) if r is not None]
         gone_at = np.searchsorted(np.asarray(gone, dtype=np.int64), start).tolist() if n else [0] * (nd + 1)
