@@ -51,9 +51,11 @@ class Rule:
     # trusted rules: a paragraph without any of them is not searched.
     literals: tuple[str, ...] | None = None
     # A late rule removes its paragraph after the classifier has decided the others, so the
-    # line is not junk context for its neighbours (a comment's "Reply" line sits between
-    # comments the gold keeps: as an ordinary rule its removal took 353 of them with it).
+    # line is not junk context for its neighbours (rules.toml, comment-actions, says why).
     late: bool = False
+
+    def hit(self, n_words: int) -> Hit:
+        return Hit(self.name, self.reason, self.block, n_words <= self.max_words, self.max_words == 0, self.late)
 
 
 @dataclass(frozen=True, slots=True)
@@ -199,7 +201,7 @@ class RuleSet:
                     timeouts.append(RuleTimeout(r.name, self.timeout))
                     continue
             if found:
-                hits.append(Hit(r.name, r.reason, r.block, n_words <= r.max_words, r.max_words == 0, r.late))
+                hits.append(r.hit(n_words))
         return hits, timeouts
 
 
@@ -243,9 +245,7 @@ class RuleSet:
                         timeouts.append((i, RuleTimeout(r.name, self.timeout)))
                         continue
                 if hit:
-                    w = int(words[i])
-                    hits.setdefault(i, []).append(Hit(r.name, r.reason, r.block, w <= r.max_words, r.max_words == 0,
-                                                      r.late))
+                    hits.setdefault(i, []).append(r.hit(int(words[i])))
         out: list[tuple[Hit, ...]] = [()] * n
         for i, h in hits.items():
             out[i] = tuple(h)

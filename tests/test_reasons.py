@@ -244,7 +244,7 @@ def test_a_comments_action_lines_go_and_the_comments_between_them_stay(clf):
     assert d[heading] is None
 
 
-def test_a_late_rule_is_parsed_and_checked(tmp_path):
+def test_a_late_rule_is_parsed_and_checked():
     from cleaner.rules import RuleError, load_rules_text
 
     [r] = load_rules_text('[[rule]]\nname = "x"\nreason = "navigation"\npattern = "^back$"\nlate = true\n', "t.toml")
