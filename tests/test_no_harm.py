@@ -136,6 +136,26 @@ def test_repeated_runs_of_short_lines_are_content(cleaner):
     assert r.kept == [ARTICLE[0], *block, ARTICLE[2]], [(x.text, x.reason) for x in r.removed]
 
 
+def test_short_lines_other_documents_share_are_not_duplicates(cli, tmp_path):
+    """Across the corpus as inside a document: a label or a line of code that an earlier
+    document also has stays; the same short line inside a block copied from that document
+    (with a paragraph long enough to go alone) goes with the block."""
+    shared = ["What We Don't Like", "Traceback (most recent call last):", "import React, { useState } from 'react';"]
+    src = tmp_path / "in"
+    src.mkdir()
+    first = [ARTICLE[0], shared[0], ARTICLE[1], shared[1], ARTICLE[2], shared[2], ARTICLE[3]]
+    second = ["Harbour ferry review", shared[0], ARTICLE[4], shared[1], ARTICLE[5], shared[2], ARTICLE[6]]
+    third = [VPN.format("Mullvad"), ARTICLE[2], shared[2], VPN.format("IVPN")]
+    for name, doc in (("a.txt", first), ("b.txt", second), ("c.txt", third)):
+        (src / name).write_text("\n".join(doc) + "\n", encoding="utf-8")
+    r = cli(src, tmp_path / "out", "-q")
+    assert r.code == 0, r.err
+    removed = [json.loads(x) for x in (tmp_path / "out.report" / "removed.jsonl").read_text().splitlines()]
+    assert (tmp_path / "out" / "b.txt").read_text(encoding="utf-8").splitlines() == second, removed
+    assert {(x["file"], x["line"], x["reason"], x.get("twin", {}).get("line")) for x in removed} == {
+        ("c.txt", 2, "corpus-duplicate-paragraph", 5), ("c.txt", 3, "corpus-duplicate-paragraph", 6)}, removed
+
+
 def test_a_see_also_section_is_content(cleaner):
     """"See also" heads a man page's or an answer's cross-references as often as a teaser
     list (on the dev sets' extracted text, more often): it is no evidence of junk."""

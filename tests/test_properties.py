@@ -108,7 +108,7 @@ def test_a_document_that_keeps_another_documents_text_once_a_corpus_repeat_goes_
     later one, which a second run would remove as its duplicate; the first run does."""
     src, out, again = tmp_path / "in", tmp_path / "out", tmp_path / "again"
     src.mkdir()
-    build(src, [([ARTICLE[0], ARTICLE[1]], "\n", False), ([ARTICLE[0], "* News"], "\n", False),
+    build(src, [([ARTICLE[1], ARTICLE[2]], "\n", False), ([ARTICLE[1], "* News"], "\n", False),
                 (["* News"], "\n", False)])
     clean_corpus(src, out, workers=0)
     clean_corpus(out, again, workers=0)

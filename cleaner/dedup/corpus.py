@@ -20,6 +20,7 @@ from .. import reasons as R
 from ..config import Config
 from ..document import Drop
 from ..ragged import offsets_of
+from .inner import in_repeated_block
 from .lsh import BucketFinder
 from .sets import DocJaccard, ParagraphJaccard, SetStore
 
@@ -261,7 +262,8 @@ def templates(c: Corpus, cfg: Config) -> np.ndarray:
 
 
 def repeated_paragraphs(c: Corpus, cfg: Config, is_template: np.ndarray) -> None:
-    """Repeats of a paragraph of an earlier document (exact, after normalising)."""
+    """Repeats of a paragraph of an earlier document (exact, after normalising); a short one
+    only inside a repeated block, as inside a document (`in_repeated_block`)."""
     live = c.live_rows()
     if not len(live):
         return
@@ -271,6 +273,9 @@ def repeated_paragraphs(c: Corpus, cfg: Config, is_template: np.ndarray) -> None
     _, first_at, inverse = np.unique(c.p_key[elig], return_index=True, return_inverse=True)
     twin = elig[first_at[inverse]]
     repeat = (twin != elig) & (c.p_gid[twin] != c.p_gid[elig])
+    of = np.full(len(c.p_gid), -1, dtype=np.int64)
+    of[elig[repeat]] = twin[repeat]
+    repeat &= in_repeated_block(of, c.p_gid[1:] == c.p_gid[:-1], c.p_words >= cfg.min_corpus_dup_words)[elig]
     for row, tw in zip(elig[repeat].tolist(), twin[repeat].tolist()):
         t = c.twin(int(c.p_gid[tw]), tw)
         c.drop_paragraph(row, Drop(R.CORPUS_DUP_PARA, f"same as in {t['twin']}", **t, similarity=1.0))

@@ -40,6 +40,25 @@ class FileKeys:
         return cls(z.astype(np.uint64), z, z, None, [], None)
 
 
+def in_repeated_block(twin: np.ndarray, same_doc: np.ndarray, long_enough: np.ndarray) -> np.ndarray:
+    """Which repeats go: `twin[r]` is the earlier paragraph item r repeats (-1: none), in
+    one sequence of the documents' kept paragraphs in order; `same_doc[r]`: items r and
+    r + 1 are of one document. A repeat long enough goes on its own; a short one only
+    inside a repeated block: a run of paragraphs that repeats a run of adjacent earlier
+    ones and holds a paragraph long enough to go on its own. Runs of short lines alone
+    recur as content: a table's rows ("Friday. Rest Day"), the lines of code shown twice,
+    a label ("What We Don't Like") or a line of code of many documents."""
+    is_rep = twin >= 0
+    if not len(twin):
+        return is_rep
+    link = np.zeros(len(twin), dtype=bool)  # item r and r + 1 are one block
+    link[:-1] = same_doc & is_rep[:-1] & is_rep[1:] & (twin[1:] == twin[:-1] + 1)
+    in_block = link | np.concatenate(([False], link[:-1]))
+    block = np.concatenate(([0], np.cumsum(~link[:-1])))
+    has_long = np.bincount(block, weights=(long_enough & is_rep).astype(float)) > 0
+    return is_rep & (long_enough | (in_block & has_long[block]))
+
+
 def repeats_inside(docs: list[Document], cfg: Config, dedup: bool = True,
                    settle: Callable[[list[Document]], set[int]] | None = None) -> FileKeys:
     """Drop exact and near repeats among the kept paragraphs of each document
@@ -75,21 +94,12 @@ def repeats_inside(docs: list[Document], cfg: Config, dedup: bool = True,
             same[1:] = (item_doc[c[1:]] == item_doc[c[:-1]]) & (keys[c[1:]] == keys[c[:-1]])
             first = c[np.flatnonzero(~same)][np.cumsum(~same) - 1]
             rep, of = c[same], first[same]
-            # A short repeat goes only inside a repeated block: a run of paragraphs (in the
-            # document's kept order) that repeats a run of adjacent earlier ones, and holds a
-            # paragraph long enough to go on its own. Runs of short lines alone recur as
-            # content: a table's rows ("Friday. Rest Day"), the lines of code shown twice.
             twin = np.full(len(item_doc), -1, dtype=np.int64)
             twin[rep] = of
-            long_enough = tok.counts >= cfg.min_inner_dup_words
-            link = np.zeros(len(item_doc), dtype=bool)  # item r and r + 1 are one block
-            link[:-1] = ((item_doc[1:] == item_doc[:-1]) & (twin[:-1] >= 0) & (twin[1:] >= 0)
-                         & (twin[1:] == twin[:-1] + 1))
-            in_block = link | np.concatenate(([False], link[:-1]))
-            block = np.concatenate(([0], np.cumsum(~link[:-1]))) if len(link) else link.astype(np.int64)
-            has_long = np.bincount(block, weights=(long_enough & (twin >= 0)).astype(float)) > 0
+            same_doc = item_doc[1:] == item_doc[:-1]
+            goes = in_repeated_block(twin, same_doc, tok.counts >= cfg.min_inner_dup_words)
             for r, r2 in zip(rep.tolist(), of.tolist()):
-                if long_enough[r] or (in_block[r] and has_long[block[r]]):
+                if goes[r]:
                     drop(r, r2, R.DUP_PARA, "same as line", 1.0)
     long_rows = np.flatnonzero(alive & (tok.counts >= cfg.min_near_words)) if dedup \
         else np.zeros(0, dtype=np.int64)
