@@ -20,7 +20,7 @@ DEFAULT_MAX_WORDS = 40
 # A paragraph longer than this is never removed by patterns alone.
 PATTERN_WORD_CAP = 400
 _REASON_RE = regex.compile(r"^[a-z][a-z0-9-]{0,40}$")
-_KEYS = {"name", "reason", "pattern", "max_words", "block", "late", "case_sensitive"}
+_KEYS = {"name", "reason", "pattern", "max_words", "block", "block_max_words", "late", "case_sensitive"}
 
 
 class RuleError(ValueError):
@@ -53,9 +53,12 @@ class Rule:
     # A late rule removes its paragraph after the classifier has decided the others, so the
     # line is not junk context for its neighbours (rules.toml, comment-actions, says why).
     late: bool = False
+    # A block rule's line opens a block only up to this many words (None: up to max_words).
+    block_max_words: int | None = None
 
     def hit(self, n_words: int) -> Hit:
-        return Hit(self.name, self.reason, self.block, n_words <= self.max_words, self.max_words == 0, self.late)
+        block = self.block and (self.block_max_words is None or n_words <= self.block_max_words)
+        return Hit(self.name, self.reason, block, n_words <= self.max_words, self.max_words == 0, self.late)
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,6 +99,11 @@ def _parse(data: dict, origin: str, trusted: bool = False) -> list[Rule]:
         for key in ("block", "late", "case_sensitive"):
             if not isinstance(item.get(key, False), bool):
                 raise RuleError(f"{where}: {key} must be true or false")
+        block_max = item.get("block_max_words")
+        if block_max is not None and (not isinstance(block_max, int) or isinstance(block_max, bool) or block_max < 1):
+            raise RuleError(f"{where}: block_max_words must be a whole number >= 1")
+        if block_max is not None and not item.get("block", False):
+            raise RuleError(f"{where}: block_max_words goes with block = true")
         lower = trusted and not item.get("case_sensitive", False)
         flags = regex.UNICODE | (0 if item.get("case_sensitive", False) or lower else regex.IGNORECASE)
         try:
@@ -110,7 +118,7 @@ def _parse(data: dict, origin: str, trusted: bool = False) -> list[Rule]:
             literals = tuple(found) if found else None
         rules.append(Rule(str(name), item["reason"], item["pattern"], max_words,
                           bool(item.get("block", False)), compiled, lower, literals,
-                          bool(item.get("late", False))))
+                          bool(item.get("late", False)), block_max))
     names = [r.name for r in rules]
     dup = sorted({n for n in names if names.count(n) > 1})
     if dup:

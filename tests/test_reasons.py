@@ -251,3 +251,32 @@ def test_a_late_rule_is_parsed_and_checked():
     assert r.late
     with pytest.raises(RuleError, match="late must be true or false"):
         load_rules_text('[[rule]]\nname = "x"\nreason = "navigation"\npattern = "^back$"\nlate = "yes"\n', "t.toml")
+
+
+def test_a_long_copyright_line_inside_the_text_opens_no_block(clf):
+    """A footer's copyright notice is short and cuts what follows it; a credit of more than
+    block_max_words (a painting's caption, a man page's COPYRIGHT section) goes alone."""
+    after = ["Other exhibitions this summer",
+             "A second exhibition in Hastings shows new work by three painters who moved to the coast, with "
+             "landscapes of the cliffs and the fishing boats drawn up on the shingle."]
+    credit = ("Ivon Hitchens, Day's Rest, Day's Work, 1960. Wax and oil on four panels, 365.6 x 731.5 cm. "
+              "University of Sussex. All rights reserved, DACS 2024.")
+    footer = "© 2024 Harbour News. All rights reserved."
+    d = decisions(clf, ARTICLE + [credit] + after)
+    assert d[credit] == R.LEGAL and d[after[1]] is None, d
+    assert_article_kept(d)
+    d = decisions(clf, ARTICLE + [footer] + after)
+    assert d[footer] == R.LEGAL and d[after[1]] == R.TAIL_BLOCK, d
+    assert_article_kept(d)
+
+
+def test_block_max_words_is_parsed_and_checked():
+    from cleaner.rules import RuleError, load_rules_text
+
+    head = '[[rule]]\nname = "x"\nreason = "legal-footer"\npattern = "rights reserved"\n'
+    [r] = load_rules_text(head + "block = true\nblock_max_words = 5\n", "t.toml")
+    assert r.hit(5).block and not r.hit(6).block and r.hit(6).decisive
+    with pytest.raises(RuleError, match="block_max_words must be a whole number"):
+        load_rules_text(head + "block = true\nblock_max_words = 0\n", "t.toml")
+    with pytest.raises(RuleError, match="block_max_words goes with block = true"):
+        load_rules_text(head + "block_max_words = 5\n", "t.toml")
