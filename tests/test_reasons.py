@@ -280,3 +280,22 @@ def test_block_max_words_is_parsed_and_checked():
         load_rules_text(head + "block = true\nblock_max_words = 0\n", "t.toml")
     with pytest.raises(RuleError, match="block_max_words goes with block = true"):
         load_rules_text(head + "block_max_words = 5\n", "t.toml")
+
+
+def test_a_footer_link_line_goes_and_a_sentence_naming_one_stays(clf):
+    """Footer links are lines of link labels ("Privacy Policy | Terms of Use", "Contact
+    Us"); a heading or a sentence that names one ("... offer terms and conditions",
+    "Contact us at ... to get started!") is text unless the model finds otherwise."""
+    for footer in ("Privacy Policy | Terms of Use | Contact Us", "Contact Us", "Sitemap"):
+        d = decisions(clf, ARTICLE + [footer])
+        assert d[footer] == R.LEGAL, (footer, d[footer])
+    for line in ("Contact us at harbour@example.org to get started!", "Harbour ferry offer terms and conditions",
+                 "What people are saying about us"):
+        d = decisions(clf, ARTICLE[:4] + [line] + ARTICLE[4:])
+        assert d[line] is None, (line, d[line])
+        assert_article_kept(d)
+    # a long comment that names two of them is no footer (one rule's mention, not two rules' hits)
+    comment = ("Yes, I agree. With mobile being a big part of traffic for brands you need to be sure that your "
+               "mobile site is compliant with the browsers and with the search engines' terms and conditions, "
+               "with a mobile sitemap and so on.")
+    assert decisions(clf, ARTICLE + [comment])[comment] is None
