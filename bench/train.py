@@ -12,7 +12,8 @@ input of each set weighs alike, and inside it each document alike.
 
 Stages are stacked on out-of-fold inputs, folds grouped by site (the domain of the
 page): the own stage of fold k learns on the other folds; the document stage learns
-"is this a whole-page dump" from out-of-fold own scores; the context stage from both.
+"is this a whole-page dump" from out-of-fold own scores; the context stage from both;
+the second context stage from the context stage's out-of-fold scores of the neighbours.
 The shipped stages learn on everything the same way.
 
 The thresholds (t_clean for extracted or clean text, t_dump for whole pages) are
@@ -159,15 +160,26 @@ def fit_all(docs: list[T.Doc], f: B.Features, fold_doc: np.ndarray, folds: int, 
                         trees=DOC_TREES, depth=DOC_DEPTH, min_hess=DOC_MIN_HESS)
     x = np.hstack([B.context_matrix(f, s_oof, p_oof, dmat, params), f.own])
     names = B.CONTEXT_FEATURES + B.OWN_FEATURES
-    models = []
+    ctx = []
+    s2_oof = np.zeros(n)
     for k in range(folds):
         tr = (fold != k) & ~blocked & sub
-        ctx = fit_stage(x[tr], y[tr], w[tr], names, trees=CTX_TREES, depth=CTX_DEPTH)
-        models.append(B.Model(own[k], docs_st[k], ctx))
+        ctx.append(fit_stage(x[tr], y[tr], w[tr], names, trees=CTX_TREES, depth=CTX_DEPTH))
+        s2_oof[fold == k] = ctx[k].logits(x[fold == k])
         print(f"  context stage of fold {k + 1}/{folds}: {time.time() - t:.0f}s", flush=True)
     ctx_all = fit_stage(x[~blocked & sub], y[~blocked & sub], w[~blocked & sub], names, trees=CTX_TREES,
                         depth=CTX_DEPTH)
-    return models, B.Model(own_all, doc_all, ctx_all)
+    # the second context stage: the same features, from the neighbours' out-of-fold context scores
+    x = np.hstack([B.context_matrix(f, np.where(blocked, B.EDGE_SCORE, s2_oof), p_oof, dmat, params), f.own])
+    models = []
+    for k in range(folds):
+        tr = (fold != k) & ~blocked & sub
+        second = fit_stage(x[tr], y[tr], w[tr], names, trees=CTX_TREES, depth=CTX_DEPTH)
+        models.append(B.Model(own[k], docs_st[k], ctx[k], second=second))
+        print(f"  second context stage of fold {k + 1}/{folds}: {time.time() - t:.0f}s", flush=True)
+    second_all = fit_stage(x[~blocked & sub], y[~blocked & sub], w[~blocked & sub], names, trees=CTX_TREES,
+                           depth=CTX_DEPTH)
+    return models, B.Model(own_all, doc_all, ctx_all, second=second_all)
 
 
 def held_out_outputs(docs: list[T.Doc], f: B.Features, fold_doc: np.ndarray, models: list[B.Model],

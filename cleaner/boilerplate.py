@@ -65,6 +65,12 @@ CONTEXT_FEATURES = (
     "units_rel_max",
 ) + DOC_FEATURES
 
+# The final score: (1 - w) * the context stage's logit + w * the second context stage's. Held out
+# (stripping alone, 5 folds by site, t_clean 0.03 / t_dump 0.25; bench/README, sessions 17-18):
+# w = 1 raised Dragnet whole page text 0.871 -> 0.875 but wcxb-dev gold lost 0.28 -> 0.40 % of its
+# words; w = 0.5 (refitted): Dragnet 0.871 -> 0.874, WCXB whole page text 0.813 -> 0.816, gold
+# 0.28 -> 0.27 % (15 -> 14 documents over 5 %), the extracted inputs within 0.001.
+SECOND_WEIGHT = 0.5
 EDGE_SCORE = -3.0  # the score of the space beyond the document's edges (and of ruled-out paragraphs)
 SCORE_CLIP = 8.0
 # settle() stops after this many rounds (each removes something; real documents need 1-3).
@@ -98,8 +104,9 @@ class Params:
 
 @dataclass(slots=True)
 class Model:
-    """The three stages and the thresholds: a paragraph is kept from probability
-    t_clean + (t_dump - t_clean) * p_dump of being text."""
+    """The stages and the thresholds: a paragraph is kept from probability
+    t_clean + (t_dump - t_clean) * p_dump of being text. `second` (optional: a model of
+    version 2 has none) is a context stage over the first context stage's scores."""
 
     own: Stage
     doc: Stage
@@ -107,24 +114,30 @@ class Model:
     t_clean: float = 0.05
     t_dump: float = 0.35
     meta: dict[str, Any] = field(default_factory=dict)
+    second: Stage | None = None
 
     def threshold(self, p_dump: np.ndarray) -> np.ndarray:
         return self.t_clean + (self.t_dump - self.t_clean) * p_dump
 
     def to_json(self) -> dict[str, Any]:
-        return {"version": 2, "t_clean": round(self.t_clean, 4), "t_dump": round(self.t_dump, 4),
-                "own": self.own.to_json(), "doc": self.doc.to_json(), "context": self.context.to_json(),
-                "meta": self.meta}
+        out = {"version": 3 if self.second is not None else 2, "t_clean": round(self.t_clean, 4),
+               "t_dump": round(self.t_dump, 4), "own": self.own.to_json(), "doc": self.doc.to_json(),
+               "context": self.context.to_json()}
+        if self.second is not None:
+            out["second"] = self.second.to_json()
+        return {**out, "meta": self.meta}
 
     @classmethod
     def from_json(cls, d: Mapping[str, Any]) -> Model:
-        if d.get("version") != 2:
+        if d.get("version") not in (2, 3):
             raise ValueError("model from another version of cleaner; run `make train`")
         own, doc, ctx = Stage.from_json(d["own"]), Stage.from_json(d["doc"]), Stage.from_json(d["context"])
+        second = Stage.from_json(d["second"]) if d.get("version") == 3 else None
         if own.features != OWN_FEATURES or doc.features != DOC_FEATURES or \
-                ctx.features != CONTEXT_FEATURES + OWN_FEATURES:
+                ctx.features != CONTEXT_FEATURES + OWN_FEATURES or \
+                (second is not None and second.features != ctx.features):
             raise ValueError("model features do not match this version of cleaner; run `make train`")
-        return cls(own, doc, ctx, float(d["t_clean"]), float(d["t_dump"]), dict(d.get("meta", {})))
+        return cls(own, doc, ctx, float(d["t_clean"]), float(d["t_dump"]), dict(d.get("meta", {})), second)
 
     @classmethod
     def load(cls, path: str | Path | None = None) -> Model:
@@ -348,14 +361,16 @@ def doc_matrix(f: Features, s: np.ndarray, p: Params) -> np.ndarray:
 
 
 def context_matrix(f: Features, s: np.ndarray, p_dump: np.ndarray, dmat: np.ndarray, p: Params,
-                   content: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
-    """One row of CONTEXT_FEATURES per paragraph, from the own-stage scores s (`content`:
-    f.content(), if the caller has it)."""
+                   content: TF.ContentIndex | None = None, own: np.ndarray | None = None) -> np.ndarray:
+    """One row of CONTEXT_FEATURES per paragraph, from the scores s of the paragraphs (the own
+    stage's, or the context stage's for the second one), then the columns of `own` if given
+    (one matrix written once: the batch's rows are tens of MB). `content`: the batch's
+    ContentIndex, if the caller has it."""
     start = f.doc_start
     doc = f.para_doc()
     n = len(s)
     if n == 0:
-        return np.zeros((0, len(CONTEXT_FEATURES)))
+        return np.zeros((0, len(CONTEXT_FEATURES) + (own.shape[1] if own is not None else 0)))
     s = np.clip(s, -SCORE_CLIP, SCORE_CLIP)
     units = f.units
     i = np.arange(n)
@@ -375,8 +390,9 @@ def context_matrix(f: Features, s: np.ndarray, p_dump: np.ndarray, dmat: np.ndar
     sh = units <= p.run_units
     run_id, run_len, run_first, run_last = _runs(sh, doc)
     core = (s >= 0) & (units >= p.core_units)
-    cw_hashes, cw_counts = content if content is not None else f.content()
-    ov = TF.content_overlap(cw_hashes, cw_counts, doc, core)
+    if content is None:
+        content = TF.ContentIndex(*f.content(), doc)
+    ov = content.overlap(core)
     big = 10 ** 6
     last_core = np.maximum.accumulate(np.where(core, i, -big))
     next_core = np.minimum.accumulate(np.where(core, i, big)[::-1])[::-1]
@@ -384,7 +400,7 @@ def context_matrix(f: Features, s: np.ndarray, p_dump: np.ndarray, dmat: np.ndar
     d_next = np.where(next_core < e, next_core - i, big)
     umax = np.maximum.reduceat(units, np.minimum(start[:-1], n - 1))[doc]
     mean_2 = _seg_window_mean(s, start, doc, 2, EDGE_SCORE)
-    return np.column_stack([
+    cols = [
         s, prev, nxt, mean_2, _seg_window_mean(s, start, doc, 6, EDGE_SCORE),
         (i == a).astype(float), (i == e - 1).astype(float), (before == 0).astype(float), (after == 0).astype(float),
         np.minimum(before, after) / np.maximum(total, 1e-9), (i - a) / np.maximum(cnt - 1, 1),
@@ -393,7 +409,20 @@ def context_matrix(f: Features, s: np.ndarray, p_dump: np.ndarray, dmat: np.ndar
         (sh & (run_first[run_id] == a)).astype(float), (sh & (run_last[run_id] == e - 1)).astype(float),
         ov, p_dump[doc], np.log1p(np.minimum(np.minimum(d_prev, d_next), 1000)),
         ((d_prev < big) & (d_next < big)).astype(float), units / np.maximum(umax, 1), dmat[doc],
-    ])
+    ]
+    width = sum(c.shape[1] if c.ndim == 2 else 1 for c in cols)
+    out = np.empty((n, width + (own.shape[1] if own is not None else 0)))
+    j = 0
+    for c in cols:
+        if c.ndim == 2:
+            out[:, j:j + c.shape[1]] = c
+            j += c.shape[1]
+        else:
+            out[:, j] = c
+            j += 1
+    if own is not None:
+        out[:, j:] = own
+    return out
 
 
 # --- decisions ---------------------------------------------------------------------------------------
@@ -547,18 +576,38 @@ class Classifier:
 
     # -- scores ------------------------------------------------------------------------------------------
 
-    def scores(self, f: Features, blocked: np.ndarray, content: tuple[np.ndarray, np.ndarray] | None = None
-               ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """Own scores, p_dump per document, final logits, and the context stage's input rows."""
+    def _contributions(self, xs: Sequence[np.ndarray]) -> np.ndarray:
+        """Per feature, what it added to the final logit of each row of scores()' rows (xs:
+        those of the context stage, then of the second one if the model has it)."""
+        m = self.model
+        if m.second is None:
+            return m.context.contributions(xs[0])
+        return (1 - SECOND_WEIGHT) * m.context.contributions(xs[0]) + \
+            SECOND_WEIGHT * m.second.contributions(xs[1])
+
+    def scores(self, f: Features, blocked: np.ndarray, content: TF.ContentIndex | None = None
+               ) -> tuple[np.ndarray, np.ndarray, np.ndarray, tuple[np.ndarray, ...]]:
+        """Own scores, p_dump per document, final logits, and the context stages' input rows
+        (one matrix per stage: kept apart, as joining them copied hundreds of MB a batch)."""
         m = self.model
         s1 = m.own.logits(f.own) if len(f) else np.zeros(0)
         s1 = np.where(blocked, EDGE_SCORE, s1)
         dmat = doc_matrix(f, s1, self.p)
         p_dump = _sigmoid(m.doc.logits(dmat)) if f.ndocs else np.zeros(0)
-        x = np.hstack([context_matrix(f, s1, p_dump, dmat, self.p, content), f.own]) if len(f) \
-            else np.zeros((0, len(m.context.features)))
-        s2 = m.context.logits(x) if len(f) else np.zeros(0)
-        return s1, p_dump, np.where(blocked, EDGE_SCORE, s2), x
+        if not len(f):
+            x = np.zeros((0, len(m.context.features)))
+            return s1, p_dump, np.zeros(0), (x, x) if m.second is not None else (x,)
+        if content is None:
+            content = TF.ContentIndex(*f.content(), f.para_doc())
+        x = context_matrix(f, s1, p_dump, dmat, self.p, content, own=f.own)
+        s2 = np.where(blocked, EDGE_SCORE, m.context.logits(x))
+        if m.second is None:
+            return s1, p_dump, s2, (x,)
+        # the second context stage reads the neighbours' context scores instead of their own
+        # scores; the score is the mean of both stages (SECOND_WEIGHT)
+        x2 = context_matrix(f, s2, p_dump, dmat, self.p, content, own=f.own)
+        s3 = (1 - SECOND_WEIGHT) * s2 + SECOND_WEIGHT * m.second.logits(x2)
+        return s1, p_dump, np.where(blocked, EDGE_SCORE, s3), (x, x2)
 
     # -- one pass ----------------------------------------------------------------------------------------
 
@@ -592,7 +641,7 @@ class Classifier:
                     reason[g], detail[g] = h.reason, f"rule {h.rule}"
                     blocked[g] = True
         content = f.content()
-        s1, p_dump, s2, x = self.scores(f, blocked, content)
+        s1, p_dump, s2, xs = self.scores(f, blocked, TF.ContentIndex(*content, doc) if n else None)
         own_p, prob = _sigmoid(s1), _sigmoid(s2)
         thr = self.model.threshold(p_dump)
         thr_p = thr[doc] if n else np.zeros(0)
@@ -630,7 +679,8 @@ class Classifier:
         top: _TopFeatures | None = None
         if len(show):
             last = self.model.context
-            contrib = last.contributions(x[show])
+            contrib = self._contributions([x[show] for x in xs])
+            x = xs[0]  # (the first context stage's rows show the values)
             sign = np.where(keep[show], 1.0, -1.0)[:, None]
             tops = _top_columns(contrib * sign, 4)
             top = _TopFeatures(last.features, tops, np.take_along_axis(contrib, tops, axis=1),

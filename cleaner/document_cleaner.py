@@ -141,19 +141,21 @@ class DocumentCleaner:
         feats, verdicts, errors = self.strip_many([doc])
         return feats, verdicts[0], errors[0]
 
-    def repeats(self, docs: list[Document], feats: Any = None) -> FileKeys:
+    def repeats(self, docs: list[Document], feats: Any = None,
+                verdicts: dict[int, Any] | None = None) -> FileKeys:
         """Repeats inside each document (marked in doc.drops, with --dedup), and the
         keys and signatures of the kept text for the corpus-wide steps. With `feats`
         (strip_many's features of these documents), a document that lost repeats is
         decided again first, so the keys are those of the text it keeps: a run on the
-        output must find the same duplicates (idempotence)."""
+        output must find the same duplicates (idempotence). `verdicts` receives, by
+        document, the classifier's verdict of that second decision."""
         settle = None
         if feats is not None and self.cfg.strip and self.cfg.dedup:
             def settle(ds: list[Document]) -> set[int]:
-                return self._settle_repeats(ds, feats)
+                return self._settle_repeats(ds, feats, verdicts)
         return repeats_inside(docs, self.cfg, self.cfg.dedup, settle)
 
-    def _settle_repeats(self, docs: list[Document], feats: Any) -> set[int]:
+    def _settle_repeats(self, docs: list[Document], feats: Any, seen: dict[int, Any] | None = None) -> set[int]:
         """Decide again, with their repeats gone, the documents that lost some; marks what
         else goes in doc.drops and returns the documents that lost more."""
         redo = [k for k, d in enumerate(docs)
@@ -164,18 +166,18 @@ class DocumentCleaner:
                                                [docs[k].lines for k in redo])
         changed = set()
         for k, v in zip(redo, verdicts):
+            if seen is not None:
+                seen[k] = v
             new = {i: d for i, d in v.drops.items() if i not in docs[k].drops}
             if new:
                 docs[k].drops.update(new)
                 changed.add(k)
         return changed
 
-    def settle_many(self, docs: Sequence[Document], feats: Any, corpus_drops: Sequence[Mapping[int, Drop]],
-                    scores: bool = False) -> list[Decision]:
+    def settle_many(self, docs: Sequence[Document], feats: Any, corpus_drops: Sequence[Mapping[int, Drop]]
+                    ) -> list[Decision]:
         """The final decisions, once repeats (and, in a run, corpus-wide drops) are known;
-        `feats` are strip_many's features of these documents (None without stripping).
-        `scores`: decide again also the documents that lost repeats (`repeats` settled them
-        already), for the verdict's final scores (--explain, the API's infos)."""
+        `feats` are strip_many's features of these documents (None without stripping)."""
         out: list[Decision] = []
         redo: list[int] = []
         forced_of: list[dict[int, Drop]] = []
@@ -189,8 +191,7 @@ class DocumentCleaner:
             out.append(Decision(forced, [i for i in range(len(doc.paragraphs)) if i not in forced]))
             # nothing new since strip and `repeats` settled this document: its decision stands
             # (and the HTML extractor's decision on a page stands whatever dedup takes from it)
-            if self.cfg.strip and feats is not None and not doc.decided and (
-                    corpus_drops[k] or (scores and any(d.twin is not None for d in doc.drops.values()))):
+            if self.cfg.strip and feats is not None and not doc.decided and corpus_drops[k]:
                 redo.append(k)
         if redo:
             sub = feats.subset(redo)
@@ -200,16 +201,22 @@ class DocumentCleaner:
                 out[k] = Decision(drops, [i for i in range(len(docs[k].paragraphs)) if i not in drops], verdict=v)
         return out
 
-    def settle(self, doc: Document, feats: Any, corpus_drops: Mapping[int, Drop], scores: bool = False) -> Decision:
-        return self.settle_many([doc], feats, [corpus_drops], scores)[0]
+    def settle(self, doc: Document, feats: Any, corpus_drops: Mapping[int, Drop]) -> Decision:
+        return self.settle_many([doc], feats, [corpus_drops])[0]
 
     def clean(self, doc: Document) -> Decision:
         """All the per-document steps for a document on its own (no corpus around it)."""
         self.extract(doc)
         feats, verdict, errors = self.strip(doc)
+        # the scores shown (--explain, the API's infos) are those of the last decision a run
+        # makes on the document: strip's, or the one once its repeats went (deciding once more
+        # here, with everything removed standing in as bad context, could drop more than
+        # `clean` does)
+        settled: dict[int, Any] = {}
         if self.cfg.dedup:
-            self.repeats([doc], feats)
-        dec = self.settle(doc, feats, {}, scores=True)
+            self.repeats([doc], feats, settled)
+        dec = self.settle(doc, feats, {})
+        dec.verdict = settled.get(0)
         if feats is not None and (dec.verdict or verdict) is not None:
             from .boilerplate import infos_of
 

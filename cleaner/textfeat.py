@@ -593,31 +593,48 @@ def build_batch(docs: list[list[str]], rules, min_density: float = 0.05) -> Batc
                  link_words, np.where(stop_lookup[1], stop_lookup[0], -1).astype(np.int32), hits, timeouts, own)
 
 
+class ContentIndex:
+    """The content words of a batch grouped by (word, document), sorted once: the overlap of
+    every paragraph with any choice of core paragraphs is then a few bincounts (the sort was
+    most of content_overlap, and the context stages ask for it once each)."""
+
+    __slots__ = ("n", "para", "group", "distinct")
+
+    def __init__(self, word_hashes: np.ndarray, words_per_para: np.ndarray, para_doc: np.ndarray) -> None:
+        n = self.n = len(words_per_para)
+        h = word_hashes
+        p = np.repeat(np.arange(n, dtype=np.int64), words_per_para)
+        d = para_doc[p]
+        # by word, then paragraph (the words come in paragraph order, and a stable sort keeps
+        # it): each word's (document, paragraph) pairs are then consecutive and in order
+        order = np.argsort(h, kind="stable")
+        h, p, d = h[order], p[order], d[order]
+        # distinct (word, paragraph)
+        new = np.ones(len(h), dtype=bool)
+        new[1:] = (h[1:] != h[:-1]) | (p[1:] != p[:-1])
+        h, p, d = h[new], p[new], d[new]
+        # groups: (word, document)
+        grp = np.ones(len(h), dtype=bool)
+        grp[1:] = (h[1:] != h[:-1]) | (d[1:] != d[:-1])
+        self.para = p
+        self.group = np.cumsum(grp) - 1
+        self.distinct = np.bincount(p, minlength=n)
+
+    def overlap(self, core: np.ndarray) -> np.ndarray:
+        """Per paragraph: the share of its distinct content words found in another *core*
+        paragraph of its document (core: bool per paragraph)."""
+        if len(self.para) == 0:
+            return np.zeros(self.n)
+        p, gid = self.para, self.group
+        c = core[p].astype(np.int64)
+        core_count = np.bincount(gid, weights=c)[gid]
+        found = (core_count - c) >= 1
+        return np.bincount(p, weights=found.astype(float), minlength=self.n) / np.maximum(self.distinct, 1)
+
+
 def content_overlap(word_hashes: np.ndarray, words_per_para: np.ndarray, para_doc: np.ndarray,
                     core: np.ndarray) -> np.ndarray:
     """Per paragraph: the share of its distinct content words (3+ bytes, a function word of no language) found in
     another *core* paragraph of its document (core: bool per paragraph). Teasers, menus
     and sidebars rarely share words with the text they sit beside."""
-    n = len(words_per_para)
-    if len(word_hashes) == 0:
-        return np.zeros(n)
-    h = word_hashes
-    p = np.repeat(np.arange(n, dtype=np.int64), words_per_para)
-    d = para_doc[p]
-    # by word, then paragraph (the words come in paragraph order, and a stable sort keeps
-    # it): each word's (document, paragraph) pairs are then consecutive and in order
-    order = np.argsort(h, kind="stable")
-    h, p, d = h[order], p[order], d[order]
-    # distinct (word, paragraph)
-    new = np.ones(len(h), dtype=bool)
-    new[1:] = (h[1:] != h[:-1]) | (p[1:] != p[:-1])
-    h, p, d = h[new], p[new], d[new]
-    # groups: (word, document)
-    grp = np.ones(len(h), dtype=bool)
-    grp[1:] = (h[1:] != h[:-1]) | (d[1:] != d[:-1])
-    gid = np.cumsum(grp) - 1
-    c = core[p].astype(np.int64)
-    core_count = np.bincount(gid, weights=c)[gid]
-    found = (core_count - c) >= 1
-    distinct = np.bincount(p, minlength=n)
-    return np.bincount(p, weights=found.astype(float), minlength=n) / np.maximum(distinct, 1)
+    return ContentIndex(word_hashes, words_per_para, para_doc).overlap(core)

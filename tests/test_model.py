@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from conftest import ARTICLE, write
 
+from cleaner import boilerplate as BP
 from cleaner import reasons as R
 from cleaner.boilerplate import CONTEXT_FEATURES, DOC_FEATURES, OWN_FEATURES, Classifier, Model, default_model
 from cleaner.rules import RuleSet
@@ -41,6 +42,26 @@ def test_contributions_add_up_to_the_logit():
     x = np.random.default_rng(1).normal(size=(7, len(st.features)))
     bias = st.base + st.value[:, 0].sum()
     assert np.allclose(st.contributions(x).sum(axis=1) + bias, st.logits(x))
+
+
+def test_second_context_stage_round_trips_and_explains_the_final_score(clf):
+    m = default_model()
+    assert m.second is not None and m.second.features == m.context.features
+    assert Model.from_json(m.to_json()).second is not None
+    # a model of the version before the second stage still loads, and decides without it
+    old = Model.from_json({k: v for k, v in {**m.to_json(), "version": 2}.items() if k != "second"})
+    assert old.second is None
+    paras = HEAD + ARTICLE + FOOT
+    f, _ = clf.features_many([paras])
+    blocked = np.zeros(len(paras), dtype=bool)
+    _, _, final, x = clf.scores(f, blocked)
+    # --explain's terms add up to the final logit: each stage's share of its trees and bias
+    w = BP.SECOND_WEIGHT
+    bias = (1 - w) * (m.context.base + m.context.value[:, 0].sum()) + w * (m.second.base + m.second.value[:, 0].sum())
+    assert np.allclose(clf._contributions(x).sum(axis=1) + bias, final)
+    # and the second stage moves the score: it is not the first context stage again
+    _, _, first, _ = Classifier(RuleSet.build(), model=old).scores(f, blocked)
+    assert not np.allclose(first, final)
 
 
 def test_menu_head_and_link_footer_go_as_blocks(clf):

@@ -185,3 +185,22 @@ def test_a_subset_of_features_is_its_documents_joined():
         for f in fields(Features):
             a, b = getattr(got, f.name), getattr(want, f.name)
             assert (a == b if isinstance(a, list) else np.array_equal(a, b) and a.dtype == b.dtype), f.name
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 2), st.lists(st.integers(0, 5), max_size=6), st.booleans()), max_size=12))
+def test_content_index_overlap_is_the_share_of_words_in_another_core_paragraph(paras):
+    # paragraphs as (document, word ids, core); documents in order, as in a batch
+    paras = sorted(paras, key=lambda p: p[0])
+    doc = np.array([d for d, _, _ in paras], dtype=np.int64)
+    core = np.array([c for _, _, c in paras], dtype=bool)
+    hashes = np.array([w for _, ws, _ in paras for w in ws], dtype=np.uint64)
+    counts = np.array([len(ws) for _, ws, _ in paras], dtype=np.int64)
+    index = TF.ContentIndex(hashes, counts, doc)
+    for c in (core, ~core):  # one index, any choice of core paragraphs
+        want = []
+        for i, (d, ws, _) in enumerate(paras):
+            others = {w for j, (dj, wj, _) in enumerate(paras) if j != i and dj == d and c[j] for w in wj}
+            want.append(len(set(ws) & others) / max(len(set(ws)), 1))
+        assert np.allclose(index.overlap(c), want)
+        assert np.array_equal(index.overlap(c), TF.content_overlap(hashes, counts, doc, c))
