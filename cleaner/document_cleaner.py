@@ -13,6 +13,7 @@ object made by `_classifier`; strip and settle hand it every document of a task 
 from __future__ import annotations
 
 import gc
+import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -77,6 +78,10 @@ class DocumentCleaner:
         self.classifier = _classifier(self.rules, explain, cfg.model)
         self.html = HtmlExtractor(model=HtmlModel.load(cfg.html_model) if cfg.html_model else None,
                                   rules=self.rules, explain=True)
+        # CPU seconds of the classifier deciding documents again (after their repeats, after
+        # corpus-wide drops): the run counts them as the stage `settle`, not as the step that
+        # asked for them
+        self.settle_cpu = 0.0
 
     @classmethod
     def get(cls, cfg: Config, explain: bool = False) -> DocumentCleaner:
@@ -162,8 +167,10 @@ class DocumentCleaner:
                 if not d.decided and any(x.twin is not None for x in d.drops.values())]
         if not redo:
             return set()
+        t = time.process_time()
         verdicts = self.classifier.settle_many(feats.subset(redo), [dict(docs[k].drops) for k in redo],
                                                [docs[k].lines for k in redo])
+        self.settle_cpu += time.process_time() - t
         changed = set()
         for k, v in zip(redo, verdicts):
             if seen is not None:
@@ -194,8 +201,10 @@ class DocumentCleaner:
             if self.cfg.strip and feats is not None and not doc.decided and corpus_drops[k]:
                 redo.append(k)
         if redo:
+            t = time.process_time()
             sub = feats.subset(redo)
             verdicts = self.classifier.settle_many(sub, [forced_of[k] for k in redo], [docs[k].lines for k in redo])
+            self.settle_cpu += time.process_time() - t
             for k, v in zip(redo, verdicts):
                 drops = {i: forced_of[k].get(i) or d for i, d in v.drops.items()}
                 out[k] = Decision(drops, [i for i in range(len(docs[k].paragraphs)) if i not in drops], verdict=v)

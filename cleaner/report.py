@@ -108,6 +108,7 @@ class Report:
             agg.para_reasons.update(w.para_reasons)
             agg.doc_reasons.update(w.doc_reasons)
             agg.seconds += w.seconds
+            agg.settle_seconds += w.settle_seconds
             agg.outputs = agg.outputs + w.outputs
             agg.error = agg.error or w.error
         failed_files = {r.file_index for r in results if r.fatal is not None} | \
@@ -136,6 +137,8 @@ class Report:
                            paragraphs_kept=wr.paras_out, chars=wr.chars_in, chars_kept=wr.chars_out,
                            removed=dict(sorted(removed.items())))
                 stage["write"] = stage.get("write", 0.0) + wr.seconds
+                if wr.settle_seconds:
+                    stage["settle"] = stage.get("settle", 0.0) + wr.settle_seconds
             if fi in not_docs:
                 row["records_not_documents"] = dict(sorted(not_docs[fi].items()))
             per_file.append(row)

@@ -47,6 +47,8 @@ def test_report_goes_next_to_output_and_output_holds_corpus_only(cli, tmp_path):
     assert rep["paragraphs"]["read"] == rep["paragraphs"]["kept"] + 4
     assert {r["file"] for r in rep["per_file"]} == {"a.txt", "b/c.txt"}
     assert set(rep["timings"]) >= {"map", "reduce", "write", "total"}
+    # b/c.txt decided again once its corpus-wide repeats went: a stage of its own, not "write"
+    assert {"strip", "settle", "write"} <= set(rep["timings"]["stages_cpu"])
     audit = read_audit(tmp_path / "out.report")
     assert {(a["file"], a["line"], a["reason"]) for a in audit} == {
         ("a.txt", 8, "advertisement"), ("a.txt", 9, "comment-prompt"),

@@ -224,6 +224,7 @@ class WriteResult:
     chars_in: int = 0
     chars_out: int = 0
     seconds: float = 0.0
+    settle_seconds: float = 0.0  # of which the classifier deciding documents again (stage `settle`)
     error: ItemError | None = None
     outputs: list[str] = field(default_factory=list)  # files written, relative to the output root
     target_written: bool = False  # the unit wrote its part (for the parent to join)

@@ -93,8 +93,10 @@ def _write_unit(u: WriteUnit, docs: list[Document], feats: Any, task: WriteTask,
     # the documents that stay settle together (one batch of the classifier)
     live = [pos for pos in range(len(docs)) if pos not in u.doc_drops]
     sub = feats.subset(live) if feats is not None and len(live) < len(docs) else feats
+    s0 = dc.settle_cpu
     decisions: dict[int, Decision] = dict(zip(live, dc.settle_many([docs[p] for p in live], sub,
                                                                    [pdrops.get(p, {}) for p in live])))
+    res.settle_seconds = dc.settle_cpu - s0
     for pos, doc in enumerate(docs):
         kept = _final(doc, decisions.get(pos), u.doc_drops.get(pos), res, audit)
         if kept is not None:
@@ -120,7 +122,7 @@ def _write_unit(u: WriteUnit, docs: list[Document], feats: Any, task: WriteTask,
         where = e.filename if e.filename and not str(e.filename).startswith(os.path.dirname(u.target)) \
             and TEMP_MARK not in str(e.filename) else final
         res.error = _cannot_write(u, where, e)
-    res.seconds = time.process_time() - t0
+    res.seconds = time.process_time() - t0 - res.settle_seconds
     return res
 
 
