@@ -47,6 +47,7 @@ from cleaner import boilerplate as B  # noqa: E402
 from cleaner.gbdt import sigmoid  # noqa: E402
 from cleaner.rules import RuleSet  # noqa: E402
 from cleaner.rules import decide as decide_hits  # noqa: E402
+from cleaner.textfeat import ContentIndex  # noqa: E402
 
 # Capacity: chosen by grouped 5-fold CV (dragnet whole-page text F1: 80 trees of depth 3
 # 0.871-0.874, 160 of depth 4 0.878-0.879; the own and document stages need less).
@@ -158,7 +159,8 @@ def fit_all(docs: list[T.Doc], f: B.Features, fold_doc: np.ndarray, folds: int, 
         p_oof[fold_doc == k] = sigmoid(st.logits(dmat[fold_doc == k]))
     doc_all = fit_stage(dmat[nonempty], is_dump[nonempty], np.ones(int(nonempty.sum())), B.DOC_FEATURES,
                         trees=DOC_TREES, depth=DOC_DEPTH, min_hess=DOC_MIN_HESS)
-    x = np.hstack([B.context_matrix(f, s_oof, p_oof, dmat, params), f.own])
+    content = ContentIndex(*f.content(), f.para_doc())  # both context stages' word overlap
+    x = B.context_matrix(f, s_oof, p_oof, dmat, params, content, own=f.own)
     names = B.CONTEXT_FEATURES + B.OWN_FEATURES
     ctx = []
     s2_oof = np.zeros(n)
@@ -170,7 +172,7 @@ def fit_all(docs: list[T.Doc], f: B.Features, fold_doc: np.ndarray, folds: int, 
     ctx_all = fit_stage(x[~blocked & sub], y[~blocked & sub], w[~blocked & sub], names, trees=CTX_TREES,
                         depth=CTX_DEPTH)
     # the second context stage: the same features, from the neighbours' out-of-fold context scores
-    x = np.hstack([B.context_matrix(f, np.where(blocked, B.EDGE_SCORE, s2_oof), p_oof, dmat, params), f.own])
+    x = B.context_matrix(f, np.where(blocked, B.EDGE_SCORE, s2_oof), p_oof, dmat, params, content, own=f.own)
     models = []
     for k in range(folds):
         tr = (fold != k) & ~blocked & sub

@@ -167,10 +167,7 @@ class DocumentCleaner:
                 if not d.decided and any(x.twin is not None for x in d.drops.values())]
         if not redo:
             return set()
-        t = time.process_time()
-        verdicts = self.classifier.settle_many(feats.subset(redo), [dict(docs[k].drops) for k in redo],
-                                               [docs[k].lines for k in redo])
-        self.settle_cpu += time.process_time() - t
+        verdicts = self._decide_again(feats, redo, [dict(docs[k].drops) for k in redo], docs)
         changed = set()
         for k, v in zip(redo, verdicts):
             if seen is not None:
@@ -201,14 +198,20 @@ class DocumentCleaner:
             if self.cfg.strip and feats is not None and not doc.decided and corpus_drops[k]:
                 redo.append(k)
         if redo:
-            t = time.process_time()
-            sub = feats.subset(redo)
-            verdicts = self.classifier.settle_many(sub, [forced_of[k] for k in redo], [docs[k].lines for k in redo])
-            self.settle_cpu += time.process_time() - t
+            verdicts = self._decide_again(feats, redo, [forced_of[k] for k in redo], docs)
             for k, v in zip(redo, verdicts):
                 drops = {i: forced_of[k].get(i) or d for i, d in v.drops.items()}
                 out[k] = Decision(drops, [i for i in range(len(docs[k].paragraphs)) if i not in drops], verdict=v)
         return out
+
+    def _decide_again(self, feats: Any, redo: list[int], forced: list[dict[int, Drop]],
+                      docs: Sequence[Document]) -> list[Any]:
+        """The classifier's settled verdicts on the documents `redo` with `forced` drops,
+        timed into settle_cpu."""
+        t = time.process_time()
+        verdicts = self.classifier.settle_many(feats.subset(redo), forced, [docs[k].lines for k in redo])
+        self.settle_cpu += time.process_time() - t
+        return verdicts
 
     def settle(self, doc: Document, feats: Any, corpus_drops: Mapping[int, Drop]) -> Decision:
         return self.settle_many([doc], feats, [corpus_drops])[0]
